@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from links.models import (
+    InterstitialTemplate,
+    MessageClick,
+    MessageShortLink,
+    MessageShortLinkClick,
+    TrackingDomain,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Clicks are evidence: admins read them, nobody edits them by hand."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TrackingDomain)
+class TrackingDomainAdmin(admin.ModelAdmin):
+    list_display = ["host", "account", "https", "is_primary", "is_active", "fallback_url"]
+    list_filter = ["is_active", "https"]
+    search_fields = ["host", "account__name"]
+    list_select_related = ["account"]
+
+
+@admin.register(InterstitialTemplate)
+class InterstitialTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "title", "cta_text"]
+    list_filter = ["account"]
+    search_fields = ["name", "title"]
+
+
+@admin.register(MessageShortLink)
+class MessageShortLinkAdmin(ReadOnlyAdmin):
+    list_display = ["link_id", "name", "message", "offer", "destination_url", "created_at"]
+    search_fields = ["=link_id", "destination_url"]
+    list_select_related = ["message", "offer"]
+    list_filter = ["account"]
+
+
+@admin.register(MessageShortLinkClick)
+class MessageShortLinkClickAdmin(ReadOnlyAdmin):
+    list_display = [
+        "click_id",
+        "link",
+        "clicked_at",
+        "ip",
+        "method",
+        "is_bot",
+        "bot_reason",
+        "user_agent",
+    ]
+    list_filter = ["is_bot", "method", "bot_reason"]
+    search_fields = ["=click_id", "=link__link_id", "=ip"]
+    list_select_related = ["link"]
+    date_hierarchy = "clicked_at"
+
+
+@admin.register(MessageClick)
+class MessageClickAdmin(ReadOnlyAdmin):
+    list_display = ["message", "contact", "link", "offer", "clicked_at"]
+    search_fields = ["=click__click_id", "=link__link_id"]
+    list_select_related = ["message", "contact", "link", "offer"]
+    date_hierarchy = "clicked_at"

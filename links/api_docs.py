@@ -1,0 +1,69 @@
+"""The minting API's shapes for OpenAPI. Parsing itself is in links.mint_input (fast path)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class ContactIn(serializers.Serializer):
+    external_id = serializers.CharField(required=False, help_text="The platform's contact id.")
+    phone = serializers.CharField(required=False, help_text="E.164, e.g. +14155550123.")
+    email = serializers.EmailField(required=False)
+
+
+class LinkIn(serializers.Serializer):
+    url = serializers.URLField(required=False, help_text="http(s); optional when offer is set.")
+    offer = serializers.CharField(required=False, help_text="Offer id or external id.")
+    track = serializers.BooleanField(default=True, help_text="false: never rewritten.")
+
+
+class MessageIn(serializers.Serializer):
+    external_id = serializers.CharField(required=False, help_text="Idempotency key.")
+    contact = ContactIn()
+    channel = serializers.ChoiceField(choices=["sms", "email"], default="sms")
+    body = serializers.CharField(help_text="SMS text or email HTML, at most 10,000 bytes.")
+    sent_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+    list = serializers.CharField(required=False, help_text="Name or external id.")
+    campaign = serializers.CharField(required=False, help_text="Name or external id.")
+    creative = serializers.CharField(required=False, help_text="Name or external id.")
+    links = serializers.DictField(child=LinkIn(), required=False, help_text='{"link1": {...}}')
+
+
+class ContactRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+
+
+class LinkOut(serializers.Serializer):
+    name = serializers.CharField()
+    link_id = serializers.CharField()
+    short_url = serializers.URLField()
+    destination = serializers.URLField()
+    offer = serializers.IntegerField(allow_null=True)
+    raw_clicks = serializers.IntegerField(required=False)
+
+
+class MessageOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField(allow_null=True)
+    contact = ContactRef()
+    channel = serializers.CharField()
+    sent_at = serializers.DateTimeField()
+    body = serializers.CharField(help_text="The rewritten body.")
+    segments = serializers.IntegerField(required=False, help_text="SMS only.")
+    links = LinkOut(many=True)
+
+
+class Error(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(required=False)
+
+
+class BulkItemError(serializers.Serializer):
+    index = serializers.IntegerField()
+    errors = serializers.DictField()
+
+
+class BulkError(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = BulkItemError(many=True)

@@ -1,0 +1,212 @@
+"""Tracking domains, interstitials, short links and the clicks on them."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from trackly.models import Account, Contact, Message, Offer
+
+
+def normalize_host(host: str) -> str:
+    """Lower-case a Host header and drop its port (and an IPv6 literal's brackets)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class TrackingDomain(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tracking_domains")
+    host = models.CharField(
+        max_length=253, unique=True, help_text="The hostname alone, e.g. go.brand.com."
+    )
+    https = models.BooleanField(default=True, help_text="Short URLs start with https://.")
+    port = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Only for development hosts such as 127.0.0.1:8000."
+    )
+    fallback_url = models.URLField(
+        max_length=2000,
+        blank=True,
+        help_text="Unknown links, and paused offers with no fallback of their own, go here.",
+    )
+    is_active = models.BooleanField(default=True)
+    is_primary = models.BooleanField(
+        default=False, help_text="New short links use the primary active domain."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-is_primary", "id"]
+
+    def __str__(self) -> str:
+        return self.host
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Hosts are matched lower-case and without a port; keep the stored form the same.
+        self.host = normalize_host(self.host)
+        previous = (
+            TrackingDomain.objects.filter(pk=self.pk).values_list("host", flat=True).first()
+            if self.pk
+            else None
+        )
+        super().save(*args, **kwargs)
+        self._forget_cached(previous, self.host)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        result = super().delete(*args, **kwargs)
+        self._forget_cached(self.host)
+        return result
+
+    @staticmethod
+    def _forget_cached(*hosts: str | None) -> None:
+        from links.domains import tracking_domain_forget
+
+        for host in {h for h in hosts if h}:
+            tracking_domain_forget(host)
+
+    def clean(self) -> None:
+        host = normalize_host(self.host or "")
+        if not host or "/" in host or " " in host:
+            raise ValidationError({"host": "Enter a hostname such as go.brand.com."})
+        self.host = host
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self.https else "http"
+        port = f":{self.port}" if self.port else ""
+        return f"{scheme}://{self.host}{port}"
+
+    def short_url(self, link_id: str) -> str:
+        return f"{self.base_url}/{link_id}"
+
+
+class InterstitialTemplate(models.Model):
+    """A page shown before the redirect. Every field is plain text and is escaped."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="interstitial_templates"
+    )
+    name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    cta_text = models.CharField("call-to-action text", max_length=100, default="Continue")
+    og_title = models.CharField("og:title", max_length=200, blank=True)
+    og_description = models.TextField("og:description", blank=True)
+    og_image = models.URLField("og:image", max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name"], name="interstitial_unique_account_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MessageShortLink(models.Model):
+    """One tracked link in one message, so a click on it names the contact."""
+
+    LINK_ID_LENGTH = 7
+
+    link_id = models.CharField(max_length=LINK_ID_LENGTH, unique=True, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="links")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey(
+        Offer, on_delete=models.SET_NULL, null=True, blank=True, related_name="links"
+    )
+    name = models.CharField(max_length=64, help_text="The placeholder it filled, e.g. link1.")
+    destination_url = models.URLField(
+        max_length=2000, help_text="The URL the body carried; an offer's URL wins when set."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "message short link"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "name"], name="shortlink_unique_message_name"
+            )
+        ]
+        indexes = [models.Index(fields=["offer", "created_at"], name="shortlink_offer_created")]
+
+    def __str__(self) -> str:
+        return self.link_id
+
+
+class MessageShortLinkClick(models.Model):
+    """Every request to a short link: people, bots and repeats alike."""
+
+    class Method(models.TextChoices):
+        GET = "GET", "GET"
+        HEAD = "HEAD", "HEAD"
+
+    click_id = models.CharField(max_length=32, unique=True, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    link = models.ForeignKey(MessageShortLink, on_delete=models.CASCADE, related_name="clicks")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="raw_clicks")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    clicked_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True)
+    referer = models.TextField(blank=True)
+    accept_language = models.CharField(max_length=255, blank=True)
+    method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
+    is_bot = models.BooleanField(default=False)
+    bot_reason = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "raw click"
+        indexes = [
+            models.Index(fields=["link", "clicked_at"], name="rawclick_link_clicked"),
+            models.Index(
+                fields=["message", "contact", "clicked_at"], name="rawclick_message_contact"
+            ),
+            models.Index(fields=["account", "clicked_at"], name="rawclick_account_clicked"),
+            models.Index(fields=["ip", "clicked_at"], name="rawclick_ip_clicked"),
+        ]
+
+    def __str__(self) -> str:
+        return self.click_id
+
+
+class MessageClick(models.Model):
+    """The first click of a (contact, message) that is not a bot: what reports count and
+    what conversions are credited to."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="message_clicks")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="message_clicks")
+    link = models.ForeignKey(MessageShortLink, on_delete=models.CASCADE, related_name="+")
+    click = models.OneToOneField(
+        MessageShortLinkClick, on_delete=models.CASCADE, related_name="message_click"
+    )
+    offer = models.ForeignKey(
+        Offer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    clicked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "first click"
+        constraints = [
+            # At most one counted click per contact per message, whatever the concurrency.
+            models.UniqueConstraint(
+                fields=["contact", "message"], name="messageclick_unique_contact_message"
+            )
+        ]
+        indexes = [
+            # Attribution: a contact's earliest click on an offer inside the window.
+            models.Index(
+                fields=["contact", "offer", "clicked_at"], name="messageclick_attribution"
+            ),
+            models.Index(fields=["account", "clicked_at"], name="messageclick_account_clicked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}/{self.message_id}"

@@ -1,0 +1,233 @@
+"""Finding the links in a message body and putting short URLs in their place.
+
+Pure functions, no Django. Rewriting is two steps so that link ids can be minted in bulk
+between them: `plan_sms` / `plan_html` cut a body into literal text and `Slot`s (the links
+to mint), and `render` joins the pieces back with each slot's short URL. Everything that
+is not a slot comes back exactly as it went in.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+PLACEHOLDER_RE = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
+# A bare URL in SMS text; trailing punctuation is trimmed afterwards.
+BARE_URL_RE = re.compile(r"""https?://[^\s<>"'{}|\\^`]+""", re.IGNORECASE)
+_TRAILING = ".,;:!?'\""
+_URL_FORBIDDEN = re.compile(r"[\s<>\"{}|\\^`\x00-\x1f\x7f]")
+_HOST_RE = re.compile(r"^[^\s/?#@:]+$")
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What the sending platform said about one named link."""
+
+    url: str
+    track: bool = True
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+
+
+@dataclass
+class Plan:
+    pieces: list[str | Slot] = field(default_factory=list)
+    # name -> destination URL, in order of first appearance
+    links: dict[str, str] = field(default_factory=dict)
+    unbound: list[str] = field(default_factory=list)
+
+
+def is_trackable_url(url: str) -> bool:
+    """A well-formed absolute http(s) URL with a host, nothing a browser would balk at."""
+    if not url or _URL_FORBIDDEN.search(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in ("http", "https"):
+        return False
+    host = parts.hostname or ""
+    return bool(host) and (bool(_HOST_RE.match(host)) or host.startswith("["))
+
+
+def _trim_bare_url(url: str) -> str:
+    while url and url[-1] in _TRAILING:
+        url = url[:-1]
+    # A closing bracket belongs to the URL only when the URL opened one.
+    for close, open_ in ((")", "("), ("]", "[")):
+        while url.endswith(close) and url.count(close) > url.count(open_):
+            url = url[:-1]
+            while url and url[-1] in _TRAILING:
+                url = url[:-1]
+    return url
+
+
+class _Planner:
+    def __init__(
+        self,
+        bindings: dict[str, Binding],
+        is_opt_out: Callable[[str], bool],
+        escape: Callable[[str], str],
+    ) -> None:
+        self.bindings = bindings
+        self.is_opt_out = is_opt_out
+        self.escape = escape
+        self.plan = Plan()
+        self._auto_by_url: dict[str, str] = {}
+        self._auto_counter = 0
+
+    def placeholder(self, name: str, original: str, *, force_literal: bool = False) -> str | Slot:
+        binding = self.bindings.get(name)
+        if binding is None:
+            if name not in self.plan.unbound:
+                self.plan.unbound.append(name)
+            return original
+        if force_literal or not binding.track or self.is_opt_out(binding.url):
+            return self.escape(binding.url)
+        self.plan.links.setdefault(name, binding.url)
+        return Slot(name)
+
+    def bare_url(self, url: str, original: str) -> str | Slot:
+        if self.is_opt_out(url):
+            return original
+        name = self._auto_by_url.get(url)
+        if name is None:
+            name = self._next_auto_name()
+            self._auto_by_url[url] = name
+            self.plan.links[name] = url
+        return Slot(name)
+
+    def _next_auto_name(self) -> str:
+        while True:
+            self._auto_counter += 1
+            name = f"url{self._auto_counter}"
+            if name not in self.bindings:
+                return name
+
+    def add(self, piece: str | Slot) -> None:
+        pieces = self.plan.pieces
+        if isinstance(piece, str) and pieces and isinstance(pieces[-1], str):
+            pieces[-1] += piece
+        elif piece != "":
+            pieces.append(piece)
+
+
+_SMS_TOKEN_RE = re.compile(PLACEHOLDER_RE.pattern + "|" + BARE_URL_RE.pattern, re.IGNORECASE)
+
+
+def plan_sms(body: str, bindings: dict[str, Binding], is_opt_out: Callable[[str], bool]) -> Plan:
+    planner = _Planner(bindings, is_opt_out, escape=lambda s: s)
+    pos = 0
+    for match in _SMS_TOKEN_RE.finditer(body):
+        planner.add(body[pos : match.start()])
+        if match.group(1) is not None:
+            planner.add(planner.placeholder(match.group(1), match.group(0)))
+            pos = match.end()
+            continue
+        url = _trim_bare_url(match.group(0))
+        planner.add(planner.bare_url(url, url) if is_trackable_url(url) else url)
+        pos = match.start() + len(url)
+    planner.add(body[pos:])
+    return planner.plan
+
+
+# html.parser's own tolerant attribute grammar, so we split a tag the way it does.
+_ATTR_RE = re.compile(
+    r"((?<=[\"'\s/])[^\s/>][^\s/=>]*)(\s*=+\s*"
+    r"(\'[^\']*\'|\"[^\"]*\"|(?![\'\"])[^>\s]*))?(?:\s|/(?!>))*"
+)
+_TAG_NAME_RE = re.compile(r"<[a-zA-Z][^\t\n\r\f />\x00]*")
+
+
+@dataclass
+class _AnchorTag:
+    start: int
+    end: int
+    no_track: bool
+    href_span: tuple[int, int] | None  # absolute offsets of the raw value, quotes excluded
+    href_raw: str
+
+
+class _AnchorFinder(HTMLParser):
+    def __init__(self, document: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.document = document
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", document)]
+        self.anchors: list[_AnchorTag] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "a":
+            return
+        text = self.get_starttag_text() or ""
+        line, col = self.getpos()
+        start = self.line_starts[line - 1] + col
+        names = {name for name, _ in attrs}
+        anchor = _AnchorTag(start, start + len(text), "data-trackly-no-track" in names, None, "")
+        name_match = _TAG_NAME_RE.match(text)
+        offset = name_match.end() if name_match else 0
+        for attr in _ATTR_RE.finditer(text, offset):
+            if attr.group(1).lower() != "href" or attr.group(3) is None:
+                continue
+            value = attr.group(3)
+            value_start = attr.start(3)
+            if value[:1] in ("'", '"'):
+                value, value_start = value[1:-1], value_start + 1
+            anchor.href_span = (start + value_start, start + value_start + len(value))
+            anchor.href_raw = value
+            break  # browsers use the first href only
+        self.anchors.append(anchor)
+
+    handle_startendtag = handle_starttag
+
+
+def plan_html(
+    document: str, bindings: dict[str, Binding], is_opt_out: Callable[[str], bool]
+) -> Plan:
+    finder = _AnchorFinder(document)
+    finder.feed(document)
+    finder.close()
+    planner = _Planner(bindings, is_opt_out, escape=lambda s: html.escape(s, quote=True))
+
+    # Non-overlapping edits: (start, end, replacement), from href rewrites and placeholders.
+    edits: list[tuple[int, int, str | Slot]] = []
+    no_track_spans: list[tuple[int, int]] = []
+    href_spans: list[tuple[int, int]] = []
+    for anchor in finder.anchors:
+        if anchor.no_track:
+            no_track_spans.append((anchor.start, anchor.end))
+            continue
+        if anchor.href_span is None or PLACEHOLDER_RE.search(anchor.href_raw):
+            continue
+        url = html.unescape(anchor.href_raw).strip()
+        if is_trackable_url(url):
+            edits.append((*anchor.href_span, planner.bare_url(url, anchor.href_raw)))
+            href_spans.append(anchor.href_span)
+
+    for match in PLACEHOLDER_RE.finditer(document):
+        if any(s <= match.start() < e for s, e in href_spans):
+            continue
+        inside_no_track = any(s <= match.start() < e for s, e in no_track_spans)
+        piece = planner.placeholder(match.group(1), match.group(0), force_literal=inside_no_track)
+        edits.append((match.start(), match.end(), piece))
+
+    edits.sort(key=lambda e: e[0])
+    pos = 0
+    for start, end, piece in edits:
+        planner.add(document[pos:start])
+        planner.add(piece)
+        pos = end
+    planner.add(document[pos:])
+    return planner.plan
+
+
+def render(pieces: list[str | Slot], short_urls: dict[str, str]) -> str:
+    return "".join(p if isinstance(p, str) else short_urls[p.name] for p in pieces)

@@ -1,0 +1,1 @@
+"""Rollup tables arrive with the reporting issue."""

@@ -1,0 +1,223 @@
+"""CRUD for what an integration configures: offers, interstitials, lists, campaigns, creatives.
+
+List, create, read and update only: deleting is an admin's decision, in Django admin.
+Every queryset is scoped to the key's account, so another account's object is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Model, QuerySet
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from links.models import InterstitialTemplate
+from trackly.authentication import account_of
+from trackly.models import Campaign, Creative, Offer, SendingList
+
+
+class AccountScopedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key that only resolves to objects of the requesting account."""
+
+    def get_queryset(self) -> QuerySet:
+        return super().get_queryset().filter(account=account_of(self.context["request"]))
+
+
+def validate_http_url(value: str) -> str:
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise serializers.ValidationError("Must be an http or https URL.")
+    return value
+
+
+class AccountModelSerializer(serializers.ModelSerializer):
+    def create(self, validated_data: dict[str, Any]) -> Model:
+        validated_data["account"] = account_of(self.context["request"])
+        return self._save(lambda: super(AccountModelSerializer, self).create(validated_data))
+
+    def update(self, instance: Model, validated_data: dict[str, Any]) -> Model:
+        return self._save(
+            lambda: super(AccountModelSerializer, self).update(instance, validated_data)
+        )
+
+    def _save(self, write: Any) -> Model:
+        # The unique constraints (name, external_id per account) are the truth under
+        # concurrency; a clash becomes a 400 rather than a 500.
+        try:
+            with transaction.atomic():
+                return write()
+        except IntegrityError as exc:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["An object with this name or external_id already exists."]}
+            ) from exc
+
+
+class InterstitialTemplateSerializer(AccountModelSerializer):
+    og_image = serializers.URLField(
+        required=False, allow_blank=True, validators=[validate_http_url]
+    )
+
+    class Meta:
+        model = InterstitialTemplate
+        fields = [
+            "id",
+            "name",
+            "title",
+            "description",
+            "cta_text",
+            "og_title",
+            "og_description",
+            "og_image",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+
+class SendingListSerializer(AccountModelSerializer):
+    default_interstitial = AccountScopedField(
+        queryset=InterstitialTemplate.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = SendingList
+        fields = [
+            "id",
+            "name",
+            "external_id",
+            "bot_detection_enabled",
+            "default_interstitial",
+            "scanner_window_seconds",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+
+class CampaignSerializer(AccountModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = ["id", "name", "external_id", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class CreativeSerializer(AccountModelSerializer):
+    campaign = AccountScopedField(queryset=Campaign.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = Creative
+        fields = ["id", "name", "external_id", "campaign", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class OfferSerializer(AccountModelSerializer):
+    destination_url = serializers.URLField(max_length=2000, validators=[validate_http_url])
+    fallback_url = serializers.URLField(
+        max_length=2000, required=False, allow_blank=True, validators=[validate_http_url]
+    )
+    interstitial_template = AccountScopedField(
+        queryset=InterstitialTemplate.objects.all(), required=False, allow_null=True
+    )
+    default_payout = serializers.DecimalField(
+        max_digits=14, decimal_places=4, min_value=0, required=False
+    )
+
+    class Meta:
+        model = Offer
+        fields = [
+            "id",
+            "name",
+            "external_id",
+            "destination_url",
+            "click_param",
+            "fallback_url",
+            "status",
+            "expires_at",
+            "default_payout",
+            "interstitial_mode",
+            "interstitial_template",
+            "click_window_days",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        mode = attrs.get("interstitial_mode", getattr(self.instance, "interstitial_mode", None))
+        template = attrs.get(
+            "interstitial_template", getattr(self.instance, "interstitial_template", None)
+        )
+        if mode == Offer.InterstitialMode.CUSTOM and template is None:
+            raise serializers.ValidationError(
+                {"interstitial_template": ["Required when interstitial_mode is 'custom'."]}
+            )
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Offer:
+        offer = Offer(**validated_data)
+        self.postback_secret = offer.rotate_postback_secret()
+        validated_data["postback_secret_hash"] = offer.postback_secret_hash
+        return super().create(validated_data)
+
+
+class AccountViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    model: type[Model]
+
+    def get_queryset(self) -> QuerySet:
+        return self.model.objects.filter(account=account_of(self.request)).order_by("id")
+
+
+class InterstitialTemplateViewSet(AccountViewSet):
+    model = InterstitialTemplate
+    serializer_class = InterstitialTemplateSerializer
+
+
+class SendingListViewSet(AccountViewSet):
+    model = SendingList
+    serializer_class = SendingListSerializer
+
+
+class CampaignViewSet(AccountViewSet):
+    model = Campaign
+    serializer_class = CampaignSerializer
+
+
+class CreativeViewSet(AccountViewSet):
+    model = Creative
+    serializer_class = CreativeSerializer
+
+
+_SECRET_RESPONSE = inline_serializer(
+    "OfferWithSecret",
+    fields={"postback_secret": serializers.CharField(help_text="Shown this once; store it.")},
+)
+
+
+class OfferViewSet(AccountViewSet):
+    model = Offer
+    serializer_class = OfferSerializer
+
+    @extend_schema(responses={201: OfferSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        # The secret is only ever shown here (and on rotation): just its hash is stored.
+        data = {**serializer.data, "postback_secret": serializer.postback_secret}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: _SECRET_RESPONSE})
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
+        offer = self.get_object()
+        secret = offer.rotate_postback_secret()
+        offer.save(update_fields=["postback_secret_hash", "updated_at"])
+        return Response({"postback_secret": secret})

@@ -1,0 +1,37 @@
+"""One error shape for the whole API: {"detail": "...", "errors": {field: [messages]}}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger("trackly.api")
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("Not found (or not yours).")
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        data = exc.detail
+        response.data = {
+            "detail": "Invalid request: see errors.",
+            "errors": data if isinstance(data, dict) else {"non_field_errors": data},
+        }
+    request = context.get("request")
+    if response.status_code >= status.HTTP_400_BAD_REQUEST:
+        logger.info(
+            "api %s %s -> %s %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            response.status_code,
+            response.data,
+        )
+    return response

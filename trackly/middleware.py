@@ -1,0 +1,36 @@
+"""Host routing: which site a request is for, decided before anything else runs.
+
+- `/healthz` answers 200 on every host (load balancers probe by IP).
+- A host in APP_HOSTS gets the dashboard, admin and API (trackly.urls).
+- An active tracking domain gets only the tracking URLs (links.tracking_urls).
+- Any other host gets a plain 404, never an error page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+
+from links.domains import tracking_domain_by_host
+from links.models import normalize_host
+
+
+class HostRoutingMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.app_hosts = frozenset(settings.APP_HOSTS)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz":
+            return HttpResponse("ok\n", content_type="text/plain")
+        host = normalize_host(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))
+        if host in self.app_hosts:
+            return self.get_response(request)
+        domain = tracking_domain_by_host(host)
+        if domain is None:
+            return HttpResponseNotFound("Not found\n", content_type="text/plain")
+        request.tracking_domain = domain  # type: ignore[attr-defined]
+        request.urlconf = settings.TRACKING_URLCONF  # type: ignore[attr-defined]
+        return self.get_response(request)

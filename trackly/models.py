@@ -1,0 +1,419 @@
+"""Core models shared by every app: who the customer is and what they send."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import secrets
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+DEFAULT_CLICK_WINDOW_DAYS = 90
+DEFAULT_OPT_OUT_PATTERNS = "*unsubscribe*\n*opt-out*\n*optout*"
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. America/New_York).")
+
+
+def validate_currency(value: str) -> None:
+    if len(value) != 3 or not value.isalpha() or not value.isupper():
+        raise ValidationError(f"{value!r} is not an ISO 4217 code (three capital letters).")
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Account(models.Model):
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Report days are cut in this time zone.",
+    )
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        validators=[validate_currency],
+        help_text="ISO 4217 currency for postbacks that name none.",
+    )
+    default_click_window_days = models.PositiveIntegerField(
+        default=DEFAULT_CLICK_WINDOW_DAYS,
+        validators=[MinValueValidator(1)],
+        help_text="Conversions are credited to clicks at most this many days old, "
+        "unless the offer sets its own window.",
+    )
+    data_retention_days = models.PositiveIntegerField(
+        default=395,
+        validators=[MinValueValidator(1)],
+        help_text="Raw clicks and postback logs older than this are deleted.",
+    )
+    opt_out_patterns = models.TextField(
+        blank=True,
+        default=DEFAULT_OPT_OUT_PATTERNS,
+        help_text="One pattern per line, matched case-insensitively against whole URLs; "
+        "'*' matches anything. Matching links are never rewritten.",
+    )
+    # Behavioural bot detection: one IP opening links of this many different contacts
+    # within this many seconds is a scanner, not a person.
+    bot_ip_fanout_contacts = models.PositiveIntegerField(default=5)
+    bot_ip_fanout_seconds = models.PositiveIntegerField(default=60)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def opt_out_pattern_list(self) -> list[str]:
+        return [line.strip().lower() for line in self.opt_out_patterns.splitlines() if line.strip()]
+
+    def is_opt_out_url(self, url: str) -> bool:
+        lowered = url.lower()
+        return any(fnmatch.fnmatchcase(lowered, p) for p in self.opt_out_pattern_list())
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+        VIEWER = "viewer", "Viewer (read-only)"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "account"], name="membership_unique_user_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.account} ({self.role})"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self) -> ApiKeyQuerySet:
+        return self.filter(revoked_at__isnull=True, account__is_active=True)
+
+
+class ApiKey(models.Model):
+    """A secret the sending platform presents as `Authorization: Bearer <key>`.
+
+    Only a SHA-256 of the key is stored; the key itself is shown once, when made. The
+    public `prefix` finds the row, and the hash is compared in constant time.
+    """
+
+    PREFIX_LENGTH = 8
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, default="default")
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"trk_{self.prefix}… ({self.name})"
+
+    @classmethod
+    def generate(cls, *, account: Account, name: str = "default") -> tuple[ApiKey, str]:
+        prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
+        raw = f"trk_{prefix}_{secrets.token_urlsafe(32)}"
+        key = cls.objects.create(
+            account=account, name=name, prefix=prefix, key_hash=hash_secret(raw)
+        )
+        return key, raw
+
+    @staticmethod
+    def prefix_of(raw: str) -> str | None:
+        parts = raw.split("_", 2)
+        if len(parts) != 3 or parts[0] != "trk" or len(parts[1]) != ApiKey.PREFIX_LENGTH:
+            return None
+        return parts[1]
+
+    def matches(self, raw: str) -> bool:
+        return hmac.compare_digest(self.key_hash, hash_secret(raw))
+
+
+class Contact(models.Model):
+    """A recipient. `external_id` is the sending platform's id; when it sends none, the
+    phone (else the email) is the id, so one phone is one contact."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    external_id = models.CharField(max_length=200)
+    phone = models.CharField(max_length=16, blank=True, help_text="E.164, e.g. +14155550123")
+    email = models.EmailField(max_length=254, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "external_id"], name="contact_unique_account_external_id"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account", "phone"], name="contact_account_phone"),
+            models.Index(fields=["account", "email"], name="contact_account_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.phone or self.email or self.external_id
+
+
+class SendingList(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="lists")
+    name = models.CharField(max_length=200)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    bot_detection_enabled = models.BooleanField(
+        default=True,
+        help_text="Off: bot verdicts are still recorded, but a bot's click can be the "
+        "contact's counted first click.",
+    )
+    default_interstitial = models.ForeignKey(
+        "links.InterstitialTemplate",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Shown for offers whose interstitial mode is 'list default'.",
+    )
+    scanner_window_seconds = models.PositiveIntegerField(
+        default=3,
+        help_text="Clicks this soon after the message was sent are carrier scanners.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "sending list"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="list_unique_account_name"),
+            models.UniqueConstraint(
+                fields=["account", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="list_unique_account_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name"], name="campaign_unique_account_name"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="campaign_unique_account_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Creative(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="creatives")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="creatives"
+    )
+    name = models.CharField(max_length=200)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name"], name="creative_unique_account_name"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="creative_unique_account_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Offer(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        EXPIRED = "expired", "Expired"
+
+    class InterstitialMode(models.TextChoices):
+        NONE = "none", "None (redirect)"
+        LIST_DEFAULT = "list_default", "Sending list's default"
+        CUSTOM = "custom", "Custom template"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="offers")
+    name = models.CharField(max_length=200)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    destination_url = models.URLField(
+        max_length=2000,
+        help_text="May use the macros {click_id}, {link_id}, {message_id}, {contact_id}, "
+        "{offer_id}, {campaign_id}, {creative_id}.",
+    )
+    click_param = models.CharField(
+        max_length=64,
+        default="click_id",
+        help_text="Query parameter that carries the click id when the URL has no {click_id}.",
+    )
+    fallback_url = models.URLField(
+        max_length=2000,
+        blank=True,
+        help_text="Where clicks go while the offer is paused or expired.",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    default_payout = models.DecimalField(
+        max_digits=14, decimal_places=4, default=Decimal("0"), validators=[MinValueValidator(0)]
+    )
+    interstitial_mode = models.CharField(
+        max_length=16, choices=InterstitialMode.choices, default=InterstitialMode.NONE
+    )
+    interstitial_template = models.ForeignKey(
+        "links.InterstitialTemplate",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="offers",
+    )
+    # Only a SHA-256 of the postback secret is kept: it is shown once, when the offer is made
+    # or the secret rotated, like an API key.
+    postback_secret_hash = models.CharField(max_length=64, editable=False)
+    click_window_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Blank: the account's default click window.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="offer_unique_account_external_id",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(interstitial_mode="custom")
+                | models.Q(interstitial_template__isnull=False),
+                name="offer_custom_interstitial_has_template",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if (
+            self.interstitial_mode == self.InterstitialMode.CUSTOM
+            and not self.interstitial_template_id
+        ):
+            raise ValidationError(
+                {"interstitial_template": "A custom interstitial needs a template."}
+            )
+
+    def rotate_postback_secret(self) -> str:
+        secret = secrets.token_urlsafe(24)
+        self.postback_secret_hash = hash_secret(secret)
+        return secret
+
+    def postback_secret_matches(self, secret: str) -> bool:
+        return bool(self.postback_secret_hash) and hmac.compare_digest(
+            self.postback_secret_hash, hash_secret(secret)
+        )
+
+    def is_live(self, at: object = None) -> bool:
+        if self.status != self.Status.ACTIVE:
+            return False
+        return self.expires_at is None or self.expires_at > (at or timezone.now())
+
+    @property
+    def effective_click_window_days(self) -> int:
+        return self.click_window_days or self.account.default_click_window_days
+
+
+class Message(models.Model):
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        EMAIL = "email", "Email"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="messages")
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="messages")
+    sending_list = models.ForeignKey(
+        SendingList, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    creative = models.ForeignKey(
+        Creative, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
+    body = models.TextField(help_text="The body as the sending platform gave it.")
+    rewritten_body = models.TextField(help_text="The body with tracked links, as sent.")
+    segments = models.PositiveSmallIntegerField(null=True, blank=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # The minting API's idempotency: one message per external id, under any race.
+            models.UniqueConstraint(
+                fields=["account", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="message_unique_account_external_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account", "sent_at"], name="message_account_sent_at"),
+            models.Index(fields=["contact", "sent_at"], name="message_contact_sent_at"),
+            models.Index(fields=["campaign", "sent_at"], name="message_campaign_sent_at"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id or f"message {self.pk}"

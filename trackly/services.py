@@ -1,0 +1,42 @@
+"""Account workflows."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.db import transaction
+
+from links.models import TrackingDomain, normalize_host
+from trackly.models import Account, ApiKey
+
+
+def parse_domain(value: str) -> tuple[str, bool, int | None]:
+    """`go.brand.com` -> https, no port; `http://127.0.0.1:8000` -> http, port 8000."""
+    value = value.strip()
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ValueError(f"{value!r} is not a host name such as go.brand.com")
+    return normalize_host(parts.hostname), parts.scheme == "https", parts.port
+
+
+def account_create(
+    *, name: str, domain: str | None = None, fallback_url: str = ""
+) -> tuple[Account, str]:
+    """A new account with an API key (returned once, in clear) and its tracking domain."""
+    parsed = parse_domain(domain) if domain else None
+    with transaction.atomic():
+        account = Account.objects.create(name=name)
+        if parsed:
+            host, https, port = parsed
+            TrackingDomain.objects.create(
+                account=account,
+                host=host,
+                https=https,
+                port=port,
+                fallback_url=fallback_url,
+                is_primary=True,
+            )
+        _, raw_key = ApiKey.generate(account=account)
+    return account, raw_key

@@ -1,0 +1,49 @@
+"""URLs of the app hosts (APP_HOSTS): dashboard, admin and API.
+
+Tracking domains are routed to links.tracking_urls by trackly.middleware.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from links import api as links_api
+from trackly import api as trackly_api
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("offers", trackly_api.OfferViewSet, basename="offer")
+router.register("interstitials", trackly_api.InterstitialTemplateViewSet, basename="interstitial")
+router.register("lists", trackly_api.SendingListViewSet, basename="list")
+router.register("campaigns", trackly_api.CampaignViewSet, basename="campaign")
+router.register("creatives", trackly_api.CreativeViewSet, basename="creative")
+
+api_v1 = [
+    re_path(r"^messages/?$", links_api.MessageCreate.as_view(), name="messages-create"),
+    re_path(r"^messages/bulk/?$", links_api.MessageBulkCreate.as_view(), name="messages-bulk"),
+    re_path(
+        r"^messages/(?P<pk>[0-9]+)/?$", links_api.MessageDetail.as_view(), name="message-detail"
+    ),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        name="schema",
+    ),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="schema", authentication_classes=[], permission_classes=[]
+        ),
+        name="api-docs",
+    ),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+]
