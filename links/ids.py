@@ -8,15 +8,28 @@ import string
 ALPHABET = string.ascii_letters + string.digits
 LINK_ID_LENGTH = 7
 CLICK_ID_LENGTH = 16
-_CLICK_ALPHABET = ALPHABET  # URL-safe, and safe in any query string without encoding
+
+
+def _random_string(length: int) -> str:
+    # Bytes modulo 64, rejecting 62 and 63: uniform over the 62 characters, from the
+    # operating system's cryptographic source, without a call per character.
+    out: list[str] = []
+    while len(out) < length:
+        for byte in secrets.token_bytes(length * 2):
+            value = byte & 63
+            if value < 62:
+                out.append(ALPHABET[value])
+                if len(out) == length:
+                    break
+    return "".join(out)
 
 
 def new_link_id() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(LINK_ID_LENGTH))
+    return _random_string(LINK_ID_LENGTH)
 
 
 def new_click_id() -> str:
-    return "".join(secrets.choice(_CLICK_ALPHABET) for _ in range(CLICK_ID_LENGTH))
+    return _random_string(CLICK_ID_LENGTH)
 
 
 def is_link_id(value: str) -> bool:
@@ -24,4 +37,4 @@ def is_link_id(value: str) -> bool:
 
 
 def is_click_id(value: str) -> bool:
-    return len(value) == CLICK_ID_LENGTH and all(c in _CLICK_ALPHABET for c in value)
+    return len(value) == CLICK_ID_LENGTH and all(c in ALPHABET for c in value)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
-from links import ids
+from links import bulk, ids
 from links.mint_input import Errors, MessageInput, parse_message
 from links.models import MessageShortLink, TrackingDomain
 from links.rewrite import Binding, Plan, plan_html, plan_sms, render
@@ -146,7 +148,9 @@ def _mint(
     existing: dict[str, Message] = {}
     if external_ids:
         for message in (
-            Message.objects.filter(account=account, external_id__in=external_ids)
+            bulk.values_in(
+                Message.objects.filter(account=account), "external_id", list(external_ids)
+            )
             .select_related("contact")
             .prefetch_related("links")
         ):
@@ -194,58 +198,112 @@ def _mint_new(
             if p.item.creative_ref
         },
     )
-
-    link_names = [name for p in new for name in p.plan.links]
-    link_ids = _link_ids_draw(len(link_names))
-    messages: list[Message] = []
-    link_rows: list[tuple[int, str, str, Offer | None, str]] = []  # (message index, ...)
-    cursor = 0
-    for index, p in enumerate(new):
+    now = timezone.now()
+    link_ids = iter(_link_ids_draw(sum(len(p.plan.links) for p in new)))
+    message_rows: list[tuple[Any, ...]] = []
+    link_rows: list[list[Any]] = []  # message_id filled in once ids are known
+    results: list[dict[str, Any]] = []
+    for p in new:
+        item = p.item
+        links_out: list[dict[str, Any]] = []
         short_urls: dict[str, str] = {}
         for name, url in p.plan.links.items():
-            link_id = link_ids[cursor]
-            cursor += 1
+            link_id = next(link_ids)
             short_urls[name] = domain.short_url(link_id)
-            link_rows.append((index, name, link_id, p.offers.get(name), url))
+            offer = p.offers.get(name)
+            offer_id = offer.pk if offer else None
+            link_rows.append([link_id, len(message_rows), name, url, offer_id])
+            links_out.append(_link_result(domain, name, link_id, url, offer_id))
         body = render(p.plan.pieces, short_urls)
-        item = p.item
-        messages.append(
-            Message(
-                account=account,
-                external_id=item.external_id,
-                contact=contacts[item.contact.external_id],
-                sending_list=lists.get(item.list_ref),
-                campaign=campaigns.get(item.campaign_ref),
-                creative=creatives.get(item.creative_ref),
-                channel=item.channel,
-                body=item.body,
-                rewritten_body=body,
-                segments=sms_segments(body) if item.channel == Message.Channel.SMS else None,
-                sent_at=item.sent_at,
+        segments = sms_segments(body) if item.channel == Message.Channel.SMS else None
+        contact_id = contacts[item.contact.external_id]
+        message_rows.append(
+            (
+                item.external_id,
+                contact_id,
+                _pk(lists.get(item.list_ref)),
+                _pk(campaigns.get(item.campaign_ref)),
+                _pk(creatives.get(item.creative_ref)),
+                item.channel,
+                item.body,
+                body,
+                segments,
+                item.sent_at,
             )
         )
-    Message.objects.bulk_create(messages, batch_size=2000)
-
-    links_by_message: list[list[MessageShortLink]] = [[] for _ in messages]
-    rows: list[MessageShortLink] = []
-    for index, name, link_id, offer, url in link_rows:
-        message = messages[index]
-        link = MessageShortLink(
-            link_id=link_id,
-            account=account,
-            message=message,
-            contact_id=message.contact_id,
-            offer=offer,
-            name=name,
-            destination_url=url,
+        results.append(
+            _result(
+                None,
+                item.external_id,
+                contact_id,
+                item.contact.external_id,
+                item.channel,
+                item.sent_at,
+                body,
+                segments,
+                links_out,
+            )
         )
-        rows.append(link)
-        links_by_message[index].append(link)
-    MessageShortLink.objects.bulk_create(rows, batch_size=5000)
-    return [
-        message_result(message, domain, links)
-        for message, links in zip(messages, links_by_message, strict=True)
+
+    message_ids = _messages_insert(account, message_rows, now)
+    for result, message_id in zip(results, message_ids, strict=True):
+        result["id"] = message_id
+    _links_insert(
+        account,
+        [
+            (link_id, message_ids[index], message_rows[index][1], offer_id, name, url)
+            for link_id, index, name, url, offer_id in link_rows
+        ],
+        now,
+    )
+    return results
+
+
+def _pk(obj: models.Model | None) -> int | None:
+    return obj.pk if obj is not None else None
+
+
+MESSAGE_FIELDS = (
+    "external_id", "contact_id", "sending_list_id", "campaign_id", "creative_id",
+    "channel", "body", "rewritten_body", "segments", "sent_at",
+)  # fmt: skip
+LINK_FIELDS = ("link_id", "message_id", "contact_id", "offer_id", "name", "destination_url")
+
+
+def _messages_insert(account: Account, rows: list[tuple[Any, ...]], now: dt.datetime) -> list[int]:
+    if bulk.is_postgres():
+        ids = bulk.reserve_ids(Message, len(rows))
+        bulk.insert_rows(
+            Message,
+            ("id", "account_id", "created_at", *MESSAGE_FIELDS),
+            [(i, account.pk, now, *row) for i, row in zip(ids, rows, strict=True)],
+        )
+        return ids
+    messages = [
+        Message(account=account, created_at=now, **dict(zip(MESSAGE_FIELDS, row, strict=True)))
+        for row in rows
     ]
+    Message.objects.bulk_create(messages, batch_size=500)
+    return [m.pk for m in messages]
+
+
+def _links_insert(account: Account, rows: list[tuple[Any, ...]], now: dt.datetime) -> None:
+    if bulk.is_postgres():
+        bulk.insert_rows(
+            MessageShortLink,
+            ("account_id", "created_at", *LINK_FIELDS),
+            [(account.pk, now, *row) for row in rows],
+        )
+        return
+    MessageShortLink.objects.bulk_create(
+        [
+            MessageShortLink(
+                account=account, created_at=now, **dict(zip(LINK_FIELDS, row, strict=True))
+            )
+            for row in rows
+        ],
+        batch_size=500,
+    )
 
 
 def _link_ids_draw(count: int, new_id: Callable[[], str] | None = None) -> list[str]:
@@ -274,49 +332,62 @@ def _stored_link_ids(candidates: list[str]) -> set[str]:
     for start in range(0, len(candidates), 5000):
         chunk = candidates[start : start + 5000]
         taken.update(
-            MessageShortLink.objects.filter(link_id__in=chunk).values_list("link_id", flat=True)
+            bulk.values_in(MessageShortLink.objects, "link_id", chunk).values_list(
+                "link_id", flat=True
+            )
         )
     return taken
 
 
-def _contacts_upsert(account: Account, items: Iterable[MessageInput]) -> dict[str, Contact]:
+def _contacts_upsert(account: Account, items: Iterable[MessageInput]) -> dict[str, int]:
+    """Contact ids by external id, creating the new ones and filling in phone and email."""
     wanted: dict[str, tuple[str, str]] = {}
     for item in items:
         c = item.contact
         phone, email = wanted.get(c.external_id, ("", ""))
         wanted[c.external_id] = (c.phone or phone, c.email or email)
-    found = {
-        c.external_id: c
-        for c in _in_chunks(Contact.objects.filter(account=account), "external_id", wanted)
-    }
+
+    def lookup(keys: Iterable[str]) -> dict[str, tuple[int, str, str]]:
+        rows = _in_chunks(
+            Contact.objects.filter(account=account).values_list(
+                "external_id", "id", "phone", "email"
+            ),
+            "external_id",
+            keys,
+        )
+        return {ext: (pk, phone, email) for ext, pk, phone, email in rows}
+
+    found = lookup(wanted)
     missing = [key for key in wanted if key not in found]
     if missing:
-        # ignore_conflicts: a concurrent mint may create the same contact first; either way
-        # there is one row, which the select below finds.
-        Contact.objects.bulk_create(
-            [
-                Contact(account=account, external_id=k, phone=wanted[k][0], email=wanted[k][1])
-                for k in missing
-            ],
-            ignore_conflicts=True,
-            batch_size=2000,
-        )
-        found.update(
-            {
-                c.external_id: c
-                for c in _in_chunks(Contact.objects.filter(account=account), "external_id", missing)
-            }
-        )
-    changed: list[Contact] = []
-    for key, (phone, email) in wanted.items():
-        contact = found[key]
-        if (phone and phone != contact.phone) or (email and email != contact.email):
-            contact.phone = phone or contact.phone
-            contact.email = email or contact.email
-            changed.append(contact)
+        # ON CONFLICT DO NOTHING: a concurrent mint may create the same contact first;
+        # either way there is one row, which the lookup below finds.
+        now = timezone.now()
+        if bulk.is_postgres():
+            bulk.insert_rows(
+                Contact,
+                ("account_id", "external_id", "phone", "email", "created_at"),
+                [(account.pk, k, *wanted[k], now) for k in missing],
+                on_conflict_do_nothing=True,
+            )
+        else:
+            Contact.objects.bulk_create(
+                [
+                    Contact(account=account, external_id=k, phone=wanted[k][0], email=wanted[k][1])
+                    for k in missing
+                ],
+                ignore_conflicts=True,
+                batch_size=500,
+            )
+        found.update(lookup(missing))
+    changed = [
+        Contact(pk=found[key][0], phone=phone or found[key][1], email=email or found[key][2])
+        for key, (phone, email) in wanted.items()
+        if (phone and phone != found[key][1]) or (email and email != found[key][2])
+    ]
     if changed:
-        Contact.objects.bulk_update(changed, ["phone", "email"], batch_size=1000)
-    return found
+        Contact.objects.bulk_update(changed, ["phone", "email"], batch_size=500)
+    return {key: value[0] for key, value in found.items()}
 
 
 def _in_chunks(
@@ -325,7 +396,7 @@ def _in_chunks(
     values = list(values)
     rows: list = []
     for start in range(0, len(values), size):
-        rows.extend(queryset.filter(**{f"{field}__in": values[start : start + size]}))
+        rows.extend(bulk.values_in(queryset, field, values[start : start + size]))
     return rows
 
 
@@ -366,24 +437,54 @@ def _dimension_resolve(
 def message_result(
     message: Message, domain: TrackingDomain | None, links: list[MessageShortLink]
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "id": message.pk,
-        "external_id": message.external_id,
-        "contact": {"id": message.contact_id, "external_id": message.contact.external_id},
-        "channel": message.channel,
-        "sent_at": message.sent_at.isoformat().replace("+00:00", "Z"),
-        "body": message.rewritten_body,
-        "links": [
-            {
-                "name": link.name,
-                "link_id": link.link_id,
-                "short_url": domain.short_url(link.link_id) if domain else None,
-                "destination": link.destination_url,
-                "offer": link.offer_id,
-            }
-            for link in links
+    return _result(
+        message.pk,
+        message.external_id,
+        message.contact_id,
+        message.contact.external_id,
+        message.channel,
+        message.sent_at,
+        message.rewritten_body,
+        message.segments,
+        [
+            _link_result(domain, ln.name, ln.link_id, ln.destination_url, ln.offer_id)
+            for ln in links
         ],
+    )
+
+
+def _link_result(
+    domain: TrackingDomain | None, name: str, link_id: str, url: str, offer_id: int | None
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "link_id": link_id,
+        "short_url": domain.short_url(link_id) if domain else None,
+        "destination": url,
+        "offer": offer_id,
     }
-    if message.channel == Message.Channel.SMS:
-        result["segments"] = message.segments
+
+
+def _result(
+    message_id: int | None,
+    external_id: str | None,
+    contact_id: int,
+    contact_external_id: str,
+    channel: str,
+    sent_at: dt.datetime,
+    body: str,
+    segments: int | None,
+    links: list[dict[str, Any]],
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "id": message_id,
+        "external_id": external_id,
+        "contact": {"id": contact_id, "external_id": contact_external_id},
+        "channel": channel,
+        "sent_at": sent_at.isoformat().replace("+00:00", "Z"),
+        "body": body,
+        "links": links,
+    }
+    if channel == Message.Channel.SMS:
+        result["segments"] = segments
     return result

@@ -1,0 +1,52 @@
+# Trackly's two commands: `make run` (embedded default) and `make test` (PostgreSQL + Redis).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+
+# make test talks to the real servers; override either to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trackly
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test lint bench-mint venv deps dev-deps clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(VENV)/bin/activate
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/activate
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.deps
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+# The embedded default: SQLite, eager Celery, no Redis. Demo data on first run.
+run: deps
+	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --no-input -v 0
+	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py load_demo --port $(PORT)
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m gunicorn trackly.wsgi --bind 0.0.0.0:$(PORT) \
+		--workers 2 --threads 4 --access-logfile - --log-level warning
+
+test: dev-deps
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(PY) scripts/check_services.py
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(PY) -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/ruff check .
+
+lint: dev-deps
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench-mint: dev-deps
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/trackly_bench} \
+		$(PY) bench/mint.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

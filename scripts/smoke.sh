@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Smoke test of the embedded default: SQLite, no Redis, the production web server.
+# Boots Trackly, mints a message through the API, checks the rewritten body and that the
+# short link redirects, then stops the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+PORT=${SMOKE_PORT:-8765}
+work=$(mktemp -d)
+export DATABASE_URL="sqlite:///$work/smoke.sqlite3"
+unset REDIS_URL
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+$PY manage.py migrate --no-input -v 0
+account=$($PY manage.py create_account "Smoke Co" --domain "http://127.0.0.1:$PORT")
+api_key=$(printf '%s' "$account" | $PY -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+
+$PY -m gunicorn trackly.wsgi --bind 127.0.0.1:$PORT --workers 1 --threads 4 --log-level warning &
+server_pid=$!
+for _ in $(seq 50); do
+  curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+response=$(curl -fsS -X POST "http://localhost:$PORT/api/v1/messages" \
+  -H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
+  -d '{"external_id": "smoke-1", "contact": {"phone": "+14155550123"},
+       "body": "Deal: {{link1}} STOP? https://example.com/unsubscribe",
+       "links": {"link1": {"url": "https://example.com/deal?a=1"}}}')
+printf '%s' "$response" | SMOKE_PORT=$PORT $PY -c '
+import json, os, re, sys
+msg = json.load(sys.stdin)
+port = os.environ["SMOKE_PORT"]
+link = msg["links"][0]
+assert re.fullmatch(r"[A-Za-z0-9]{7}", link["link_id"]), link
+expected = f"Deal: http://127.0.0.1:{port}/{link[\"link_id\"]} STOP? https://example.com/unsubscribe"
+assert msg["body"] == expected, (msg["body"], expected)
+assert msg["segments"] == 1, msg
+print("smoke: minted", link["short_url"])
+'
+echo "smoke: embedded default OK"
