@@ -6,3 +6,8 @@ from django.apps import AppConfig
 class LinksConfig(AppConfig):
     name = "links"
     verbose_name = "Links and clicks"
+
+    def ready(self) -> None:
+        from links import signals
+
+        signals.connect()

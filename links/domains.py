@@ -1,16 +1,19 @@
 """Tracking-domain lookup by Host header, through the cache.
 
 Every request to a tracking host needs this, so it is cached (Redis when configured, shared
-by every web process), unknown hosts included, and dropped whenever a domain changes.
+by every web process), unknown hosts included, and checked against the config version
+that links.resolve bumps on any change (a domain, its account, ...).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 
 from links.models import TrackingDomain
+from links.resolve import CONFIG_VERSION_KEY
 
 CACHE_SECONDS = 300
 _MISSING = "-"
@@ -24,27 +27,20 @@ class DomainInfo:
     fallback_url: str
 
 
-def _key(host: str) -> str:
-    return f"trackdomain:{host}"
-
-
 def tracking_domain_by_host(host: str) -> DomainInfo | None:
     if not host or len(host) > 253:
         return None
-    cached = cache.get(_key(host))
-    if cached == _MISSING:
-        return None
-    if cached is not None:
-        return cached
+    key = f"trackdomain:{host}"
+    cached: dict[str, Any] = cache.get_many([key, CONFIG_VERSION_KEY])
+    version = cached.get(CONFIG_VERSION_KEY, 0)
+    entry = cached.get(key)
+    if entry is not None and entry[0] == version:
+        return None if entry[1] == _MISSING else entry[1]
     row = (
         TrackingDomain.objects.filter(host=host, is_active=True, account__is_active=True)
         .values_list("id", "account_id", "host", "fallback_url")
         .first()
     )
     info = DomainInfo(*row) if row else None
-    cache.set(_key(host), info or _MISSING, CACHE_SECONDS)
+    cache.set(key, (version, info or _MISSING), CACHE_SECONDS)
     return info
-
-
-def tracking_domain_forget(host: str) -> None:
-    cache.delete(_key(host))

@@ -46,25 +46,7 @@ class TrackingDomain(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         # Hosts are matched lower-case and without a port; keep the stored form the same.
         self.host = normalize_host(self.host)
-        previous = (
-            TrackingDomain.objects.filter(pk=self.pk).values_list("host", flat=True).first()
-            if self.pk
-            else None
-        )
         super().save(*args, **kwargs)
-        self._forget_cached(previous, self.host)
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        result = super().delete(*args, **kwargs)
-        self._forget_cached(self.host)
-        return result
-
-    @staticmethod
-    def _forget_cached(*hosts: str | None) -> None:
-        from links.domains import tracking_domain_forget
-
-        for host in {h for h in hosts if h}:
-            tracking_domain_forget(host)
 
     def clean(self) -> None:
         host = normalize_host(self.host or "")

@@ -11,9 +11,11 @@ from typing import Any
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from attribution.bots import Verdict
 from links import bulk, ids
 from links.mint_input import Errors, MessageInput, parse_message
-from links.models import MessageShortLink, TrackingDomain
+from links.models import MessageClick, MessageShortLink, MessageShortLinkClick, TrackingDomain
+from links.resolve import LinkInfo
 from links.rewrite import Binding, Plan, plan_html, plan_sms, render
 from links.segments import sms_segments
 from trackly.models import Account, Campaign, Contact, Creative, Message, Offer, SendingList
@@ -488,3 +490,55 @@ def _result(
     if channel == Message.Channel.SMS:
         result["segments"] = segments
     return result
+
+
+def click_record(
+    *,
+    link: LinkInfo,
+    click_id: str,
+    clicked_at: dt.datetime,
+    ip: str | None,
+    user_agent: str,
+    referer: str,
+    accept_language: str,
+    method: str,
+    verdict: Verdict,
+) -> MessageShortLinkClick:
+    """Store a raw click and, when it is the contact's first counted click on the
+    message, its MessageClick. Two statements, no transaction: the second only ever adds
+    to the first."""
+    click = MessageShortLinkClick.objects.create(
+        click_id=click_id,
+        account_id=link.account_id,
+        link_id=link.pk,
+        message_id=link.message_id,
+        contact_id=link.contact_id,
+        clicked_at=clicked_at,
+        ip=ip,
+        user_agent=user_agent,
+        referer=referer,
+        accept_language=accept_language[:255],
+        method=method,
+        is_bot=verdict.is_bot,
+        bot_reason=verdict.reason,
+    )
+    # With bot detection off on the list, the first click counts whatever its verdict.
+    if not verdict.is_bot or not link.bot_detection_enabled:
+        # Race: many taps of one link at once (people double-tap; scanners fan out).
+        # The unique (contact, message) constraint with ON CONFLICT DO NOTHING lets exactly
+        # one of them become the MessageClick, whichever commits first.
+        MessageClick.objects.bulk_create(
+            [
+                MessageClick(
+                    account_id=link.account_id,
+                    contact_id=link.contact_id,
+                    message_id=link.message_id,
+                    link_id=link.pk,
+                    click_id=click.pk,
+                    offer_id=link.offer_id,
+                    clicked_at=clicked_at,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+    return click

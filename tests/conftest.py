@@ -57,7 +57,9 @@ class AccountFixture:
 
 @pytest.fixture
 def make_account(db: Any) -> Callable[..., AccountFixture]:
-    def make(name: str | None = None, host: str | None = None, **account_fields: Any) -> AccountFixture:
+    def make(
+        name: str | None = None, host: str | None = None, **account_fields: Any
+    ) -> AccountFixture:
         n = next(_counter)
         account = Account.objects.create(name=name or f"Account {n}", **account_fields)
         domain = TrackingDomain.objects.create(

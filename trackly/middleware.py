@@ -2,7 +2,7 @@
 
 - `/healthz` answers 200 on every host (load balancers probe by IP).
 - A host in APP_HOSTS gets the dashboard, admin and API (trackly.urls).
-- An active tracking domain gets only the tracking URLs (links.tracking_urls).
+- An active tracking domain gets only the tracking URLs (links.tracking).
 - Any other host gets a plain 404, never an error page.
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
+from links import tracking
 from links.domains import tracking_domain_by_host
 from links.models import normalize_host
 
@@ -31,6 +32,4 @@ class HostRoutingMiddleware:
         domain = tracking_domain_by_host(host)
         if domain is None:
             return HttpResponseNotFound("Not found\n", content_type="text/plain")
-        request.tracking_domain = domain  # type: ignore[attr-defined]
-        request.urlconf = settings.TRACKING_URLCONF  # type: ignore[attr-defined]
-        return self.get_response(request)
+        return tracking.dispatch(request, domain)

@@ -59,7 +59,6 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "trackly.urls"
-TRACKING_URLCONF = "links.tracking_urls"
 APPEND_SLASH = False
 
 TEMPLATES = [

@@ -102,11 +102,12 @@ class Command(BaseCommand):
             ("Loyalty Club", Offer.InterstitialMode.LIST_DEFAULT, None),
             ("VIP Preview", Offer.InterstitialMode.CUSTOM, vip),
         ]:
+            slug = name.lower().replace(" ", "-")
             offer = Offer(
                 account=account,
                 name=name,
-                external_id=name.lower().replace(" ", "-"),
-                destination_url=f"https://example.com/{name.lower().replace(' ', '-')}?sub1={{click_id}}",
+                external_id=slug,
+                destination_url=f"https://example.com/{slug}?sub1={{click_id}}",
                 fallback_url="https://example.com/offer-ended",
                 interstitial_mode=mode,
                 interstitial_template=template,
@@ -130,7 +131,8 @@ class Command(BaseCommand):
                         "external_id": f"contact-{rng.randrange(message_count // 2)}",
                         "phone": f"+1415555{rng.randrange(10000):04d}",
                     },
-                    "body": f"{campaigns[c]}: our best prices this season. {{{{link1}}}} Reply STOP to opt out",
+                    "body": f"{campaigns[c]}: our best prices this season. {{{{link1}}}} "
+                    "Reply STOP to opt out",
                     "sent_at": (now - dt.timedelta(days=rng.uniform(0, 28))).isoformat(),
                     "list": lists[rng.randrange(3)],
                     "campaign": campaigns[c],

@@ -1,0 +1,126 @@
+"""The hot path: GET/HEAD /<link_id> on a tracking domain.
+
+Kept small and free of DRF, sessions and templates (but for interstitials), so it could be
+moved out of Django. Per redirect: one config-version + link MGET on the cache (plus the
+host's in the middleware), and the click's two INSERTs; a cold link adds one SELECT.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from attribution.bots import classify_request
+from links import ids
+from links.destination import destination_url
+from links.domains import DomainInfo
+from links.resolve import LinkInfo, link_info
+from links.services import click_record
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR, or the X-Forwarded-For entry added by the outermost trusted proxy."""
+    ip = request.META.get("REMOTE_ADDR", "")
+    trusted = settings.TRUSTED_PROXY_COUNT
+    if trusted > 0:
+        forwarded = [
+            p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()
+        ]
+        if forwarded:
+            ip = forwarded[max(len(forwarded) - trusted, 0)]
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return None
+
+
+def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    if request.method == "HEAD":
+        # Same status and headers as GET, no body.
+        response["Content-Length"] = str(len(response.content))
+        response.content = b""
+    return response
+
+
+def _redirect(url: str) -> HttpResponse:
+    response = HttpResponse(status=302)
+    response["Location"] = url
+    return response
+
+
+def unknown_link(request: HttpRequest, domain: DomainInfo) -> HttpResponse:
+    if domain.fallback_url:
+        return _finish(request, _redirect(domain.fallback_url))
+    page = render_to_string("links/not_found.html")
+    return _finish(request, HttpResponse(page, status=404))
+
+
+def redirect(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResponse:
+    if request.method not in ("GET", "HEAD"):
+        response = HttpResponse("Method not allowed\n", status=405, content_type="text/plain")
+        response["Allow"] = "GET, HEAD"
+        return response
+    link = link_info(link_id) if ids.is_link_id(link_id) else None
+    # Another account's link on this host is treated as unknown.
+    if link is None or link.account_id != domain.account_id:
+        return unknown_link(request, domain)
+
+    now = timezone.now()
+    click_id = ids.new_click_id()
+    meta = request.META
+    user_agent = meta.get("HTTP_USER_AGENT", "")
+    verdict = classify_request(method=request.method, user_agent=user_agent)
+    try:
+        click_record(
+            link=link,
+            click_id=click_id,
+            clicked_at=now,
+            ip=client_ip(request),
+            user_agent=user_agent,
+            referer=meta.get("HTTP_REFERER", ""),
+            accept_language=meta.get("HTTP_ACCEPT_LANGUAGE", ""),
+            method=request.method,
+            verdict=verdict,
+        )
+    except Exception:
+        # Never fail a person on their way to the offer because a write failed.
+        logger.exception("redirect: could not record click %s on link %s", click_id, link_id)
+
+    if not link.offer_is_live(now):
+        fallback = link.offer_fallback_url or domain.fallback_url
+        if fallback:
+            return _finish(request, _redirect(fallback))
+        page = render_to_string("links/offer_ended.html")
+        return _finish(request, HttpResponse(page, status=410))
+
+    target = _target(link, click_id)
+    if link.interstitial is not None:
+        page = render_to_string(
+            "links/interstitial.html", {"page": link.interstitial, "target": target}
+        )
+        return _finish(request, HttpResponse(page))
+    return _finish(request, _redirect(target))
+
+
+def _target(link: LinkInfo, click_id: str) -> str:
+    return destination_url(
+        link.destination_template,
+        {
+            "click_id": click_id,
+            "link_id": link.link_id,
+            "message_id": link.message_id,
+            "contact_id": link.contact_id,
+            "offer_id": link.offer_id,
+            "campaign_id": link.campaign_id,
+            "creative_id": link.creative_id,
+        },
+        link.click_param,
+    )

@@ -1,0 +1,31 @@
+"""Cache invalidation when configuration changes, from the API, services or admin alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+
+from links.models import InterstitialTemplate, MessageShortLink, TrackingDomain
+from links.resolve import link_config_changed
+from trackly.models import Account, Message, Offer, SendingList
+
+
+def _changed(sender: type, instance: Any, **kwargs: Any) -> None:
+    if kwargs.get("created") and sender in (MessageShortLink, Message):
+        return  # a new link was never cached, except as unknown for a minute at most
+    link_config_changed()
+
+
+def connect() -> None:
+    for model in (
+        Account,
+        Offer,
+        SendingList,
+        InterstitialTemplate,
+        TrackingDomain,
+        MessageShortLink,
+        Message,
+    ):
+        post_save.connect(_changed, sender=model, dispatch_uid=f"linkcfg-save-{model.__name__}")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"linkcfg-delete-{model.__name__}")

@@ -1,5 +1,0 @@
-"""URLs of tracking domains. Nothing else is served on them."""
-
-from __future__ import annotations
-
-urlpatterns: list = []
