@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from links import api_docs
+from links.selectors import message_click_summary
 from links.services import (
     MintInvalid,
     NoTrackingDomain,
@@ -98,7 +99,8 @@ class MessageBulkCreate(APIView):
 
 class MessageDetail(APIView):
     @extend_schema(
-        operation_id="messages_retrieve", responses={200: api_docs.MessageOut, 404: api_docs.Error}
+        operation_id="messages_retrieve",
+        responses={200: api_docs.MessageDetailOut, 404: api_docs.Error},
     )
     def get(self, request: Request, pk: int) -> Response:
         account = account_of(request)
@@ -108,4 +110,7 @@ class MessageDetail(APIView):
             account=account,
         )
         domain = primary_tracking_domain(account)
-        return Response(message_result(message, domain, list(message.links.all())))
+        links = list(message.links.all())
+        result = message_result(message, domain, links)
+        result.update(message_click_summary(message, result["links"]))
+        return Response(result)

@@ -54,6 +54,13 @@ class MessageOut(serializers.Serializer):
     links = LinkOut(many=True)
 
 
+class MessageDetailOut(MessageOut):
+    clicked = serializers.BooleanField(help_text="Has a counted (first human) click.")
+    raw_clicks = serializers.IntegerField()
+    bot_clicks = serializers.IntegerField()
+    first_click_at = serializers.DateTimeField(allow_null=True)
+
+
 class Error(serializers.Serializer):
     detail = serializers.CharField()
     errors = serializers.DictField(required=False)

@@ -134,7 +134,9 @@ class TestRedirect:
 
     def test_the_click_parameter_keeps_query_and_fragment(self, owner: Any) -> None:
         offer = make_offer(
-            owner, destination_url="https://adv.example.com/l?utm=sms&x=a%20b#frag", click_param="sub1"
+            owner,
+            destination_url="https://adv.example.com/l?utm=sms&x=a%20b#frag",
+            click_param="sub1",
         )
         message = owner.mint(body="{{link1}}", links={"link1": {"offer": offer.pk}})
         response = tap(owner, message["links"][0]["link_id"])
@@ -186,7 +188,10 @@ class TestRedirect:
         offer.status = status
         offer.save()
         response = tap(owner, message["links"][0]["link_id"])
-        assert (response.status_code, response["Location"]) == (302, "https://adv.example.com/ended")
+        assert (response.status_code, response["Location"]) == (
+            302,
+            "https://adv.example.com/ended",
+        )
         assert MessageShortLinkClick.objects.count() == 1
 
     def test_a_paused_offer_without_fallback_uses_the_domains(self, owner: Any) -> None:
@@ -349,3 +354,24 @@ def test_fifty_concurrent_taps_make_exactly_one_message_click(make_account: Any)
     assert statuses == [302] * 50
     assert MessageShortLinkClick.objects.count() == 50
     assert MessageClick.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_message_api_shows_its_clicks(owner: Any) -> None:
+    message = owner.mint(
+        body="{{link1}} {{link2}}",
+        links={"link1": {"url": "https://a.example/"}, "link2": {"url": "https://b.example/"}},
+    )
+    first, second = (link["link_id"] for link in message["links"])
+    before = owner.get(f"/api/v1/messages/{message['id']}").json()
+    assert (before["clicked"], before["raw_clicks"], before["first_click_at"]) == (False, 0, None)
+    tap(owner, first, ua=GOOGLEBOT)
+    tap(owner, first)
+    tap(owner, second)
+    after = owner.get(f"/api/v1/messages/{message['id']}").json()
+    assert after["clicked"] is True
+    assert (after["raw_clicks"], after["bot_clicks"]) == (3, 1)
+    assert after["first_click_at"] == MessageClick.objects.get().clicked_at.isoformat().replace(
+        "+00:00", "Z"
+    )
+    assert [link["raw_clicks"] for link in after["links"]] == [2, 1]
