@@ -9,6 +9,7 @@ is not a slot comes back exactly as it went in.
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,7 +57,12 @@ def is_trackable_url(url: str) -> bool:
     if parts.scheme.lower() not in ("http", "https"):
         return False
     host = parts.hostname or ""
-    return bool(host) and (bool(_HOST_RE.match(host)) or host.startswith("["))
+    if "[" in parts.netloc:  # an IPv6 literal; urlsplit has dropped its brackets
+        try:
+            return ipaddress.ip_address(host).version == 6
+        except ValueError:
+            return False
+    return bool(host) and bool(_HOST_RE.match(host))
 
 
 def _trim_bare_url(url: str) -> str:
