@@ -9,6 +9,7 @@ is not a slot comes back exactly as it went in.
 from __future__ import annotations
 
 import html
+import html.entities
 import ipaddress
 import re
 from collections.abc import Callable
@@ -63,6 +64,28 @@ def is_trackable_url(url: str) -> bool:
         except ValueError:
             return False
     return bool(host) and bool(_HOST_RE.match(host))
+
+
+_CHARREF_RE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)")
+
+
+def unescape_attribute(value: str) -> str:
+    """Decode character references in an attribute value the way browsers do.
+
+    Unlike html.unescape, a named reference without its ';' stays as written when it runs
+    into a letter, digit or '=' (so `?lang=en&region=us` keeps `&region`, not `®ion`).
+    """
+
+    def decode(match: re.Match[str]) -> str:
+        ref = match.group(1)
+        if ref.startswith("#") or ref.endswith(";"):
+            return html.unescape(match.group(0))
+        following = value[match.end() : match.end() + 1]
+        if ref in html.entities.html5 and following != "=":
+            return html.entities.html5[ref]
+        return match.group(0)
+
+    return _CHARREF_RE.sub(decode, value)
 
 
 def _trim_bare_url(url: str) -> str:
@@ -213,7 +236,7 @@ def plan_html(
             continue
         if anchor.href_span is None or PLACEHOLDER_RE.search(anchor.href_raw):
             continue
-        url = html.unescape(anchor.href_raw).strip()
+        url = unescape_attribute(anchor.href_raw).strip()
         if is_trackable_url(url):
             edits.append((*anchor.href_span, planner.bare_url(url, anchor.href_raw)))
             href_spans.append(anchor.href_span)
