@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from urllib.parse import urlsplit
 
 import psycopg
 import redis
@@ -12,7 +13,9 @@ database_url = os.environ["DATABASE_URL"]
 redis_url = os.environ["REDIS_URL"]
 problems = []
 try:
-    psycopg.connect(database_url, connect_timeout=5).close()
+    # The server, through its maintenance database: pytest-django creates test_<name> itself.
+    server_url = urlsplit(database_url)._replace(path="/postgres").geturl()
+    psycopg.connect(server_url, connect_timeout=5).close()
 except Exception as exc:  # noqa: BLE001 - any failure is reported the same way
     problems.append(
         f"PostgreSQL at {database_url} is not reachable: {exc}\n"
