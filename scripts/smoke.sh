@@ -35,9 +35,15 @@ msg = json.load(sys.stdin)
 port = os.environ["SMOKE_PORT"]
 link = msg["links"][0]
 assert re.fullmatch(r"[A-Za-z0-9]{7}", link["link_id"]), link
-expected = f"Deal: http://127.0.0.1:{port}/{link[\"link_id\"]} STOP? https://example.com/unsubscribe"
+link_id = link["link_id"]
+expected = f"Deal: http://127.0.0.1:{port}/{link_id} STOP? https://example.com/unsubscribe"
 assert msg["body"] == expected, (msg["body"], expected)
 assert msg["segments"] == 1, msg
 print("smoke: minted", link["short_url"])
-'
+print(link["short_url"])
+' > "$work/short_url"
+short_url=$(tail -1 "$work/short_url")
+status=$(curl -s -o /dev/null -w '%{http_code}' "$short_url")
+[ "$status" = 302 ] || { echo "smoke: short link answered $status, not 302"; exit 1; }
+echo "smoke: $short_url redirects (302)"
 echo "smoke: embedded default OK"
