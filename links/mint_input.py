@@ -112,8 +112,14 @@ def _parse_contact(value: Any, errors: Errors) -> ContactInput | None:
                 raise ValidationError("not a string")
             email = email.strip()
             validate_email(email)
+            if len(email) > NAME_MAX:
+                raise ValidationError("too long")
         except ValidationError:
-            _add(errors, "contact.email", "Must be an email address.")
+            _add(
+                errors,
+                "contact.email",
+                f"Must be an email address of at most {NAME_MAX} characters.",
+            )
             email = ""
     else:
         email = ""

@@ -23,6 +23,7 @@ BARE_URL_RE = re.compile(r"""https?://[^\s<>"'{}|\\^`]+""", re.IGNORECASE)
 _TRAILING = ".,;:!?'\""
 _URL_FORBIDDEN = re.compile(r"[\s<>\"{}|\\^`\x00-\x1f\x7f]")
 _HOST_RE = re.compile(r"^[^\s/?#@:]+$")
+MAX_URL_LENGTH = 2000  # MessageShortLink.destination_url; longer URLs are left as they are
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Plan:
 
 def is_trackable_url(url: str) -> bool:
     """A well-formed absolute http(s) URL with a host, nothing a browser would balk at."""
-    if not url or _URL_FORBIDDEN.search(url):
+    if not url or len(url) > MAX_URL_LENGTH or _URL_FORBIDDEN.search(url):
         return False
     try:
         parts = urlsplit(url)
@@ -194,6 +195,10 @@ class _AnchorFinder(HTMLParser):
         self.anchors: list[_AnchorTag] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("title", "textarea"):
+            # Browsers read these as text (RCDATA): an "<a href>" inside is not a link.
+            self.set_cdata_mode(tag)
+            return
         if tag != "a":
             return
         text = self.get_starttag_text() or ""

@@ -130,7 +130,7 @@ def _offers_by_ref(account: Account, items: list[MessageInput]) -> dict[str, Off
     }
     if not refs:
         return {}
-    int_refs = [int(r) for r in refs if r.isdigit() and len(r) < 19]
+    int_refs = [int(r) for r in refs if r.isascii() and r.isdigit() and len(r) < 19]
     found = Offer.objects.filter(account=account).filter(
         models.Q(external_id__in=refs) | models.Q(pk__in=int_refs)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from links.models import InterstitialTemplate, MessageShortLink, TrackingDomain
@@ -14,7 +15,10 @@ from trackly.models import Account, Message, Offer, SendingList
 def _changed(sender: type, instance: Any, **kwargs: Any) -> None:
     if kwargs.get("created") and sender in (MessageShortLink, Message):
         return  # a new link was never cached, except as unknown for a minute at most
+    # Now, and again once the change is committed: a redirect that read the old row
+    # between the save and the commit must not keep it cached under the new version.
     link_config_changed()
+    transaction.on_commit(link_config_changed)
 
 
 def connect() -> None:

@@ -2,7 +2,7 @@
 
 - `/healthz` answers 200 on every host (load balancers probe by IP).
 - A host in APP_HOSTS gets the dashboard, admin and API (trackly.urls).
-- An active tracking domain gets only the tracking URLs (links.tracking).
+- An active tracking domain gets only the tracking URLs (trackly.tracking).
 - Any other host gets a plain 404, never an error page.
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
-from links import tracking
 from links.domains import tracking_domain_by_host
 from links.models import normalize_host
+from trackly import tracking
 
 
 class HostRoutingMiddleware:

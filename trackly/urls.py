@@ -14,7 +14,16 @@ from rest_framework.routers import SimpleRouter
 from links import api as links_api
 from trackly import api as trackly_api
 
-router = SimpleRouter(trailing_slash="/?")
+
+class OptionalSlashRouter(SimpleRouter):
+    """`/api/v1/offers` and `/api/v1/offers/` alike (DRF turns trailing_slash into '/')."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
 router.register("offers", trackly_api.OfferViewSet, basename="offer")
 router.register("interstitials", trackly_api.InterstitialTemplateViewSet, basename="interstitial")
 router.register("lists", trackly_api.SendingListViewSet, basename="list")

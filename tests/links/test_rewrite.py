@@ -421,3 +421,15 @@ def anchors(draw: st.DrawFn) -> list[Part]:
 )
 def test_only_the_hrefs_change_whatever_surrounds_them(chunks: list[list[Part]]) -> None:
     assert_only_hrefs_replaced([part for chunk in chunks for part in chunk])
+
+
+def test_links_written_as_text_in_title_and_textarea_are_not_rewritten() -> None:
+    from links.rewrite import plan_html
+
+    doc = (
+        '<title><a href="https://in.title.example/">t</a></title>'
+        '<textarea><a href="https://in.textarea.example/">x</a></textarea>'
+        '<a href="https://real.example/">r</a>'
+    )
+    plan = plan_html(doc, {}, lambda url: False)
+    assert plan.links == {"url1": "https://real.example/"}

@@ -1,0 +1,100 @@
+"""Parsing postback parameters. Pure functions; a bad value raises PostbackInvalid naming
+the field, which the view answers with 400."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.utils.dateparse import parse_datetime
+
+MAX_REVENUE = Decimal("9999999999.9999")  # what Conversion.revenue (14, 4) can hold
+_DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
+_EVENT_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+_UNIX_RE = re.compile(r"^\d{9,11}(\.\d+)?$")
+
+# ISO 4217 active codes.
+CURRENCIES = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
+    BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
+    FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY
+    KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP
+    MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR
+    RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT
+    TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR
+    ZMW ZWG
+    """.split()  # noqa: SIM905 - a table, easier to read as text
+)
+
+
+class PostbackInvalid(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def parse_revenue(value: str | None, default: Decimal) -> Decimal:
+    if value is None or value.strip() == "":
+        return default
+    value = value.strip()
+    if not _DECIMAL_RE.match(value):
+        raise PostbackInvalid(
+            "revenue", f"{value[:40]!r} is not a non-negative decimal such as 25.00"
+        )
+    try:
+        amount = Decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    except InvalidOperation as exc:
+        raise PostbackInvalid("revenue", f"{value[:40]!r} is not a decimal") from exc
+    if amount > MAX_REVENUE:
+        raise PostbackInvalid("revenue", f"must be at most {MAX_REVENUE}")
+    return amount
+
+
+def parse_currency(value: str | None, default: str) -> str:
+    if value is None or value.strip() == "":
+        return default
+    code = value.strip().upper()
+    if code not in CURRENCIES:
+        raise PostbackInvalid("currency", f"{value[:20]!r} is not an ISO 4217 currency code")
+    return code
+
+
+def parse_event(value: str | None) -> str:
+    if value is None or value.strip() == "":
+        return "conversion"
+    event = value.strip()
+    if not _EVENT_RE.match(event):
+        raise PostbackInvalid("event", "use up to 64 letters, digits, '_', '-', '.', ':'")
+    return event
+
+
+def parse_txn_id(value: str | None) -> str | None:
+    if value is None or value.strip() == "":
+        return None
+    txn_id = value.strip()
+    if len(txn_id) > 200:
+        raise PostbackInvalid("txn_id", "must be at most 200 characters")
+    return txn_id
+
+
+def parse_ts(value: str | None, now: dt.datetime) -> dt.datetime:
+    """Unix seconds or ISO 8601 (no offset means UTC); default: when it was received."""
+    if value is None or value.strip() == "":
+        return now
+    value = value.strip()
+    parsed: dt.datetime | None = None
+    if _UNIX_RE.match(value):
+        parsed = dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+    else:
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+    if parsed is None:
+        raise PostbackInvalid("ts", f"{value[:40]!r} is not unix seconds or an ISO 8601 time")
+    return parsed

@@ -1,0 +1,255 @@
+"""Conversions: log the postback, deduplicate, attribute, answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from attribution.models import Conversion, PostbackLog
+from attribution.rules import Attribution, attribution_find
+from links.models import MessageShortLink, MessageShortLinkClick
+from trackly.models import Account, Contact, Offer
+
+logger = logging.getLogger(__name__)
+
+# A postback may name a click that is still on its way to the database. It waits this long
+# for the click, then is kept unattributed (README: "Postbacks before their click").
+PENDING_TIMEOUT = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class ConversionInput:
+    event: str
+    revenue: Decimal | None  # None: the offer's default payout
+    currency: str
+    txn_id: str | None
+    occurred_at: dt.datetime
+
+
+def postback_log_open(
+    *,
+    account_id: int | None,
+    endpoint: str,
+    method: str,
+    host: str,
+    query: str,
+    body: str,
+    ip: str | None,
+    user_agent: str,
+) -> PostbackLog:
+    """Written (and committed) before anything else, so no postback is ever lost."""
+    return PostbackLog.objects.create(
+        account_id=account_id,
+        endpoint=endpoint,
+        method=method,
+        host=host[:253],
+        query=query[:65536],
+        body=body[:65536],
+        ip=ip,
+        user_agent=user_agent,
+    )
+
+
+def postback_log_close(
+    log: PostbackLog, *, outcome: str, http_status: int, reason: str = ""
+) -> None:
+    PostbackLog.objects.filter(pk=log.pk).update(
+        outcome=outcome, http_status=http_status, reason=reason
+    )
+    log.outcome, log.http_status, log.reason = outcome, http_status, reason
+
+
+def conversion_record(
+    *,
+    account: Account,
+    data: ConversionInput,
+    log: PostbackLog,
+    contact_id: int | None,
+    offer: Offer | None,
+    reported_click_id: str = "",
+    reported_link: MessageShortLink | None = None,
+    message_id: int | None = None,
+    pending: bool = False,
+) -> tuple[Conversion, bool]:
+    """Store one conversion, attributed. Returns (conversion, created); created is False
+    for a duplicate (same account, txn_id and event), which changes nothing."""
+    if data.txn_id:
+        existing = Conversion.objects.filter(
+            account=account, txn_id=data.txn_id, event=data.event
+        ).first()
+        if existing is not None:
+            return existing, False
+    revenue = (
+        data.revenue
+        if data.revenue is not None
+        else (offer.default_payout if offer else Decimal(0))
+    )
+    conversion = Conversion(
+        account=account,
+        txn_id=data.txn_id,
+        event=data.event,
+        revenue=revenue,
+        currency=data.currency,
+        occurred_at=data.occurred_at,
+        reported_click_id=reported_click_id,
+        reported_link=reported_link,
+        contact_id=contact_id,
+        offer=offer,
+        postback_log=log,
+    )
+    if pending:
+        conversion.status = Conversion.Status.PENDING
+        conversion.unattributed_reason = f"waiting for click {reported_click_id}"
+    elif contact_id is None:
+        conversion.attribution_type = Conversion.AttributionType.OFFER
+        conversion.unattributed_reason = "offer-level conversion: no contact named"
+    else:
+        _apply(conversion, _attribute(account, offer, contact_id, data.occurred_at, message_id))
+    try:
+        # Race: the same postback retried on two connections at once. The unique
+        # (account, txn_id, event) constraint lets one insert win; the other is a duplicate.
+        with transaction.atomic():
+            conversion.save()
+    except IntegrityError:
+        existing = Conversion.objects.filter(
+            account=account, txn_id=data.txn_id, event=data.event
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
+    return conversion, True
+
+
+def _attribute(
+    account: Account, offer: Offer | None, contact_id: int, at: dt.datetime, message_id: int | None
+) -> Attribution:
+    window = (
+        offer.click_window_days
+        if offer and offer.click_window_days
+        else account.default_click_window_days
+    )
+    return attribution_find(
+        contact_id=contact_id,
+        offer_id=offer.pk if offer else None,
+        occurred_at=at,
+        window_days=window,
+        message_id=message_id,
+    )
+
+
+def _apply(conversion: Conversion, attribution: Attribution) -> None:
+    conversion.attribution_type = attribution.type
+    conversion.unattributed_reason = attribution.reason
+    conversion.message_click = attribution.message_click
+    conversion.click_id = attribution.click_id
+    conversion.message_id = attribution.message_id
+    conversion.campaign_id = attribution.campaign_id
+    conversion.creative_id = attribution.creative_id
+
+
+def conversions_pending_match(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Attribute pending conversions whose click has landed; give up on those past the
+    timeout (kept, unattributed, with the reason). Returns how many were settled."""
+    now = now or timezone.now()
+    settled = 0
+    with transaction.atomic():
+        # Race: several workers running this at once. SKIP LOCKED gives each its own rows.
+        pending = list(
+            Conversion.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Conversion.Status.PENDING)
+            .select_related("account", "offer")
+            .order_by("received_at")[:limit]
+        )
+        clicks = {
+            c.click_id: c
+            for c in MessageShortLinkClick.objects.filter(
+                click_id__in=[p.reported_click_id for p in pending]
+            ).select_related("link__offer")
+        }
+        for conversion in pending:
+            click = clicks.get(conversion.reported_click_id)
+            if click is not None and click.account_id == conversion.account_id:
+                offer = click.link.offer
+                conversion.offer = offer
+                conversion.contact_id = click.contact_id
+                conversion.reported_link = click.link
+                _apply(
+                    conversion,
+                    _attribute(
+                        conversion.account,
+                        offer,
+                        click.contact_id,
+                        conversion.occurred_at,
+                        click.message_id,
+                    ),
+                )
+            elif now - conversion.received_at >= PENDING_TIMEOUT:
+                conversion.unattributed_reason = (
+                    f"click {conversion.reported_click_id} never arrived "
+                    f"(waited {int(PENDING_TIMEOUT.total_seconds() // 60)} minutes)"
+                )
+                conversion.attribution_type = Conversion.AttributionType.NONE
+            else:
+                continue
+            conversion.status = Conversion.Status.ACCEPTED
+            conversion.save()
+            settled += 1
+    return settled
+
+
+def conversion_result(conversion: Conversion, status: str) -> dict[str, Any]:
+    attribution = None
+    if (
+        conversion.attribution_type
+        not in (
+            Conversion.AttributionType.NONE,
+            Conversion.AttributionType.OFFER,
+        )
+        and conversion.status == Conversion.Status.ACCEPTED
+    ):
+        click_id = None
+        if conversion.click_id:
+            click_id = (
+                MessageShortLinkClick.objects.filter(pk=conversion.click_id)
+                .values_list("click_id", flat=True)
+                .first()
+            )
+        attribution = {
+            "type": conversion.attribution_type,
+            "click_id": click_id,
+            "message_id": conversion.message_id,
+            "creative_id": conversion.creative_id,
+            "offer_id": conversion.offer_id,
+            "contact_id": conversion.contact_id,
+            "campaign_id": conversion.campaign_id,
+        }
+    result: dict[str, Any] = {
+        "status": status,
+        "conversion_id": conversion.pk,
+        "attribution": attribution,
+    }
+    if attribution is None:
+        result["reason"] = (
+            conversion.unattributed_reason or conversion.get_attribution_type_display()
+        )
+    return result
+
+
+def contact_find(account: Account, value: str) -> Contact | None:
+    """A contact by external id, else by phone (any format with a country code)."""
+    from links.mint_input import normalize_phone
+
+    contact = Contact.objects.filter(account=account, external_id=value).first()
+    if contact is not None:
+        return contact
+    try:
+        phone = normalize_phone(value)
+    except ValueError:
+        return None
+    return Contact.objects.filter(account=account, phone=phone).order_by("id").first()

@@ -1,0 +1,206 @@
+"""Postback endpoints on tracking domains: /conv, /conv/offer, /pixel/<link_id>.gif.
+
+Every request is logged first; then parsed, deduplicated and attributed. Bad input is a
+400 naming the field; nothing is ever a 500 by design, and everything is in the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from attribution import postback_input as parse
+from attribution.models import PostbackLog
+from attribution.services import (
+    ConversionInput,
+    contact_find,
+    conversion_record,
+    conversion_result,
+    postback_log_close,
+    postback_log_open,
+)
+from links import ids
+from links.domains import DomainInfo
+from links.models import MessageShortLink, MessageShortLinkClick
+from links.redirect import client_ip
+from trackly.models import Account, Offer
+
+logger = logging.getLogger(__name__)
+
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")  # 43 bytes
+
+
+class Reject(Exception):
+    def __init__(self, status: int, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.status, self.field, self.message = status, field, message
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
+    params = {k: v for k, v in request.GET.items()}
+    if request.method == "POST":
+        params.update({k: v for k, v in request.POST.items()})
+    return params
+
+
+def _open_log(request: HttpRequest, domain: DomainInfo, endpoint: str) -> PostbackLog:
+    return postback_log_open(
+        account_id=domain.account_id,
+        endpoint=endpoint,
+        method=request.method or "",
+        host=request.META.get("HTTP_HOST", ""),
+        query=request.META.get("QUERY_STRING", ""),
+        body=request.body.decode("utf-8", errors="replace") if request.method == "POST" else "",
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+
+
+def _input(params: dict[str, str], account: Account) -> ConversionInput:
+    revenue = params.get("revenue")
+    return ConversionInput(
+        event=parse.parse_event(params.get("event")),
+        revenue=None if revenue is None or not revenue.strip() else parse.parse_revenue(revenue, 0),
+        currency=parse.parse_currency(params.get("currency"), account.currency),
+        txn_id=parse.parse_txn_id(params.get("txn_id")),
+        occurred_at=parse.parse_ts(params.get("ts"), timezone.now()),
+    )
+
+
+def _handle(
+    request: HttpRequest,
+    domain: DomainInfo,
+    endpoint: str,
+    work: Any,
+    override: dict[str, str] | None = None,
+) -> JsonResponse:
+    if request.method not in ("GET", "POST"):
+        response = JsonResponse({"error": "method not allowed; use GET or POST"}, status=405)
+        response["Allow"] = "GET, POST"
+        return response
+    log = _open_log(request, domain, endpoint)
+    try:
+        account = Account.objects.get(pk=domain.account_id)
+        params = _params(request) | (override or {})
+        status, body = work(params, account, log)
+    except parse.PostbackInvalid as exc:
+        status, body = 400, {"error": exc.message, "field": exc.field}
+        postback_log_close(
+            log, outcome=PostbackLog.Outcome.REJECTED, http_status=400, reason=str(exc)
+        )
+    except Reject as exc:
+        status, body = (
+            exc.status,
+            {"error": exc.message, **({"field": exc.field} if exc.field else {})},
+        )
+        postback_log_close(
+            log, outcome=PostbackLog.Outcome.REJECTED, http_status=exc.status, reason=exc.message
+        )
+    else:
+        outcome = body["status"]
+        postback_log_close(log, outcome=outcome, http_status=status, reason=body.get("reason", ""))
+    if status >= 400:
+        logger.info("postback %s rejected (%s): %s", endpoint, status, body)
+    response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _answer(conversion: Any, created: bool) -> tuple[int, dict[str, Any]]:
+    if not created:
+        return 200, conversion_result(conversion, "duplicate")
+    if conversion.status == conversion.Status.PENDING:
+        return 202, conversion_result(conversion, "pending")
+    return 200, conversion_result(conversion, "accepted")
+
+
+def _link(account: Account, link_id: str) -> MessageShortLink:
+    if not ids.is_link_id(link_id):
+        raise Reject(400, "link_id", "must be 7 letters or digits")
+    link = (
+        MessageShortLink.objects.select_related("offer")
+        .filter(account=account, link_id=link_id)
+        .first()
+    )
+    if link is None:
+        raise Reject(404, "link_id", f"unknown link {link_id}")
+    return link
+
+
+def _conv(params: dict[str, str], account: Account, log: PostbackLog) -> tuple[int, dict[str, Any]]:
+    click_id = (params.get("click_id") or "").strip()
+    link_id = (params.get("link_id") or "").strip()
+    if not click_id and not link_id:
+        raise Reject(400, "click_id", "send click_id (or link_id)")
+    data = _input(params, account)
+    if click_id:
+        if not ids.is_click_id(click_id):
+            raise Reject(400, "click_id", "must be 16 letters or digits, as sent in the redirect")
+        click = (
+            MessageShortLinkClick.objects.select_related("link__offer")
+            .filter(account=account, click_id=click_id)
+            .first()
+        )
+        if click is None:
+            # Well-formed but not stored yet: the click may still be on its way in.
+            conversion, created = conversion_record(
+                account=account, data=data, log=log, contact_id=None, offer=None,
+                reported_click_id=click_id, pending=True,
+            )  # fmt: skip
+            return _answer(conversion, created)
+        link = click.link
+    else:
+        link = _link(account, link_id)
+    conversion, created = conversion_record(
+        account=account, data=data, log=log, contact_id=link.contact_id, offer=link.offer,
+        reported_click_id=click_id, reported_link=link, message_id=link.message_id,
+    )  # fmt: skip
+    return _answer(conversion, created)
+
+
+def _conv_offer(
+    params: dict[str, str], account: Account, log: PostbackLog
+) -> tuple[int, dict[str, Any]]:
+    offer_id = (params.get("offer_id") or "").strip()
+    if not offer_id:
+        raise Reject(400, "offer_id", "send offer_id and secret")
+    if not offer_id.isdigit() or len(offer_id) > 18:
+        raise Reject(400, "offer_id", "must be the offer's numeric id")
+    offer = Offer.objects.filter(account=account, pk=int(offer_id)).first()
+    secret = params.get("secret") or ""
+    # One answer for a wrong secret and an unknown offer, so ids cannot be probed.
+    if offer is None or not offer.postback_secret_matches(secret):
+        raise Reject(403, "secret", "wrong or missing secret for this offer")
+    data = _input(params, account)
+    contact_ref = (params.get("contact") or "").strip()
+    contact = contact_find(account, contact_ref) if contact_ref else None
+    if contact_ref and contact is None:
+        raise Reject(404, "contact", f"unknown contact {contact_ref[:60]!r}")
+    conversion, created = conversion_record(
+        account=account, data=data, log=log, contact_id=contact.pk if contact else None, offer=offer
+    )
+    return _answer(conversion, created)
+
+
+def conv(request: HttpRequest, domain: DomainInfo) -> HttpResponse:
+    return _handle(request, domain, "conv", _conv)
+
+
+def conv_offer(request: HttpRequest, domain: DomainInfo) -> HttpResponse:
+    return _handle(request, domain, "conv/offer", _conv_offer)
+
+
+def pixel(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResponse:
+    """Always the GIF, whatever the input; what it reported is in the postback log."""
+    try:
+        # The path names the link; a click_id in the query does not override it.
+        _handle(request, domain, "pixel", _conv, override={"link_id": link_id, "click_id": ""})
+    except Exception:
+        logger.exception("pixel %s failed", link_id)
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store"
+    return response
