@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -14,16 +13,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from links import api_docs
-from links.selectors import message_click_summary
 from links.services import (
     MintInvalid,
     NoTrackingDomain,
-    message_result,
     messages_mint,
-    primary_tracking_domain,
 )
 from trackly.authentication import account_of
-from trackly.models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -95,22 +90,3 @@ class MessageBulkCreate(APIView):
         return Response(
             {"detail": problem, "errors": {"items": [problem]}}, status=status.HTTP_400_BAD_REQUEST
         )
-
-
-class MessageDetail(APIView):
-    @extend_schema(
-        operation_id="messages_retrieve",
-        responses={200: api_docs.MessageDetailOut, 404: api_docs.Error},
-    )
-    def get(self, request: Request, pk: int) -> Response:
-        account = account_of(request)
-        message = get_object_or_404(
-            Message.objects.select_related("contact").prefetch_related("links"),
-            pk=pk,
-            account=account,
-        )
-        domain = primary_tracking_domain(account)
-        links = list(message.links.all())
-        result = message_result(message, domain, links)
-        result.update(message_click_summary(message, result["links"]))
-        return Response(result)

@@ -111,6 +111,14 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Postbacks that named a click not yet stored: match them, or give up after
+    # attribution.services.PENDING_TIMEOUT.
+    "conversions-pending-match": {
+        "task": "attribution.tasks.conversions_pending_match_task",
+        "schedule": 15.0,
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

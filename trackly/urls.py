@@ -12,6 +12,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from links import api as links_api
+from reporting import api as reporting_api
 from trackly import api as trackly_api
 
 
@@ -33,9 +34,9 @@ router.register("creatives", trackly_api.CreativeViewSet, basename="creative")
 api_v1 = [
     re_path(r"^messages/?$", links_api.MessageCreate.as_view(), name="messages-create"),
     re_path(r"^messages/bulk/?$", links_api.MessageBulkCreate.as_view(), name="messages-bulk"),
-    re_path(
-        r"^messages/(?P<pk>[0-9]+)/?$", links_api.MessageDetail.as_view(), name="message-detail"
-    ),
+    re_path(r"^messages/(?P<pk>[0-9]+)/?$", reporting_api.MessageDetail.as_view(), name="message"),
+    re_path(r"^conversions/?$", reporting_api.ConversionList.as_view(), name="conversions"),
+    re_path(r"^contacts/(?P<pk>[0-9]+)/journey/?$", reporting_api.ContactJourney.as_view()),
     path(
         "schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
