@@ -69,7 +69,7 @@ def conversion_record(
     *,
     account: Account,
     data: ConversionInput,
-    log: PostbackLog,
+    log: PostbackLog | None,
     contact_id: int | None,
     offer: Offer | None,
     reported_click_id: str = "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -13,8 +14,12 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from attribution.bots import classify_request
+from attribution.services import ConversionInput, conversion_record
+from links import ids
 from links.models import InterstitialTemplate, MessageShortLink, TrackingDomain
-from links.services import messages_mint
+from links.resolve import link_info_load
+from links.services import click_record, messages_mint
 from trackly.models import Account, Membership, Offer, SendingList
 
 DEMO_ACCOUNT = "Demo Co"
@@ -142,4 +147,48 @@ class Command(BaseCommand):
             )
         for start in range(0, len(items), 1000):
             messages_mint(account=account, items=items[start : start + 1000])
+        self._clicks_and_conversions(account, rng)
         return account
+
+    def _clicks_and_conversions(self, account: Account, rng: random.Random) -> None:
+        """Scanners at delivery, people later (some twice), and some of them buying."""
+        people = ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+                  "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+                  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/124.0.0.0 Mobile Safari/537.36"]  # fmt: skip
+        bots = ["Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", ""]
+        now = timezone.now()
+        links = MessageShortLink.objects.filter(account=account).select_related("message")
+        for link in links.iterator():
+            info = link_info_load(link.link_id)
+            sent_at = link.message.sent_at
+            taps: list[tuple[dt.datetime, str]] = []
+            if rng.random() < 0.15:
+                taps.append((sent_at + dt.timedelta(seconds=rng.uniform(0.5, 3)), rng.choice(bots)))
+            if rng.random() < 0.3:
+                first = sent_at + dt.timedelta(minutes=rng.expovariate(1 / 45))
+                taps.append((first, rng.choice(people)))
+                if rng.random() < 0.25:
+                    taps.append(
+                        (first + dt.timedelta(minutes=rng.uniform(1, 300)), rng.choice(people))
+                    )
+            for at, ua in sorted(taps):
+                if at > now:
+                    continue
+                click_record(
+                    link=info, click_id=ids.new_click_id(), clicked_at=at,
+                    ip=f"203.0.113.{rng.randrange(1, 255)}", user_agent=ua, referer="",
+                    accept_language="en-US", method="GET",
+                    verdict=classify_request(method="GET", user_agent=ua),
+                )  # fmt: skip
+            human = [at for at, ua in taps if ua in people and at <= now]
+            if human and rng.random() < 0.12:
+                converted_at = min(human[0] + dt.timedelta(minutes=rng.expovariate(1 / 90)), now)
+                conversion_record(
+                    account=account, log=None, contact_id=link.contact_id, offer=link.offer,
+                    message_id=link.message_id, reported_link=link,
+                    data=ConversionInput(
+                        event="purchase", revenue=Decimal(rng.randrange(1000, 9000)) / 100,
+                        currency="USD", txn_id=f"demo-{link.link_id}", occurred_at=converted_at,
+                    ),
+                )  # fmt: skip
