@@ -10,7 +10,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trackly
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint bench-mint bench-redirect venv deps dev-deps clean
+.PHONY: run test lint bench-mint bench-redirect bench-postbacks venv deps dev-deps clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,7 @@ clean:
 bench-redirect: dev-deps
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || sudo apt-get install -y -q wrk)
 	$(PY) bench/redirect.py
+
+bench-postbacks: dev-deps
+	command -v wrk >/dev/null || (apt-get install -y -q wrk || sudo apt-get install -y -q wrk)
+	$(PY) bench/postbacks.py

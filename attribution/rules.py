@@ -50,7 +50,7 @@ def attribution_find(
         MessageClick.objects.filter(
             contact_id=contact_id, clicked_at__gte=start, clicked_at__lte=occurred_at, **scope
         )
-        .select_related("message")
+        .select_related("message", "click")
         .order_by("clicked_at", "id")
         .first()
     )

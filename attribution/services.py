@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -112,10 +113,12 @@ def conversion_record(
     else:
         _apply(conversion, _attribute(account, offer, contact_id, data.occurred_at, message_id))
     try:
-        # Race: the same postback retried on two connections at once. The unique
-        # (account, txn_id, event) constraint lets one insert win; the other is a duplicate.
-        with transaction.atomic():
-            conversion.save()
+        # Race: the same postback retried, or sent on two connections at once. The unique
+        # (account, txn_id, event) constraint lets one insert win; the others are
+        # duplicates. (Autocommit: a failed INSERT leaves nothing behind to roll back.)
+        in_transaction = transaction.get_connection().in_atomic_block
+        with transaction.atomic() if in_transaction else nullcontext():
+            conversion.save(force_insert=True)
     except IntegrityError:
         existing = Conversion.objects.filter(
             account=account, txn_id=data.txn_id, event=data.event
@@ -213,13 +216,8 @@ def conversion_result(conversion: Conversion, status: str) -> dict[str, Any]:
         )
         and conversion.status == Conversion.Status.ACCEPTED
     ):
-        click_id = None
-        if conversion.click_id:
-            click_id = (
-                MessageShortLinkClick.objects.filter(pk=conversion.click_id)
-                .values_list("click_id", flat=True)
-                .first()
-            )
+        credited = conversion.message_click
+        click_id = credited.click.click_id if credited is not None else None
         attribution = {
             "type": conversion.attribution_type,
             "click_id": click_id,

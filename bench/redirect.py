@@ -53,11 +53,38 @@ def manage(*args: str) -> str:
     ).stdout
 
 
-def mint(api_key: str) -> list[str]:
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def http_error_302(self, req, fp, code, msg, headers):  # noqa: ANN001, ANN201
+        return fp
+
+
+def start_server() -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", *SERVER, "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
+        cwd=ROOT, env=ENV,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1)  # noqa: S310
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait()
+
+
+def mint(api_key: str, count: int = LINKS) -> list[str]:
     items = [
         {"contact": {"external_id": f"c{i}"}, "body": "Deal {{link1}}",
          "links": {"link1": {"url": f"https://shop.example.com/p/{i}?utm=sms"}}}
-        for i in range(LINKS)
+        for i in range(count)
     ]  # fmt: skip
     request = urllib.request.Request(
         f"http://localhost:{PORT}/api/v1/messages/bulk",
@@ -110,17 +137,8 @@ def main() -> None:
     recreate_database()
     manage("migrate", "--no-input", "-v", "0")
     api_key = json.loads(manage("create_account", "Bench", "--domain", HOST))["api_key"]
-    server = subprocess.Popen(
-        [sys.executable, "-m", *SERVER, "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
-        cwd=ROOT, env=ENV,
-    )  # fmt: skip
+    server = start_server()
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.1)
         link_ids = mint(api_key)
         wrk(lua([f"/{i}" for i in link_ids[:200]]))  # warm: caches, connections
         time.sleep(2)  # let the warm-up's last requests finish before emptying the tables
@@ -129,8 +147,7 @@ def main() -> None:
         health = wrk(lua(["/healthz"]))
         redirect = wrk(lua([f"/{i}" for i in link_ids]))
     finally:
-        server.terminate()
-        server.wait()
+        stop_server(server)
     with psycopg.connect(DATABASE_URL) as conn:
         clicks = conn.execute("SELECT count(*) FROM links_messageshortlinkclick").fetchone()[0]
     print(f"server: {' '.join(SERVER)}; wrk {CONNECTIONS} connections, {SECONDS} s each")
