@@ -78,7 +78,7 @@ class TestRedirect:
         tap(owner, link["link_id"])
         person = MessageShortLinkClick.objects.get(is_bot=False)
         assert MessageClick.objects.get().click_id == person.pk
-        assert MessageShortLinkClick.objects.get(is_bot=True).bot_reason == "ua:crawler"
+        assert MessageShortLinkClick.objects.get(is_bot=True).bot_reason == "ua:crawler:googlebot"
 
     def test_with_bot_detection_off_the_first_click_counts_whatever_its_verdict(
         self, owner: Any
