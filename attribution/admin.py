@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from attribution.models import Conversion, PostbackLog
+from attribution.models import Conversion, FraudFlag, PostbackLog
 from links.admin import ReadOnlyAdmin
 
 
@@ -30,3 +30,12 @@ class PostbackLogAdmin(ReadOnlyAdmin):
     list_filter = ["outcome", "endpoint", "http_status"]
     search_fields = ["query", "body"]
     date_hierarchy = "received_at"
+
+
+@admin.register(FraudFlag)
+class FraudFlagAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "key", "account", "ip", "campaign", "evidence"]
+    list_filter = ["kind", "account"]
+    search_fields = ["key", "=ip"]
+    list_select_related = ["account", "campaign"]
+    date_hierarchy = "created_at"

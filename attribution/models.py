@@ -121,3 +121,41 @@ class Conversion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.revenue} {self.currency}"
+
+
+class FraudFlag(models.Model):
+    """Something that looks like fraud, with its evidence, for an admin or marketer to see."""
+
+    class Kind(models.TextChoices):
+        CLICK_FLOOD = "click_flood", "Click flooding from one IP"
+        CLICK_RATE = "click_rate", "Implausible campaign click rate"
+        CLICK_INJECTION = "click_injection", "Conversion too soon after its click"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="fraud_flags")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # One flag per incident: re-running a check updates the evidence instead of repeating it.
+    key = models.CharField(max_length=200)
+    evidence = models.JSONField(default=dict)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    conversion = models.ForeignKey(
+        Conversion, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    click = models.ForeignKey(
+        MessageShortLinkClick, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind", "key"], name="fraudflag_unique_incident"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "created_at"], name="fraudflag_account_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.key}"

@@ -111,7 +111,10 @@ def conversion_record(
         conversion.attribution_type = Conversion.AttributionType.OFFER
         conversion.unattributed_reason = "offer-level conversion: no contact named"
     else:
-        _apply(conversion, _attribute(account, offer, contact_id, data.occurred_at, message_id))
+        attribution_apply(
+            conversion,
+            conversion_attribution(account, offer, contact_id, data.occurred_at, message_id),
+        )
     try:
         # Race: the same postback retried, or sent on two connections at once. The unique
         # (account, txn_id, event) constraint lets one insert win; the others are
@@ -126,10 +129,14 @@ def conversion_record(
         if existing is None:
             raise
         return existing, False
+    if conversion.message_click is not None:
+        from attribution.behaviour import conversion_injection_check
+
+        conversion_injection_check(conversion)
     return conversion, True
 
 
-def _attribute(
+def conversion_attribution(
     account: Account, offer: Offer | None, contact_id: int, at: dt.datetime, message_id: int | None
 ) -> Attribution:
     window = (
@@ -146,7 +153,7 @@ def _attribute(
     )
 
 
-def _apply(conversion: Conversion, attribution: Attribution) -> None:
+def attribution_apply(conversion: Conversion, attribution: Attribution) -> None:
     conversion.attribution_type = attribution.type
     conversion.unattributed_reason = attribution.reason
     conversion.message_click = attribution.message_click
@@ -182,9 +189,9 @@ def conversions_pending_match(*, now: dt.datetime | None = None, limit: int = 10
                 conversion.offer = offer
                 conversion.contact_id = click.contact_id
                 conversion.reported_link = click.link
-                _apply(
+                attribution_apply(
                     conversion,
-                    _attribute(
+                    conversion_attribution(
                         conversion.account,
                         offer,
                         click.contact_id,

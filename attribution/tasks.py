@@ -1,10 +1,32 @@
+"""Thin Celery tasks: each takes ids (or nothing) and calls a service."""
+
 from __future__ import annotations
 
 from celery import shared_task
 
+from attribution import behaviour
 from attribution.services import conversions_pending_match
 
 
 @shared_task(ignore_result=True)
 def conversions_pending_match_task() -> int:
     return conversions_pending_match()
+
+
+@shared_task(ignore_result=True)
+def clicks_judge_task() -> int:
+    judged = total = behaviour.clicks_judge_pending()
+    while judged == behaviour.JUDGE_BATCH:  # keep up with a burst without waiting for beat
+        judged = behaviour.clicks_judge_pending()
+        total += judged
+    return total
+
+
+@shared_task(ignore_result=True)
+def campaigns_click_rate_task() -> int:
+    return behaviour.campaigns_click_rate_check()
+
+
+@shared_task(ignore_result=True)
+def sending_list_bot_detection_task(list_id: int, enabled: bool) -> int:
+    return behaviour.sending_list_bot_detection_set(list_id=list_id, enabled=enabled)

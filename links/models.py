@@ -142,6 +142,8 @@ class MessageShortLinkClick(models.Model):
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
     is_bot = models.BooleanField(default=False)
     bot_reason = models.CharField(max_length=100, blank=True)
+    # Set once the behavioural checks (attribution.behaviour) have looked at this click.
+    judged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "raw click"
@@ -152,6 +154,12 @@ class MessageShortLinkClick(models.Model):
             ),
             models.Index(fields=["account", "clicked_at"], name="rawclick_account_clicked"),
             models.Index(fields=["ip", "clicked_at"], name="rawclick_ip_clicked"),
+            # The behaviour worker's queue: clicks not judged yet.
+            models.Index(
+                fields=["clicked_at"],
+                condition=models.Q(judged_at__isnull=True),
+                name="rawclick_unjudged",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from attribution.bots import Verdict
@@ -168,20 +168,14 @@ def _mint(
             seen.add(ext)
         new.append(p)
 
-    results_by_ext: dict[str, dict[str, Any]] = {}
     new_results = _mint_new(account, domain, new) if new else []
-    for p, result in zip(new, new_results, strict=True):
-        if p.item.external_id:
-            results_by_ext[p.item.external_id] = result
+    by_item = {id(p): result for p, result in zip(new, new_results, strict=True)}
+    by_ext = {p.item.external_id: by_item[id(p)] for p in new if p.item.external_id}
     for ext, message in existing.items():
-        results_by_ext[ext] = message_result(message, domain, list(message.links.all()))
-
-    results: list[dict[str, Any]] = []
-    new_iter = iter(new_results)
-    for p in prepared:
-        ext = p.item.external_id
-        results.append(results_by_ext[ext] if ext else next(new_iter))
-    return results
+        by_ext[ext] = message_result(message, domain, list(message.links.all()))
+    # An item with an external id answers with that id's message (minted now, earlier in
+    # this batch, or before); one without answers with its own.
+    return [by_ext[p.item.external_id] if p.item.external_id else by_item[id(p)] for p in prepared]
 
 
 def _mint_new(
@@ -524,21 +518,35 @@ def click_record(
     )
     # With bot detection off on the list, the first click counts whatever its verdict.
     if not verdict.is_bot or not link.bot_detection_enabled:
-        # Race: many taps of one link at once (people double-tap; scanners fan out).
-        # The unique (contact, message) constraint with ON CONFLICT DO NOTHING lets exactly
-        # one of them become the MessageClick, whichever commits first.
-        MessageClick.objects.bulk_create(
-            [
-                MessageClick(
-                    account_id=link.account_id,
-                    contact_id=link.contact_id,
-                    message_id=link.message_id,
-                    link_id=link.pk,
-                    click_id=click.pk,
-                    offer_id=link.offer_id,
-                    clicked_at=clicked_at,
-                )
-            ],
-            ignore_conflicts=True,
-        )
+        message_click_offer(click=click, offer_id=link.offer_id)
     return click
+
+
+_MESSAGE_CLICK_UPSERT = """
+    INSERT INTO {table}
+        (account_id, contact_id, message_id, link_id, click_id, offer_id, clicked_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (contact_id, message_id) DO UPDATE SET
+        link_id = EXCLUDED.link_id, click_id = EXCLUDED.click_id,
+        offer_id = EXCLUDED.offer_id, clicked_at = EXCLUDED.clicked_at
+    WHERE {table}.clicked_at > EXCLUDED.clicked_at
+"""
+
+
+def message_click_offer(*, click: MessageShortLinkClick, offer_id: int | None) -> None:
+    """Make `click` its (contact, message)'s MessageClick if it is the earliest so far.
+
+    Race: many taps of one link at once (people double-tap; scanners fan out), and clicks
+    that reach the database out of order. The unique (contact, message) constraint with
+    ON CONFLICT keeps one row, and the WHERE keeps the earliest click in it, whichever
+    statement commits first.
+    """
+    sql = _MESSAGE_CLICK_UPSERT.format(table=connection.ops.quote_name(MessageClick._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                click.account_id, click.contact_id, click.message_id, click.link_id,
+                click.pk, offer_id, click.clicked_at,
+            ],
+        )  # fmt: skip

@@ -19,6 +19,7 @@ from trackly.models import (
     Offer,
     SendingList,
 )
+from trackly.services import sending_list_bot_detection_switch
 
 
 class TrackingDomainInline(admin.TabularInline):
@@ -126,6 +127,12 @@ class ContactAdmin(admin.ModelAdmin):
 
 @admin.register(SendingList)
 class SendingListAdmin(admin.ModelAdmin):
+    def save_model(self, request: HttpRequest, obj: SendingList, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "bot_detection_enabled" in form.changed_data:
+            sending_list_bot_detection_switch(obj, obj.bot_detection_enabled)
+            self.message_user(request, "Counted clicks of this list are being recomputed.")
+
     list_display = [
         "name",
         "account",

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from links.models import InterstitialTemplate
 from trackly.authentication import account_of
 from trackly.models import Campaign, Creative, Offer, SendingList
+from trackly.services import sending_list_bot_detection_switch
 
 
 class AccountScopedField(serializers.PrimaryKeyRelatedField):
@@ -94,6 +95,13 @@ class SendingListSerializer(AccountModelSerializer):
             "created_at",
         ]
         read_only_fields = ["created_at"]
+
+    def update(self, instance: SendingList, validated_data: dict[str, Any]) -> SendingList:
+        was_enabled = instance.bot_detection_enabled
+        instance = super().update(instance, validated_data)
+        if instance.bot_detection_enabled != was_enabled:
+            sending_list_bot_detection_switch(instance, instance.bot_detection_enabled)
+        return instance
 
 
 class CampaignSerializer(AccountModelSerializer):

@@ -67,8 +67,12 @@ class Account(models.Model):
     )
     # Behavioural bot detection: one IP opening links of this many different contacts
     # within this many seconds is a scanner, not a person.
-    bot_ip_fanout_contacts = models.PositiveIntegerField(default=5)
-    bot_ip_fanout_seconds = models.PositiveIntegerField(default=60)
+    bot_ip_fanout_contacts = models.PositiveIntegerField(
+        default=5, help_text="One IP opening links of this many different contacts..."
+    )
+    bot_ip_fanout_seconds = models.PositiveIntegerField(
+        default=60, help_text="...within this many seconds is a scanner."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

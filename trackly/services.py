@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 
 from links.models import TrackingDomain, normalize_host
-from trackly.models import Account, ApiKey
+from trackly.models import Account, ApiKey, SendingList
 
 
 def parse_domain(value: str) -> tuple[str, bool, int | None]:
@@ -40,3 +40,12 @@ def account_create(
             )
         _, raw_key = ApiKey.generate(account=account)
     return account, raw_key
+
+
+def sending_list_bot_detection_switch(sending_list: SendingList, enabled: bool) -> None:
+    """Bot detection on or off for a list: its counted clicks are recomputed in the
+    background (a big list has many), once this change is committed."""
+    from attribution.tasks import sending_list_bot_detection_task
+
+    pk = sending_list.pk
+    transaction.on_commit(lambda: sending_list_bot_detection_task.delay(pk, enabled))

@@ -118,6 +118,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "attribution.tasks.conversions_pending_match_task",
         "schedule": 15.0,
     },
+    # Behavioural bot checks on new clicks (attribution.behaviour).
+    "clicks-judge": {"task": "attribution.tasks.clicks_judge_task", "schedule": 5.0},
+    "campaigns-click-rate": {
+        "task": "attribution.tasks.campaigns_click_rate_task",
+        "schedule": 600.0,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -166,6 +172,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
+
+# Bot behaviour and fraud thresholds (README: "Bots and fraud"). Per-list and per-account
+# thresholds (scanner window, IP fan-out) live on those rows.
+BOT_LINK_CLICKS_PER_MINUTE = env.int("BOT_LINK_CLICKS_PER_MINUTE", default=10)
+FRAUD_CLICK_RATE_MAX = env.float("FRAUD_CLICK_RATE_MAX", default=0.40)
+FRAUD_CLICK_RATE_MIN_SENDS = env.int("FRAUD_CLICK_RATE_MIN_SENDS", default=100)
+FRAUD_CLICK_INJECTION_SECONDS = env.int("FRAUD_CLICK_INJECTION_SECONDS", default=10)
 
 # The minting API's limits (the issue pins these numbers).
 MINT_MAX_BULK_ITEMS = 10_000

@@ -612,3 +612,22 @@ class TestRetrieve:
 
     def test_an_unknown_id_is_404(self, owner: AccountFixture) -> None:
         assert owner.get("/api/v1/messages/999999999").status_code == 404
+
+
+@pytest.mark.django_db
+def test_bulk_results_match_their_items_with_and_without_external_ids(owner: Any) -> None:
+    items = [
+        {"external_id": "a", "contact": {"external_id": "c1"}, "body": "one https://one.example/"},
+        {"contact": {"external_id": "c2"}, "body": "two https://two.example/"},
+        {"external_id": "a", "contact": {"external_id": "c1"}, "body": "one https://one.example/"},
+        {"contact": {"external_id": "c3"}, "body": "three https://three.example/"},
+    ]
+    results = owner.post("/api/v1/messages/bulk", items).json()
+    assert [r["contact"]["external_id"] for r in results] == ["c1", "c2", "c1", "c3"]
+    assert [r["links"][0]["destination"] for r in results] == [
+        "https://one.example/",
+        "https://two.example/",
+        "https://one.example/",
+        "https://three.example/",
+    ]
+    assert results[0] == results[2] and len({r["id"] for r in results}) == 3
