@@ -32,7 +32,7 @@ run: deps
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --no-input -v 0
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py load_demo --port $(PORT)
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m gunicorn trackly.wsgi --bind 0.0.0.0:$(PORT) \
-		--workers 2 --threads 4 --access-logfile - --log-level warning
+		--config trackly/gunicorn_embedded.py --access-logfile - --log-level warning
 
 test: dev-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

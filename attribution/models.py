@@ -64,6 +64,9 @@ class Conversion(models.Model):
     txn_id = models.CharField(max_length=200, null=True, blank=True)
     event = models.CharField(max_length=64, default="conversion")
     revenue = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+    # False when the postback sent no revenue and the offer's default payout applies
+    # (known only once a pending conversion's click, and so its offer, is found).
+    revenue_reported = models.BooleanField(default=True)
     currency = models.CharField(max_length=3)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)

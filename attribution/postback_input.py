@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_datetime
 
+EARLIEST_TS = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 MAX_REVENUE = Decimal("9999999999.9999")  # what Conversion.revenue (14, 4) can hold
 _DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
 _EVENT_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
@@ -87,7 +88,10 @@ def parse_ts(value: str | None, now: dt.datetime) -> dt.datetime:
     value = value.strip()
     parsed: dt.datetime | None = None
     if _UNIX_RE.match(value):
-        parsed = dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+        try:
+            parsed = dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            parsed = None
     else:
         try:
             parsed = parse_datetime(value)
@@ -97,4 +101,6 @@ def parse_ts(value: str | None, now: dt.datetime) -> dt.datetime:
             parsed = parsed.replace(tzinfo=dt.UTC)
     if parsed is None:
         raise PostbackInvalid("ts", f"{value[:40]!r} is not unix seconds or an ISO 8601 time")
+    if not EARLIEST_TS <= parsed <= now + dt.timedelta(days=1):
+        raise PostbackInvalid("ts", "must be after 2000-01-01 and not in the future")
     return parsed

@@ -68,14 +68,19 @@ def attribution_find(
             creative_id=credited.message.creative_id,
         )
 
-    link_scope = {"offer_id": offer_id} if offer_id is not None else {"message_id": message_id}
-    raw_clicks = MessageShortLinkClick.objects.filter(
+    in_window = MessageShortLinkClick.objects.filter(
         contact_id=contact_id,
         clicked_at__gte=start,
         clicked_at__lte=occurred_at,
-        **{f"link__{k}": v for k, v in link_scope.items()},
+        **{f"link__{k}": v for k, v in scope.items()},
     )
-    if raw_clicks.exists():
+    if in_window.filter(is_bot=False).exists():
+        # Tapped again inside the window, but the counted (first) click is older.
+        return Attribution(
+            type=Conversion.AttributionType.NONE,
+            reason=f"the contact's click on this offer is older than the {window_days}-day window",
+        )
+    if in_window.exists():
         return Attribution(
             type=Conversion.AttributionType.NONE,
             reason=f"only bot clicks on this offer in the {window_days}-day window",
@@ -85,7 +90,7 @@ def attribution_find(
             contact_id=contact_id,
             message__sent_at__gte=start,
             message__sent_at__lte=occurred_at,
-            **link_scope,
+            **scope,
         )
         .select_related("message")
         .order_by("message__sent_at", "id")

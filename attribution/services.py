@@ -96,6 +96,7 @@ def conversion_record(
         txn_id=data.txn_id,
         event=data.event,
         revenue=revenue,
+        revenue_reported=data.revenue is not None,
         currency=data.currency,
         occurred_at=data.occurred_at,
         reported_click_id=reported_click_id,
@@ -183,34 +184,47 @@ def conversions_pending_match(*, now: dt.datetime | None = None, limit: int = 10
             ).select_related("link__offer")
         }
         for conversion in pending:
-            click = clicks.get(conversion.reported_click_id)
-            if click is not None and click.account_id == conversion.account_id:
-                offer = click.link.offer
-                conversion.offer = offer
-                conversion.contact_id = click.contact_id
-                conversion.reported_link = click.link
-                attribution_apply(
-                    conversion,
-                    conversion_attribution(
-                        conversion.account,
-                        offer,
-                        click.contact_id,
-                        conversion.occurred_at,
-                        click.message_id,
-                    ),
-                )
-            elif now - conversion.received_at >= PENDING_TIMEOUT:
-                conversion.unattributed_reason = (
-                    f"click {conversion.reported_click_id} never arrived "
-                    f"(waited {int(PENDING_TIMEOUT.total_seconds() // 60)} minutes)"
-                )
-                conversion.attribution_type = Conversion.AttributionType.NONE
-            else:
-                continue
-            conversion.status = Conversion.Status.ACCEPTED
-            conversion.save()
-            settled += 1
+            try:
+                # One bad row must not hold up the others: each settles in its own savepoint.
+                with transaction.atomic():
+                    settled += _pending_settle(conversion, clicks, now)
+            except Exception:
+                logger.exception("pending conversion %s could not be settled", conversion.pk)
     return settled
+
+
+def _pending_settle(
+    conversion: Conversion, clicks: dict[str, MessageShortLinkClick], now: dt.datetime
+) -> int:
+    click = clicks.get(conversion.reported_click_id)
+    if click is not None and click.account_id == conversion.account_id:
+        offer = click.link.offer
+        conversion.offer = offer
+        conversion.contact_id = click.contact_id
+        conversion.reported_link = click.link
+        if offer is not None and not conversion.revenue_reported:
+            conversion.revenue = offer.default_payout
+        attribution_apply(
+            conversion,
+            conversion_attribution(
+                conversion.account,
+                offer,
+                click.contact_id,
+                conversion.occurred_at,
+                click.message_id,
+            ),
+        )
+    elif now - conversion.received_at >= PENDING_TIMEOUT:
+        conversion.unattributed_reason = (
+            f"click {conversion.reported_click_id} never arrived "
+            f"(waited {int(PENDING_TIMEOUT.total_seconds() // 60)} minutes)"
+        )
+        conversion.attribution_type = Conversion.AttributionType.NONE
+    else:
+        return 0
+    conversion.status = Conversion.Status.ACCEPTED
+    conversion.save()
+    return 1
 
 
 def conversion_result(conversion: Conversion, status: str) -> dict[str, Any]:

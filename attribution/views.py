@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -40,11 +41,22 @@ class Reject(Exception):
         self.status, self.field, self.message = status, field, message
 
 
+_SECRET_RE = re.compile(r"(^|&)(secret=)[^&]*")
+
+
 def _params(request: HttpRequest) -> dict[str, str]:
     params = {k: v for k, v in request.GET.items()}
     if request.method == "POST":
         params.update({k: v for k, v in request.POST.items()})
+    for key, value in params.items():
+        if "\x00" in key or "\x00" in value:
+            raise Reject(400, key.replace("\x00", ""), "contains a NUL character")
     return params
+
+
+def _for_log(text: str) -> str:
+    # Never keep an offer's postback secret, and never a byte PostgreSQL cannot store.
+    return _SECRET_RE.sub(r"\1\2[redacted]", text).replace("\x00", "\ufffd")
 
 
 def _open_log(request: HttpRequest, domain: DomainInfo, endpoint: str) -> PostbackLog:
@@ -53,10 +65,12 @@ def _open_log(request: HttpRequest, domain: DomainInfo, endpoint: str) -> Postba
         endpoint=endpoint,
         method=request.method or "",
         host=request.META.get("HTTP_HOST", ""),
-        query=request.META.get("QUERY_STRING", ""),
-        body=request.body.decode("utf-8", errors="replace") if request.method == "POST" else "",
+        query=_for_log(request.META.get("QUERY_STRING", "")),
+        body=_for_log(request.body.decode("utf-8", errors="replace"))
+        if request.method == "POST"
+        else "",
         ip=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        user_agent=_for_log(request.META.get("HTTP_USER_AGENT", "")),
     )
 
 
@@ -78,12 +92,10 @@ def _handle(
     work: Any,
     override: dict[str, str] | None = None,
 ) -> JsonResponse:
-    if request.method not in ("GET", "POST"):
-        response = JsonResponse({"error": "method not allowed; use GET or POST"}, status=405)
-        response["Allow"] = "GET, POST"
-        return response
     log = _open_log(request, domain, endpoint)
     try:
+        if request.method not in ("GET", "POST"):
+            raise Reject(405, None, "method not allowed; use GET or POST")
         account = Account.objects.get(pk=domain.account_id)
         params = _params(request) | (override or {})
         status, body = work(params, account, log)
@@ -100,6 +112,12 @@ def _handle(
         postback_log_close(
             log, outcome=PostbackLog.Outcome.REJECTED, http_status=exc.status, reason=exc.message
         )
+    except Exception:
+        # A bug: still give the logged postback its outcome, then let it surface.
+        postback_log_close(
+            log, outcome=PostbackLog.Outcome.REJECTED, http_status=500, reason="internal error"
+        )
+        raise
     else:
         outcome = body["status"]
         postback_log_close(log, outcome=outcome, http_status=status, reason=body.get("reason", ""))
@@ -107,6 +125,8 @@ def _handle(
         logger.info("postback %s rejected (%s): %s", endpoint, status, body)
     response = JsonResponse(body, status=status)
     response["Cache-Control"] = "no-store"
+    if status == 405:
+        response["Allow"] = "GET, POST"
     return response
 
 
@@ -168,7 +188,7 @@ def _conv_offer(
     offer_id = (params.get("offer_id") or "").strip()
     if not offer_id:
         raise Reject(400, "offer_id", "send offer_id and secret")
-    if not offer_id.isdigit() or len(offer_id) > 18:
+    if not (offer_id.isascii() and offer_id.isdigit()) or len(offer_id) > 18:
         raise Reject(400, "offer_id", "must be the offer's numeric id")
     offer = Offer.objects.filter(account=account, pk=int(offer_id)).first()
     secret = params.get("secret") or ""

@@ -59,6 +59,9 @@ class MessageDetailOut(MessageOut):
     raw_clicks = serializers.IntegerField()
     bot_clicks = serializers.IntegerField()
     first_click_at = serializers.DateTimeField(allow_null=True)
+    converted = serializers.BooleanField(help_text="Has a click-credited conversion.")
+    conversions = serializers.IntegerField()
+    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
 class Error(serializers.Serializer):

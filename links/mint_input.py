@@ -8,6 +8,7 @@ shape to OpenAPI.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from links.rewrite import PLACEHOLDER_RE, is_trackable_url
 
 Errors = dict[str, list[str]]
 NAME_MAX = 200
-LINK_NAME_RE = PLACEHOLDER_RE  # names are what may appear inside {{ }}
+LINK_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # what may appear inside {{ }}
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def _parse_links(value: Any, errors: Errors) -> dict[str, LinkInput]:
     links: dict[str, LinkInput] = {}
     for name, spec in value.items():
         field = f"links.{name}"
-        if not LINK_NAME_RE.fullmatch("{{" + str(name) + "}}") or len(name) > 64:
+        if not LINK_NAME_RE.fullmatch(str(name)):
             _add(
                 errors, field, "Link names may use letters, digits, '_', '-' and '.' (64 at most)."
             )
@@ -161,6 +162,9 @@ def _parse_links(value: Any, errors: Errors) -> dict[str, LinkInput]:
             url = None
             if offer is None:
                 _add(errors, f"{field}.url", "Required unless the link names an offer.")
+            elif track is False:
+                # An untracked link goes out as written; an offer URL still has its macros.
+                _add(errors, f"{field}.url", "Required when track is false.")
         elif not isinstance(url, str) or not is_trackable_url(url.strip()):
             _add(errors, f"{field}.url", "Must be an absolute http or https URL.")
         elif len(url) > 2000:
@@ -194,10 +198,28 @@ def _parse_sent_at(value: Any, errors: Errors) -> dt.datetime:
     return parsed
 
 
+def _nul_fields(value: Any, path: str = "") -> list[str]:
+    """Fields holding a NUL character, which no text column can store."""
+    if isinstance(value, str):
+        return [path or "non_field_errors"] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = [f"{path}.{k}".lstrip(".") for k in value if isinstance(k, str) and "\x00" in k]
+        for key, item in value.items():
+            found += _nul_fields(item, f"{path}.{key}".lstrip("."))
+        return found
+    if isinstance(value, list):
+        return [f for item in value for f in _nul_fields(item, path)]
+    return []
+
+
 def parse_message(data: Any) -> tuple[MessageInput | None, Errors]:
     errors: Errors = {}
     if not isinstance(data, dict):
         return None, {"non_field_errors": ["Each message must be a JSON object."]}
+    for field in _nul_fields(data):
+        _add(errors, field, "Contains a NUL character.")
+    if errors:
+        return None, errors
 
     external_id = data.get("external_id")
     if external_id is not None and (

@@ -19,7 +19,7 @@ def is_gsm7(text: str) -> bool:
 def _fill(units: list[int], single: int, multi: int) -> int:
     """Segments needed for characters of the given widths; a character never straddles two."""
     if sum(units) <= single:
-        return 1 if units else 1
+        return 1
     segments, used = 1, 0
     for width in units:
         if used + width > multi:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from attribution.bots import Verdict
@@ -82,14 +82,22 @@ def messages_mint(*, account: Account, items: list[Any]) -> list[dict[str, Any]]
         try:
             with transaction.atomic():
                 return _mint(account, domain, prepared)
-        except IntegrityError:
+        except (IntegrityError, OperationalError) as exc:
             # Races the database settled for us: another request minted the same external
-            # id, or drew the same link id, between our checks and our insert. Run again:
-            # the existing message is now found and returned; a link id is drawn anew.
-            if attempt == MINT_ATTEMPTS:
+            # id, or drew the same link id, between our checks and our insert; or two bulk
+            # mints touching the same contacts deadlocked and one was chosen to fail. Run
+            # again: the existing message is found and returned; a link id is drawn anew.
+            if attempt == MINT_ATTEMPTS or (
+                isinstance(exc, OperationalError) and not _is_retryable(exc)
+            ):
                 raise
             logger.info("mint: integrity conflict, retrying (attempt %d)", attempt)
     raise AssertionError("unreachable")
+
+
+def _is_retryable(exc: OperationalError) -> bool:
+    # deadlock_detected, serialization_failure
+    return getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001")
 
 
 def _prepare(account: Account, items: list[MessageInput]) -> list[_Prepared]:
@@ -354,7 +362,8 @@ def _contacts_upsert(account: Account, items: Iterable[MessageInput]) -> dict[st
         return {ext: (pk, phone, email) for ext, pk, phone, email in rows}
 
     found = lookup(wanted)
-    missing = [key for key in wanted if key not in found]
+    # Sorted, so concurrent mints of overlapping contacts lock rows in the same order.
+    missing = sorted(key for key in wanted if key not in found)
     if missing:
         # ON CONFLICT DO NOTHING: a concurrent mint may create the same contact first;
         # either way there is one row, which the lookup below finds.
@@ -378,7 +387,7 @@ def _contacts_upsert(account: Account, items: Iterable[MessageInput]) -> dict[st
         found.update(lookup(missing))
     changed = [
         Contact(pk=found[key][0], phone=phone or found[key][1], email=email or found[key][2])
-        for key, (phone, email) in wanted.items()
+        for key, (phone, email) in sorted(wanted.items())
         if (phone and phone != found[key][1]) or (email and email != found[key][2])
     ]
     if changed:

@@ -60,7 +60,8 @@ class ConversionList(APIView):
     def get(self, request: Request) -> Response:
         params = request.query_params
         for field in ("offer", "campaign", "creative", "message", "contact"):
-            if params.get(field) and not params[field].isdigit():
+            value = params.get(field)
+            if value and not (value.isascii() and value.isdigit() and len(value) < 19):
                 return Response(
                     {"detail": "Invalid filter.", "errors": {field: ["Must be an id."]}}, status=400
                 )

@@ -57,7 +57,7 @@ class Account(models.Model):
     data_retention_days = models.PositiveIntegerField(
         default=395,
         validators=[MinValueValidator(1)],
-        help_text="Raw clicks and postback logs older than this are deleted.",
+        help_text="How long raw clicks and postback logs are kept.",
     )
     opt_out_patterns = models.TextField(
         blank=True,
@@ -369,15 +369,6 @@ class Offer(models.Model):
         return bool(self.postback_secret_hash) and hmac.compare_digest(
             self.postback_secret_hash, hash_secret(secret)
         )
-
-    def is_live(self, at: object = None) -> bool:
-        if self.status != self.Status.ACTIVE:
-            return False
-        return self.expires_at is None or self.expires_at > (at or timezone.now())
-
-    @property
-    def effective_click_window_days(self) -> int:
-        return self.click_window_days or self.account.default_click_window_days
 
 
 class Message(models.Model):

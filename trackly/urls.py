@@ -1,6 +1,6 @@
 """URLs of the app hosts (APP_HOSTS): dashboard, admin and API.
 
-Tracking domains are routed to links.tracking_urls by trackly.middleware.
+Tracking domains are dispatched by trackly.tracking, from trackly.middleware.
 """
 
 from __future__ import annotations
