@@ -7,9 +7,9 @@ import logging
 import threading
 import time
 
-from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def _run_forever() -> None:
             if time.monotonic() < due[name]:
                 continue
             try:
-                current_app.tasks[entry["task"]].apply()
+                import_string(entry["task"]).apply()
             except Exception:
                 logger.exception("embedded beat: %s failed", name)
             finally:

@@ -163,12 +163,12 @@ class Command(BaseCommand):
             info = link_info_load(link.link_id)
             sent_at = link.message.sent_at
             taps: list[tuple[dt.datetime, str]] = []
-            if rng.random() < 0.15:
+            if rng.random() < 0.08:
                 taps.append((sent_at + dt.timedelta(seconds=rng.uniform(0.5, 3)), rng.choice(bots)))
-            if rng.random() < 0.3:
+            if rng.random() < 0.22:
                 first = sent_at + dt.timedelta(minutes=rng.expovariate(1 / 45))
                 taps.append((first, rng.choice(people)))
-                if rng.random() < 0.25:
+                if rng.random() < 0.2:
                     taps.append(
                         (first + dt.timedelta(minutes=rng.uniform(1, 300)), rng.choice(people))
                     )
