@@ -43,10 +43,9 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
+    response["Content-Length"] = str(len(response.content))
     if request.method == "HEAD":
-        # Same status and headers as GET, no body.
-        response["Content-Length"] = str(len(response.content))
-        response.content = b""
+        response.content = b""  # same status and headers as GET, no body
     return response
 
 
