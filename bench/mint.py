@@ -18,38 +18,27 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import redirect as harness  # noqa: E402 - shared database and manage.py helpers
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("BENCH_PORT", "8790"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100000"))
 BATCH = 10_000
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/trackly_bench")
+harness.DATABASE_URL = DATABASE_URL
+harness.ENV["DATABASE_URL"] = DATABASE_URL
 
 
 def recreate_database() -> None:
-    parts = urlsplit(DATABASE_URL)
-    name = parts.path.lstrip("/")
-    admin_url = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    harness.recreate_database()
 
 
 def manage(*args: str) -> str:
-    env = {**os.environ, "DATABASE_URL": DATABASE_URL}
-    env.pop("REDIS_URL", None)
-    out = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout
+    return harness.manage(*args)
 
 
 def batch(start: int) -> bytes:
