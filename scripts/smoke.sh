@@ -43,7 +43,17 @@ print("smoke: minted", link["short_url"])
 print(link["short_url"])
 ' > "$work/short_url"
 short_url=$(tail -1 "$work/short_url")
-status=$(curl -s -o /dev/null -w '%{http_code}' "$short_url")
+status=$(curl -s -o /dev/null -w '%{http_code}' -A "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1" "$short_url")
+curl -s -o /dev/null "$short_url"  # curl itself: recorded, as a bot
 [ "$status" = 302 ] || { echo "smoke: short link answered $status, not 302"; exit 1; }
 echo "smoke: $short_url redirects (302)"
+# The redirect never fails a person over a write, so check the write landed.
+$PY manage.py shell -v 0 -c '
+from links.models import MessageClick, MessageShortLinkClick
+verdicts = sorted(MessageShortLinkClick.objects.values_list("is_bot", "bot_reason"))
+assert verdicts == [(False, ""), (True, "ua:http-library:curl")], verdicts
+assert MessageClick.objects.get().click.is_bot is False
+print("smoke: both clicks stored, the person counted, curl judged a bot")
+'
+
 echo "smoke: embedded default OK"
