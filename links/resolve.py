@@ -9,14 +9,16 @@ or account bumps the config version, so every web process drops what it cached a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 
 from links.models import InterstitialTemplate, MessageShortLink
 from trackly.models import Offer
 
+T = TypeVar("T")
 CONFIG_VERSION_KEY = "linkcfg:version"
 LINK_CACHE_SECONDS = 3600
 _MISSING = "-"
@@ -108,17 +110,30 @@ def link_info_load(link_id: str) -> LinkInfo | None:
     )
 
 
-def link_info(link_id: str) -> LinkInfo | None:
-    key = f"link:{link_id}"
+def config_cached(key: str, load: Callable[[], T | None], *, seconds: int) -> T | None:
+    """`load()`, through the cache, valid while the config version is unchanged.
+
+    One round trip (MGET of the entry and the version) on a hit; one SET more on a miss.
+    Misses are cached too (for a minute), so a scanner guessing ids or hosts cannot hammer
+    the database.
+    """
     cached: dict[str, Any] = cache.get_many([key, CONFIG_VERSION_KEY])
     version = cached.get(CONFIG_VERSION_KEY, 0)
     entry = cached.get(key)
     if entry is not None and entry[0] == version:
         return None if entry[1] == _MISSING else entry[1]
-    info = link_info_load(link_id)
-    # Unknown ids are cached too (briefly), so a scanner guessing ids cannot hammer the DB.
-    cache.set(key, (version, info or _MISSING), LINK_CACHE_SECONDS if info else 60)
-    return info
+    value = load()
+    if value is None:
+        cache.set(key, (version, _MISSING), 60)
+    else:
+        cache.set(key, (version, value), seconds)
+    return value
+
+
+def link_info(link_id: str) -> LinkInfo | None:
+    return config_cached(
+        f"link:{link_id}", lambda: link_info_load(link_id), seconds=LINK_CACHE_SECONDS
+    )
 
 
 def link_config_changed() -> None:
