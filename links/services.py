@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -310,14 +310,13 @@ def _links_insert(account: Account, rows: list[tuple[Any, ...]], now: dt.datetim
     )
 
 
-def _link_ids_draw(count: int, new_id: Callable[[], str] | None = None) -> list[str]:
+def _link_ids_draw(count: int) -> list[str]:
     """`count` fresh link ids, none already stored. A collision is drawn again, never shown.
 
     Two concurrent requests drawing the same id is still possible after this check; the
     unique constraint on link_id catches it and messages_mint runs the batch again.
     """
-    new_id = new_id or ids.new_link_id
-    drawn: list[str] = [new_id() for _ in range(count)]
+    drawn: list[str] = [ids.new_link_id() for _ in range(count)]
     while True:
         taken = _stored_link_ids(drawn)
         duplicates = len(drawn) - len(set(drawn))
@@ -326,7 +325,7 @@ def _link_ids_draw(count: int, new_id: Callable[[], str] | None = None) -> list[
         seen: set[str] = set()
         for i, link_id in enumerate(drawn):
             while link_id in taken or link_id in seen:
-                link_id = new_id()
+                link_id = ids.new_link_id()
             drawn[i] = link_id
             seen.add(link_id)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.pagination import LimitOffsetPagination
@@ -89,8 +91,6 @@ class ContactJourney(APIView):
 
 
 def _is_date(value: str) -> bool:
-    import datetime as dt
-
     try:
         dt.date.fromisoformat(value)
     except ValueError:
