@@ -164,19 +164,31 @@ def attribution_apply(conversion: Conversion, attribution: Attribution) -> None:
     conversion.creative_id = attribution.creative_id
 
 
-def conversions_pending_match(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+def conversions_pending_match(
+    *,
+    now: dt.datetime | None = None,
+    limit: int = 1000,
+    click_ids: list[str] | None = None,
+) -> int:
     """Attribute pending conversions whose click has landed; give up on those past the
-    timeout (kept, unattributed, with the reason). Returns how many were settled."""
+    timeout (kept, unattributed, with the reason). Returns how many were settled.
+
+    With `click_ids` (the click pipeline, right after storing them), only the conversions
+    that named one of those clicks."""
     now = now or timezone.now()
     settled = 0
+    queryset = Conversion.objects.filter(status=Conversion.Status.PENDING)
+    if click_ids is not None:
+        queryset = queryset.filter(reported_click_id__in=click_ids)
     with transaction.atomic():
         # Race: several workers running this at once. SKIP LOCKED gives each its own rows.
         pending = list(
-            Conversion.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=Conversion.Status.PENDING)
+            queryset.select_for_update(skip_locked=True, of=("self",))
             .select_related("account", "offer")
             .order_by("received_at")[:limit]
         )
+        if not pending:
+            return 0
         clicks = {
             c.click_id: c
             for c in MessageShortLinkClick.objects.filter(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from trackly.models import Account, Contact, Message, Offer
@@ -144,6 +145,8 @@ class MessageShortLinkClick(models.Model):
     bot_reason = models.CharField(max_length=100, blank=True)
     # Set once the behavioural checks (attribution.behaviour) have looked at this click.
     judged_at = models.DateTimeField(null=True, blank=True)
+    # When the row was written: clicked_at plus the click pipeline's lag.
+    recorded_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
         verbose_name = "raw click"

@@ -1,21 +1,26 @@
 """Everything the redirect needs to know about a link, in one cached object.
 
-A redirect reads one cache entry per link (one Redis round trip, with the config version
-in the same MGET). On a miss it runs one query, joining the link to its message, list,
+Two layers: this process's memory (no round trip), then Redis (one MGET of the entry and
+the config version). On a miss it runs one query, joining the link to its message, list,
 offer and interstitial template. Any change to a link, offer, list, interstitial, domain
-or account bumps the config version, so every web process drops what it cached at once.
+or account bumps the config version: the shared entries stop matching at once, and every
+process drops its own copies within LOCAL_TRUST_SECONDS (the redirect, which reads the
+version on every request, at once).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 
 from links.models import InterstitialTemplate, MessageShortLink
+from trackly import redis_conn
 from trackly.models import Offer
 
 T = TypeVar("T")
@@ -110,24 +115,91 @@ def link_info_load(link_id: str) -> LinkInfo | None:
     )
 
 
+class _ProcessCache:
+    """This process's copy of what config_cached read, valid for one config version.
+
+    Trusted for LOCAL_TRUST_SECONDS after the version was last read from the shared cache,
+    so a change reaches every process within that time; the redirect reads the version
+    on every request anyway (with its stream append, links.click_stream) and so sees a
+    change at once. Bounded: cleared when it grows past LOCAL_MAX_ENTRIES.
+    """
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.confirmed = 0.0
+        self.entries: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        if self.version is None or time.monotonic() - self.confirmed > LOCAL_TRUST_SECONDS:
+            return _ABSENT
+        return self.entries.get(key, _ABSENT)
+
+    def put(self, key: str, version: int, value: Any) -> None:
+        self.version_seen(version)
+        if len(self.entries) >= LOCAL_MAX_ENTRIES:
+            self.entries.clear()
+        self.entries[key] = value
+
+    def version_seen(self, version: int) -> bool:
+        """Record the shared version just read; True when it differs from ours."""
+        changed = version != self.version
+        if changed:
+            self.entries.clear()
+            self.version = version
+        self.confirmed = time.monotonic()
+        return changed
+
+    def clear(self) -> None:
+        self.version, self.confirmed = None, 0.0
+        self.entries.clear()
+
+
+LOCAL_TRUST_SECONDS = 1.0
+LOCAL_MAX_ENTRIES = 100_000
+_ABSENT = object()
+local = _ProcessCache()
+
+
 def config_cached(key: str, load: Callable[[], T | None], *, seconds: int) -> T | None:
     """`load()`, through the cache, valid while the config version is unchanged.
 
-    One round trip (MGET of the entry and the version) on a hit; one SET more on a miss.
-    Misses are cached too (for a minute), so a scanner guessing ids or hosts cannot hammer
-    the database.
+    This process's copy first (no round trip); else one round trip (MGET of the entry and
+    the version) on a hit, one SET more on a miss. Misses are cached too (for a minute),
+    so a scanner guessing ids or hosts cannot hammer the database. With the shared cache
+    unreachable, straight to the database.
     """
-    cached: dict[str, Any] = cache.get_many([key, CONFIG_VERSION_KEY])
+    value = local.get(key)
+    if value is not _ABSENT:
+        return value
+    if settings.REDIS_URL and redis_conn.client() is None:
+        return load()  # Redis is down: the circuit is open, read the source
+    try:
+        cached: dict[str, Any] = cache.get_many([key, CONFIG_VERSION_KEY])
+    except redis_conn.ERRORS as exc:
+        redis_conn.failed(exc, "config read from PostgreSQL")
+        return load()
     version = cached.get(CONFIG_VERSION_KEY, 0)
     entry = cached.get(key)
     if entry is not None and entry[0] == version:
-        return None if entry[1] == _MISSING else entry[1]
+        value = None if entry[1] == _MISSING else entry[1]
+        local.put(key, version, value)
+        return value
     value = load()
-    if value is None:
-        cache.set(key, (version, _MISSING), 60)
-    else:
-        cache.set(key, (version, value), seconds)
+    try:
+        if value is None:
+            cache.set(key, (version, _MISSING), 60)
+        else:
+            cache.set(key, (version, value), seconds)
+    except redis_conn.ERRORS as exc:
+        redis_conn.failed(exc, "config not cached")
+        return value
+    local.put(key, version, value)
     return value
+
+
+def config_version_key() -> str:
+    """The version's key as stored in Redis (with the cache's prefix)."""
+    return cache.make_and_validate_key(CONFIG_VERSION_KEY)
 
 
 def link_info(link_id: str) -> LinkInfo | None:
@@ -137,7 +209,9 @@ def link_info(link_id: str) -> LinkInfo | None:
 
 
 def link_config_changed() -> None:
-    """Invalidate every cached link, on every web process."""
+    """Invalidate every cached link, on every web process (this one at once, the others
+    within LOCAL_TRUST_SECONDS)."""
+    local.clear()
     try:
         cache.incr(CONFIG_VERSION_KEY)
     except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,9 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from links import resolve
 from links.models import TrackingDomain
+from trackly import redis_conn
 from trackly.celery import app as celery_app
 from trackly.models import Account, ApiKey
 
@@ -18,10 +21,16 @@ _counter = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache() -> Any:
+def _isolated_cache(settings: Any) -> Any:
+    # Clicks are written in the request unless a test turns the pipeline on
+    # (tests/links/test_click_pipeline.py); each test starts with cold caches.
+    settings.CLICK_STREAM = False
     cache.clear()
+    resolve.local.clear()
+    redis_conn.reset()
     yield
     cache.clear()
+    resolve.local.clear()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -30,6 +39,16 @@ def _eager_celery() -> Any:
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     yield
+
+
+@pytest.fixture
+def click_stream(settings: Any) -> Any:
+    """The click pipeline on, with a stream of this test's own; yields the Redis client."""
+    settings.CLICK_STREAM = True
+    settings.CLICK_STREAM_KEY = f"test:clicks:{uuid.uuid4().hex}"
+    client = redis_conn.client()
+    yield client
+    client.delete(settings.CLICK_STREAM_KEY, f"{settings.CLICK_STREAM_KEY}:dead")
 
 
 class AccountFixture:

@@ -99,10 +99,33 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="trackly"),
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# A Redis that does not answer within this long counts as down; then it is left alone for
+# REDIS_RETRY_SECONDS (trackly.redis_conn) and the hot paths go straight to PostgreSQL.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=1.0)
+
+# The click pipeline (links.click_stream): redirects append clicks to a Redis Stream and
+# `manage.py consume_clicks` writes them to PostgreSQL in batches. On by default wherever
+# both are configured; the embedded default (no Redis) writes each click in the request.
+CLICK_STREAM = env.bool(
+    "CLICK_STREAM",
+    default=bool(REDIS_URL) and DATABASES["default"]["ENGINE"].endswith("postgresql"),
+)
+CLICK_STREAM_KEY = env.str("CLICK_STREAM_KEY", default="trackly:clicks")
+CLICK_STREAM_GROUP = env.str("CLICK_STREAM_GROUP", default="click-writers")
+CLICK_STREAM_BATCH = env.int("CLICK_STREAM_BATCH", default=2000)
+# A click a consumer took but has not acknowledged for this long is taken over by another
+# (its consumer died mid-batch).
+CLICK_STREAM_CLAIM_IDLE_SECONDS = env.float("CLICK_STREAM_CLAIM_IDLE_SECONDS", default=30.0)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None

@@ -5,11 +5,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from links import resolve
+from links.click_writer import ClickConsumer
 from links.models import InterstitialTemplate, MessageClick, MessageShortLinkClick
+from trackly import redis_conn
 from trackly.models import Offer, SendingList
 
 BROWSER = (
@@ -20,8 +24,13 @@ GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
 
 
 def tap(account: Any, link_id: str, *, method: str = "get", ua: str = BROWSER, **extra: Any) -> Any:
+    """One request to a short link; with the click pipeline on, the click is then
+    consumed from the stream, so either way it is in the database on return."""
     client = Client(HTTP_HOST=account.domain.host)
-    return getattr(client, method)(f"/{link_id}", HTTP_USER_AGENT=ua, **extra)
+    response = getattr(client, method)(f"/{link_id}", HTTP_USER_AGENT=ua, **extra)
+    if django_settings.CLICK_STREAM:
+        ClickConsumer(redis_conn.client()).drain()
+    return response
 
 
 def mint_link(account: Any, url: str = "https://shop.example.com/p?a=1", **fields: Any) -> dict:
@@ -39,6 +48,13 @@ def make_offer(account: Any, **fields: Any) -> Offer:
 
 @pytest.mark.django_db
 class TestRedirect:
+    @pytest.fixture(autouse=True, params=["direct", "pipeline"])
+    def path(self, request: Any) -> Any:
+        """Every behaviour holds whether the click is written in the request or goes
+        through the Redis Stream and the consumer."""
+        if request.param == "pipeline":
+            request.getfixturevalue("click_stream")
+
     def test_it_redirects_with_the_click_id_and_no_store(self, owner: Any) -> None:
         link = mint_link(owner)
         response = tap(owner, link["link_id"])
@@ -286,35 +302,55 @@ class TestInterstitials:
         assert tap(owner, link_id).status_code == 200
 
 
+def count_redis(monkeypatch: Any) -> list[str]:
+    """Every Redis round trip from now on: a command, or a pipeline as PIPELINE(cmds)."""
+    import redis
+
+    calls: list[str] = []
+    command, pipeline = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def counting_command(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(str(args[0]))
+        return command(self, *args, **kwargs)
+
+    def counting_pipeline(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(f"PIPELINE({','.join(str(c[0][0]) for c in self.command_stack)})")
+        return pipeline(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting_command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counting_pipeline)
+    return calls
+
+
 @pytest.mark.django_db
 class TestRedirectCost:
     """The redirect's cost is deliberate: these numbers change only on purpose."""
 
-    def count_redis(self, monkeypatch: Any) -> list[str]:
-        import redis
+    def test_with_the_pipeline_a_redirect_is_one_redis_round_trip_and_no_sql(
+        self, owner: Any, monkeypatch: Any, click_stream: Any
+    ) -> None:
+        link = mint_link(owner)
+        Client(HTTP_HOST=owner.domain.host).get(f"/{link['link_id']}")  # warms the caches
+        calls = count_redis(monkeypatch)
+        with CaptureQueriesContext(connection) as queries:
+            response = Client(HTTP_HOST=owner.domain.host).get(f"/{link['link_id']}")
+        assert response.status_code == 302
+        assert queries.captured_queries == []
+        # The config version (is this process's link cache current?) and the click.
+        assert calls == ["PIPELINE(GET,XADD)"]
 
-        calls: list[str] = []
-        original = redis.Redis.execute_command
-
-        def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
-            calls.append(str(args[0]))
-            return original(self, *args, **kwargs)
-
-        monkeypatch.setattr(redis.Redis, "execute_command", counting)
-        return calls
-
-    def test_a_cached_redirect_costs_two_inserts_and_two_redis_round_trips(
+    def test_without_the_pipeline_a_cached_redirect_costs_two_inserts(
         self, owner: Any, monkeypatch: Any
     ) -> None:
         link = mint_link(owner)
         tap(owner, link["link_id"])  # warms the domain and link cache
-        calls = self.count_redis(monkeypatch)
+        calls = count_redis(monkeypatch)
         with CaptureQueriesContext(connection) as queries:
             assert tap(owner, link["link_id"]).status_code == 302
         statements = [q["sql"].split()[0] for q in queries.captured_queries]
         # The raw click, and the MessageClick attempt that the unique constraint turns away.
         assert statements == ["INSERT", "INSERT"]
-        assert calls == ["MGET", "MGET"]
+        assert calls == []  # domain and link from this process's cache
 
     def test_a_cold_redirect_adds_one_select_per_lookup_and_one_set_each(
         self, owner: Any, monkeypatch: Any
@@ -323,13 +359,27 @@ class TestRedirectCost:
         from django.core.cache import cache
 
         cache.clear()
-        calls = self.count_redis(monkeypatch)
+        resolve.local.clear()
+        calls = count_redis(monkeypatch)
         with CaptureQueriesContext(connection) as queries:
             assert tap(owner, link["link_id"]).status_code == 302
         statements = [q["sql"].split()[0] for q in queries.captured_queries]
         # domain SELECT, link SELECT, raw click INSERT, MessageClick INSERT ... ON CONFLICT
         assert statements == ["SELECT", "SELECT", "INSERT", "INSERT"]
         assert calls == ["MGET", "SET", "MGET", "SET"]
+
+    def test_another_process_sees_a_change_within_a_second(
+        self, owner: Any, monkeypatch: Any
+    ) -> None:
+        """Another web process bumped the version: this one's copy expires after
+        LOCAL_TRUST_SECONDS and the next lookup goes to Redis."""
+        link = mint_link(owner)
+        tap(owner, link["link_id"])
+        resolve.cache.incr(resolve.CONFIG_VERSION_KEY)  # as another process would
+        resolve.local.confirmed -= resolve.LOCAL_TRUST_SECONDS + 0.01  # a second later
+        calls = count_redis(monkeypatch)
+        assert tap(owner, link["link_id"]).status_code == 302
+        assert calls[:1] == ["MGET"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,84 @@
+"""The click pipeline's front half: the redirect appends each click to a Redis Stream.
+
+One round trip per redirect: a pipeline of the config version GET (so this process's
+link cache is checked on every request, links.resolve) and the XADD. `manage.py
+consume_clicks` (links.click_writer) writes the stream to PostgreSQL in batches.
+
+What a stream entry holds is only what the request said (link id, time, client); the
+consumer joins it to the link and classifies it, so the redirect stays small.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from links.resolve import config_version_key, local
+from trackly import redis_conn
+
+
+@dataclass(frozen=True)
+class ClickEvent:
+    click_id: str
+    link_id: str
+    account_id: int  # the tracking domain's account, as the redirect saw it
+    clicked_at: dt.datetime
+    ip: str | None
+    user_agent: str
+    referer: str
+    accept_language: str
+    method: str
+
+    def fields(self) -> dict[str, str | int]:
+        return {
+            "c": self.click_id,
+            "l": self.link_id,
+            "a": self.account_id,
+            "t": int(self.clicked_at.timestamp() * 1_000_000),
+            "i": self.ip or "",
+            "u": self.user_agent,
+            "r": self.referer,
+            "g": self.accept_language[:255],
+            "m": self.method,
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[bytes, bytes]) -> ClickEvent:
+        """The inverse of fields(); KeyError/ValueError on a malformed entry."""
+        text = {k.decode(): v.decode("utf-8", "replace") for k, v in fields.items()}
+        return cls(
+            click_id=text["c"],
+            link_id=text["l"],
+            account_id=int(text["a"]),
+            clicked_at=dt.datetime.fromtimestamp(int(text["t"]) / 1_000_000, tz=dt.UTC),
+            ip=text["i"] or None,
+            user_agent=text["u"],
+            referer=text["r"],
+            accept_language=text["g"],
+            method=text["m"],
+        )
+
+
+def enabled() -> bool:
+    return settings.CLICK_STREAM
+
+
+def publish(event: ClickEvent) -> bool | None:
+    """Append the click to the stream. Returns whether the config version changed since
+    this process cached its links (the caller then looks them up again), or None when
+    the click was not appended (stream off, or Redis down: the caller writes it itself).
+    """
+    client = redis_conn.client()
+    if client is None:
+        return None
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.get(config_version_key())
+        pipe.xadd(settings.CLICK_STREAM_KEY, event.fields())
+        version, _ = pipe.execute()
+    except redis_conn.ERRORS as exc:
+        redis_conn.failed(exc, "clicks written directly to PostgreSQL")
+        return None
+    return local.version_seen(int(version or 0))

@@ -1,0 +1,284 @@
+"""The click pipeline's back half: Redis Stream -> PostgreSQL, in batches.
+
+Run as `python manage.py consume_clicks` (Procfile `clicks`); run as many as you like.
+They share one consumer group, so each click goes to one of them.
+
+Guarantees: at-least-once out of the stream (an entry is acknowledged, and deleted, only
+after the transaction that wrote it committed), into an idempotent write (the raw click's
+unique `click_id`, ON CONFLICT DO NOTHING), so each click is stored exactly once:
+- PostgreSQL down or failing: nothing is acknowledged; the batch is retried, with
+  back-off, until it commits. The stream holds everything meanwhile.
+- A consumer killed mid-batch: its entries stay pending in the group; any consumer takes
+  them over (XAUTOCLAIM) once idle for CLICK_STREAM_CLAIM_IDLE_SECONDS. Whatever had
+  committed is skipped by ON CONFLICT; whatever had not is written.
+- An entry that cannot be parsed is moved to `<stream>:dead` and acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.db import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    connection,
+    transaction,
+)
+
+from attribution.bots import classify_request
+from links.click_stream import ClickEvent
+
+logger = logging.getLogger(__name__)
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+# One statement per batch: the raw clicks (joined to their links; a click whose link is
+# gone, or belongs to another account than the domain it came in on, is dropped), then
+# each (contact, message)'s earliest counted click among the new ones as its MessageClick.
+# Races: two consumers holding the same entry (one was presumed dead) both insert; the
+# unique click_id lets one row in and the other's ON CONFLICT skips it. MessageClick: the
+# unique (contact, message) with "earliest clicked_at wins", as in click_record. DISTINCT
+# ON keeps one row per (contact, message) in the batch, which ON CONFLICT DO UPDATE needs.
+_WRITE = """
+WITH incoming AS (
+    SELECT * FROM unnest(
+        %s::text[], %s::text[], %s::bigint[], %s::timestamptz[], %s::inet[], %s::text[],
+        %s::text[], %s::text[], %s::text[], %s::boolean[], %s::text[]
+    ) AS t(click_id, link_code, account_id, clicked_at, ip, user_agent, referer,
+           accept_language, method, is_bot, bot_reason)
+), inserted AS (
+    INSERT INTO links_messageshortlinkclick
+        (click_id, account_id, link_id, message_id, contact_id, clicked_at, ip, user_agent,
+         referer, accept_language, method, is_bot, bot_reason, recorded_at)
+    SELECT i.click_id, l.account_id, l.id, l.message_id, l.contact_id, i.clicked_at, i.ip,
+           i.user_agent, i.referer, i.accept_language, i.method, i.is_bot, i.bot_reason,
+           clock_timestamp()
+    FROM incoming i
+    JOIN links_messageshortlink l ON l.link_id = i.link_code AND l.account_id = i.account_id
+    ON CONFLICT (click_id) DO NOTHING
+    RETURNING id, account_id, link_id, message_id, contact_id, clicked_at, is_bot
+), counted AS (
+    INSERT INTO links_messageclick
+        (account_id, contact_id, message_id, link_id, click_id, offer_id, clicked_at)
+    SELECT DISTINCT ON (n.contact_id, n.message_id)
+           n.account_id, n.contact_id, n.message_id, n.link_id, n.id, l.offer_id, n.clicked_at
+    FROM inserted n
+    JOIN links_messageshortlink l ON l.id = n.link_id
+    JOIN trackly_message m ON m.id = n.message_id
+    LEFT JOIN trackly_sendinglist s ON s.id = m.sending_list_id
+    -- With bot detection off on the list, the first click counts whatever its verdict.
+    WHERE NOT n.is_bot OR s.bot_detection_enabled IS FALSE
+    ORDER BY n.contact_id, n.message_id, n.clicked_at, n.id
+    ON CONFLICT (contact_id, message_id) DO UPDATE SET
+        link_id = EXCLUDED.link_id, click_id = EXCLUDED.click_id,
+        offer_id = EXCLUDED.offer_id, clicked_at = EXCLUDED.clicked_at
+    WHERE links_messageclick.clicked_at > EXCLUDED.clicked_at
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM counted)
+"""
+
+
+@dataclass
+class BatchResult:
+    entries: int
+    stored: int  # raw clicks inserted (the rest were already stored, or had no link)
+    counted: int  # MessageClick rows inserted or moved earlier
+    dead: int
+
+
+def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
+    """Store a batch of clicks in one transaction. Returns (stored, counted)."""
+    verdicts = [classify_request(method=e.method, user_agent=e.user_agent) for e in events]
+    columns = (
+        [e.click_id for e in events],
+        [e.link_id for e in events],
+        [e.account_id for e in events],
+        [e.clicked_at for e in events],
+        [e.ip for e in events],
+        [e.user_agent for e in events],
+        [e.referer for e in events],
+        [e.accept_language[:255] for e in events],
+        [e.method for e in events],
+        [v.is_bot for v in verdicts],
+        [v.reason for v in verdicts],
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_WRITE, columns)
+        stored, counted = cursor.fetchone()
+        failpoint("before-commit")
+    return stored, counted
+
+
+class ClickConsumer:
+    """One member of the consumer group. `run()` until stopped; `drain()` for tests."""
+
+    def __init__(self, client: redis.Redis, *, name: str | None = None) -> None:
+        self.client = client
+        self.stream = settings.CLICK_STREAM_KEY
+        self.group = settings.CLICK_STREAM_GROUP
+        self.batch = settings.CLICK_STREAM_BATCH
+        self.claim_idle_ms = int(settings.CLICK_STREAM_CLAIM_IDLE_SECONDS * 1000)
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.stopping = False
+        self._own_pending = True  # first read our own unacknowledged entries (restart)
+        self._next_claim = 0.0
+
+    def group_ensure(self) -> None:
+        try:
+            # From the stream's start: clicks appended before any consumer existed count.
+            self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def read(self, block_ms: int | None) -> list[Entry]:
+        """Next entries for us: our own pending first, then ones a dead consumer left,
+        then new ones."""
+        if self._own_pending:
+            entries = self._xreadgroup("0", None)
+            if entries:
+                return entries
+            self._own_pending = False
+        if time.monotonic() >= self._next_claim:
+            _, claimed, _ = self.client.xautoclaim(
+                self.stream, self.group, self.name, self.claim_idle_ms, "0-0", count=self.batch
+            )
+            if claimed:
+                return [(entry_id, fields) for entry_id, fields in claimed if fields]
+            self._next_claim = time.monotonic() + min(self.claim_idle_ms / 1000, 5.0)
+        return self._xreadgroup(">", block_ms)
+
+    def _xreadgroup(self, start: str, block_ms: int | None) -> list[Entry]:
+        reply = self.client.xreadgroup(
+            self.group, self.name, {self.stream: start}, count=self.batch, block=block_ms
+        )
+        return reply[0][1] if reply else []
+
+    def handle(self, entries: list[Entry]) -> BatchResult:
+        events: list[ClickEvent] = []
+        dead: list[Entry] = []
+        for entry_id, fields in entries:
+            try:
+                events.append(ClickEvent.from_fields(fields))
+            except (KeyError, ValueError, UnicodeError):
+                dead.append((entry_id, fields))
+        stored = counted = 0
+        if events:
+            try:
+                stored, counted = clicks_write(events)
+            except (DataError, IntegrityError, ProgrammingError):
+                # Something in the batch the database refuses (not an outage): store the
+                # clicks one by one, so one bad entry cannot hold up the stream.
+                logger.exception(
+                    "click batch refused; storing its %d clicks one by one", len(events)
+                )
+                stored, counted, refused = self._one_by_one(events)
+                dead.extend(e for e in entries if e[1].get(b"c", b"").decode() in refused)
+        failpoint("after-commit")
+        if dead:
+            logger.error(
+                "click stream: %d malformed entries moved to %s:dead", len(dead), self.stream
+            )
+            pipe = self.client.pipeline(transaction=False)
+            for entry_id, fields in dead:
+                pipe.xadd(f"{self.stream}:dead", {**fields, b"entry_id": entry_id})
+            pipe.execute()
+        ids = [entry_id for entry_id, _ in entries]
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xack(self.stream, self.group, *ids)
+        pipe.xdel(self.stream, *ids)
+        pipe.execute()
+        if events:
+            _pending_conversions_match([e.click_id for e in events])
+        return BatchResult(len(entries), stored, counted, len(dead))
+
+    def _one_by_one(self, events: list[ClickEvent]) -> tuple[int, int, set[str]]:
+        stored = counted = 0
+        refused: set[str] = set()
+        for event in events:
+            try:
+                one_stored, one_counted = clicks_write([event])
+            except (DataError, IntegrityError, ProgrammingError):
+                refused.add(event.click_id)
+                continue
+            stored, counted = stored + one_stored, counted + one_counted
+        return stored, counted, refused
+
+    def step(self, block_ms: int | None = 1000) -> BatchResult | None:
+        entries = self.read(block_ms)
+        if not entries:
+            return None
+        try:
+            return self.handle(entries)
+        except Exception:
+            # Not acknowledged: the same entries come back from our pending list.
+            self._own_pending = True
+            raise
+
+    def run(self) -> None:
+        self.group_ensure()
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        backoff = 0.0
+        logger.info("consume_clicks %s: reading %s as %s", self.name, self.stream, self.group)
+        while not self.stopping:
+            try:
+                result = self.step()
+                backoff = 0.0
+                if result:
+                    logger.info(
+                        "stored %d of %d clicks (%d counted, %d dead)",
+                        result.stored, result.entries, result.counted, result.dead,
+                    )  # fmt: skip
+            except (OperationalError, InterfaceError) as exc:
+                backoff = min(max(backoff * 2, 0.2), 5.0)
+                logger.warning("PostgreSQL unavailable (%s); retrying in %.1fs", exc, backoff)
+                connection.close()
+                time.sleep(backoff)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                backoff = min(max(backoff * 2, 0.2), 5.0)
+                logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, backoff)
+                time.sleep(backoff)
+        logger.info("consume_clicks %s: stopped", self.name)
+
+    def drain(self) -> list[BatchResult]:
+        """Process everything currently in the stream, then return (tests, build tools)."""
+        self.group_ensure()
+        results = []
+        while (result := self.step(block_ms=None)) is not None:
+            results.append(result)
+        return results
+
+    def _stop(self, *_: object) -> None:
+        self.stopping = True
+
+
+def _pending_conversions_match(click_ids: Iterable[str]) -> None:
+    """A postback can name a click before its click is stored (it was still in the
+    stream): settle those now rather than at the next periodic sweep."""
+    from attribution.services import conversions_pending_match
+
+    try:
+        conversions_pending_match(click_ids=list(click_ids))
+    except Exception:
+        # The periodic sweep (attribution.tasks) will settle them; never block the stream.
+        logger.exception("pending conversions for a click batch could not be matched")
+
+
+def failpoint(name: str) -> None:
+    """Die here when CLICK_CONSUMER_FAILPOINT names this point: the fault tests kill the
+    consumer at an exact moment of a batch. Off unless that variable is set."""
+    if os.environ.get("CLICK_CONSUMER_FAILPOINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)

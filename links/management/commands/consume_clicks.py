@@ -1,0 +1,43 @@
+"""`python manage.py consume_clicks`: write clicks from the Redis Stream to PostgreSQL.
+
+Runs until SIGTERM/SIGINT (finishing the batch in hand). `--drain` processes what is in
+the stream now and exits. See links.click_writer for the guarantees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from links.click_writer import ClickConsumer
+from trackly import redis_conn
+
+
+class Command(BaseCommand):
+    help = "Write clicks from the Redis Stream to PostgreSQL in batches (run one or more)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--name", help="consumer name in the group (default host-pid)")
+        parser.add_argument(
+            "--drain", action="store_true", help="process what is in the stream now, then exit"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.CLICK_STREAM:
+            raise CommandError(
+                "The click pipeline is off (CLICK_STREAM): it needs REDIS_URL and a "
+                "PostgreSQL DATABASE_URL. Without it, redirects write clicks directly."
+            )
+        client = redis_conn.client()
+        if client is None:
+            raise CommandError("REDIS_URL is not set")
+        consumer = ClickConsumer(client, name=options["name"])
+        if options["drain"]:
+            results = consumer.drain()
+            stored = sum(r.stored for r in results)
+            entries = sum(r.entries for r in results)
+            self.stdout.write(f"stored {stored} of {entries} clicks")
+            return
+        consumer.run()

@@ -1,0 +1,216 @@
+"""The click pipeline in-process: redirect -> Redis Stream -> consumer -> PostgreSQL.
+
+The same behaviour through the whole redirect is in test_redirect.py (every test there
+runs both ways); the faults with real servers stopping are in test_click_faults.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from attribution.models import Conversion
+from links.click_stream import ClickEvent
+from links.click_writer import ClickConsumer, clicks_write
+from links.models import MessageClick, MessageShortLinkClick
+from trackly import redis_conn
+from trackly.models import Offer, SendingList
+
+BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
+BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def mint(account: Any, **link: Any) -> dict:
+    link = link or {"url": "https://shop.example/p"}
+    return account.mint(body="{{link1}}", links={"link1": link})
+
+
+def tap(account: Any, link_id: str, ua: str = BROWSER) -> str:
+    """A redirect; returns the click id it handed to the destination."""
+    response = Client(HTTP_HOST=account.domain.host).get(f"/{link_id}", HTTP_USER_AGENT=ua)
+    assert response.status_code == 302
+    return parse_qs(urlsplit(response["Location"]).query)["click_id"][0]
+
+
+def event(account: Any, link_id: str, click_id: str, at: dt.datetime, ua: str = BROWSER) -> Any:
+    return ClickEvent(
+        click_id=click_id, link_id=link_id, account_id=account.account.pk, clicked_at=at,
+        ip="203.0.113.9", user_agent=ua, referer="", accept_language="", method="GET",
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+class TestPipeline:
+    def test_the_redirect_only_appends_and_the_consumer_stores(
+        self, owner: Any, click_stream: Any
+    ) -> None:
+        link_id = mint(owner)["links"][0]["link_id"]
+        click_id = tap(owner, link_id)
+        assert not MessageShortLinkClick.objects.exists()
+        assert click_stream.xlen(click_stream_key()) == 1
+
+        [result] = ClickConsumer(click_stream).drain()
+
+        assert (result.entries, result.stored, result.counted) == (1, 1, 1)
+        click = MessageShortLinkClick.objects.get()
+        assert click.click_id == click_id and click.link.link_id == link_id
+        assert click.recorded_at >= click.clicked_at
+        assert MessageClick.objects.get().click == click
+        # Acknowledged and deleted: nothing pending, nothing left.
+        assert click_stream.xlen(click_stream_key()) == 0
+        assert click_stream.xpending(click_stream_key(), "click-writers")["pending"] == 0
+
+    def test_a_postback_before_its_click_is_matched_once_the_click_lands(
+        self, owner: Any, click_stream: Any
+    ) -> None:
+        offer = Offer(account=owner.account, name="O", destination_url="https://adv.example/")
+        offer.rotate_postback_secret()
+        offer.save()
+        message = mint(owner, offer=offer.pk)
+        click_id = tap(owner, message["links"][0]["link_id"])  # still in the stream
+
+        early = Client(HTTP_HOST=owner.domain.host).get(
+            "/conv", {"click_id": click_id, "revenue": "12.50", "txn_id": "T1"}
+        )
+        assert early.status_code == 202 and early.json()["status"] == "pending"
+
+        ClickConsumer(click_stream).drain()  # the click lands
+
+        conversion = Conversion.objects.get()
+        assert conversion.status == Conversion.Status.ACCEPTED
+        assert conversion.attribution_type == Conversion.AttributionType.DIRECT
+        assert conversion.message_click == MessageClick.objects.get()
+        assert conversion.message_id == message["id"]
+
+    def test_writing_a_batch_twice_stores_each_click_once(self, owner: Any) -> None:
+        """A consumer that died after its commit and before its acknowledgement: the
+        batch comes round again."""
+        link_id = mint(owner)["links"][0]["link_id"]
+        now = timezone.now()
+        batch = [
+            event(owner, link_id, f"click{n:011d}", now + dt.timedelta(seconds=n)) for n in range(3)
+        ]
+
+        assert clicks_write(batch) == (3, 1)
+        assert clicks_write(batch) == (0, 0)
+
+        assert MessageShortLinkClick.objects.count() == 3
+        assert MessageClick.objects.get().click.click_id == "click00000000000"
+
+    def test_the_earliest_click_wins_within_a_batch_and_across_batches(self, owner: Any) -> None:
+        link_id = mint(owner)["links"][0]["link_id"]
+        now = timezone.now()
+        late, early, earliest = (now, now - dt.timedelta(minutes=1), now - dt.timedelta(hours=1))
+
+        clicks_write(
+            [event(owner, link_id, "a" * 16, late), event(owner, link_id, "b" * 16, early)]
+        )
+        assert MessageClick.objects.get().click.click_id == "b" * 16
+        clicks_write([event(owner, link_id, "c" * 16, earliest)])  # arrived out of order
+        assert MessageClick.objects.get().click.click_id == "c" * 16
+
+    def test_bots_are_stored_but_not_counted_unless_the_list_says_so(self, owner: Any) -> None:
+        now = timezone.now()
+        checked = mint(owner)["links"][0]["link_id"]
+        clicks_write([event(owner, checked, "d" * 16, now, ua=BOT)])
+        assert MessageShortLinkClick.objects.get().bot_reason
+        assert not MessageClick.objects.exists()
+
+        SendingList.objects.create(account=owner.account, name="Raw", bot_detection_enabled=False)
+        unchecked = owner.mint(
+            body="{{link1}}", list="Raw", links={"link1": {"url": "https://x.example/"}}
+        )
+        clicks_write([event(owner, unchecked["links"][0]["link_id"], "e" * 16, now, ua=BOT)])
+        assert MessageClick.objects.get().click.click_id == "e" * 16
+
+    def test_a_click_on_another_accounts_link_or_a_gone_link_is_dropped(
+        self, owner: Any, outsider: Any
+    ) -> None:
+        theirs = mint(outsider)["links"][0]["link_id"]
+        now = timezone.now()
+        assert clicks_write(
+            [event(owner, theirs, "f" * 16, now), event(owner, "zzzzzzz", "g" * 16, now)]
+        ) == (0, 0)
+        assert not MessageShortLinkClick.objects.exists()
+
+    def test_a_malformed_entry_goes_to_the_dead_letter_stream_and_the_rest_are_stored(
+        self, owner: Any, click_stream: Any, caplog: Any
+    ) -> None:
+        link_id = mint(owner)["links"][0]["link_id"]
+        click_stream.xadd(click_stream_key(), {"c": "broken"})
+        tap(owner, link_id)
+
+        with caplog.at_level(logging.ERROR):
+            [result] = ClickConsumer(click_stream).drain()
+
+        assert (result.entries, result.stored, result.dead) == (2, 1, 1)
+        dead = click_stream.xrange(f"{click_stream_key()}:dead")
+        assert dead[0][1][b"c"] == b"broken"
+        assert "malformed" in caplog.text
+        assert click_stream.xlen(click_stream_key()) == 0
+
+    def test_what_a_dead_consumer_left_pending_is_taken_over(
+        self, owner: Any, click_stream: Any, settings: Any
+    ) -> None:
+        link_id = mint(owner)["links"][0]["link_id"]
+        click_id = tap(owner, link_id)
+        dead = ClickConsumer(click_stream, name="dead-one")
+        dead.group_ensure()
+        assert len(dead.read(block_ms=None)) == 1  # taken, then the process "dies"
+
+        settings.CLICK_STREAM_CLAIM_IDLE_SECONDS = 0
+        [result] = ClickConsumer(click_stream, name="survivor").drain()
+
+        assert result.stored == 1
+        assert MessageShortLinkClick.objects.get().click_id == click_id
+        assert click_stream.xpending(click_stream_key(), "click-writers")["pending"] == 0
+
+    def test_a_restarted_consumer_first_finishes_its_own_pending_entries(
+        self, owner: Any, click_stream: Any
+    ) -> None:
+        link_id = mint(owner)["links"][0]["link_id"]
+        tap(owner, link_id)
+        before = ClickConsumer(click_stream, name="web-1")
+        before.group_ensure()
+        before.read(block_ms=None)  # taken, not written
+
+        [result] = ClickConsumer(click_stream, name="web-1").drain()  # same name, restarted
+
+        assert result.stored == 1
+
+    def test_with_redis_unreachable_the_redirect_writes_the_click_itself(
+        self, owner: Any, click_stream: Any, settings: Any, caplog: Any
+    ) -> None:
+        link_id = mint(owner)["links"][0]["link_id"]
+        settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+        redis_conn.reset()
+
+        with caplog.at_level(logging.WARNING):
+            click_id = tap(owner, link_id)
+
+        assert MessageShortLinkClick.objects.get().click_id == click_id
+        assert MessageClick.objects.count() == 1
+        assert "Redis unreachable" in caplog.text
+        # The circuit is open now: the next redirect does not even try.
+        assert redis_conn.client() is None
+        tap(owner, link_id)
+        assert MessageShortLinkClick.objects.count() == 2
+
+
+def click_stream_key() -> str:
+    from django.conf import settings
+
+    return settings.CLICK_STREAM_KEY
+
+
+def test_consume_clicks_refuses_to_run_without_the_pipeline(settings: Any) -> None:
+    settings.CLICK_STREAM = False
+    with pytest.raises(CommandError, match="CLICK_STREAM"):
+        call_command("consume_clicks", "--drain")
