@@ -243,13 +243,19 @@ class ClickConsumer:
                         result.stored, result.entries, result.counted, result.dead,
                     )  # fmt: skip
             except (OperationalError, InterfaceError) as exc:
-                backoff = min(max(backoff * 2, 0.2), 5.0)
+                backoff = _backoff(backoff)
                 logger.warning("PostgreSQL unavailable (%s); retrying in %.1fs", exc, backoff)
-                connection.close()
+                _connection_drop()
                 time.sleep(backoff)
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                backoff = min(max(backoff * 2, 0.2), 5.0)
+                backoff = _backoff(backoff)
                 logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, backoff)
+                time.sleep(backoff)
+            except Exception:
+                # A bug, not an outage: say so loudly, keep the entries, try again later.
+                backoff = _backoff(backoff)
+                logger.exception("click batch failed; retrying in %.1fs", backoff)
+                _connection_drop()
                 time.sleep(backoff)
         logger.info("consume_clicks %s: stopped", self.name)
 
@@ -263,6 +269,18 @@ class ClickConsumer:
 
     def _stop(self, *_: object) -> None:
         self.stopping = True
+
+
+def _backoff(previous: float) -> float:
+    return min(max(previous * 2, 0.2), 5.0)
+
+
+def _connection_drop() -> None:
+    """Forget a broken database connection; the next query opens a new one."""
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - closing a dead connection may raise; it is gone
+        logger.debug("closing the broken database connection raised", exc_info=True)
 
 
 def _pending_conversions_match(click_ids: Iterable[str]) -> None:

@@ -1,0 +1,185 @@
+"""Faults, on real servers of the test's own: PostgreSQL stopped during a burst, the
+consumer killed mid-batch, Redis stopped. After each, every click answered is in the
+database exactly once.
+
+These start a private PostgreSQL and Redis (tests/servers.py), the web server (gunicorn)
+and `manage.py consume_clicks` as subprocesses, and talk to them over loopback.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+import pytest
+import redis
+
+from tests.servers import PrivatePostgres, PrivateRedis, Trackly, wait_for
+
+HOST = "go.faults.example"
+BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
+STREAM, GROUP = "trackly:clicks", "click-writers"
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.pg = PrivatePostgres()
+        self.pg.start()
+        self.redis = PrivateRedis()
+        self.redis.start()
+        self.app = Trackly(self.pg.url, self.redis.url)
+        self.app.manage("migrate", "--no-input", "-v", "0")
+        created = json.loads(self.app.manage("create_account", "Faults", "--domain", HOST))
+        self.app.web_start()
+        messages = self.app.api_post(
+            "/api/v1/messages/bulk",
+            created["api_key"],
+            [
+                {"contact": {"external_id": f"c{i}"}, "body": "{{link1}}",
+                 "links": {"link1": {"url": f"https://shop.example/p/{i}"}}}
+                for i in range(40)
+            ],
+        )  # fmt: skip
+        self.link_ids = [m["links"][0]["link_id"] for m in messages]
+
+    def tap(self, link_id: str) -> tuple[int, str | None]:
+        """One redirect: (status, the click id handed to the destination)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.app.port, timeout=10)
+        try:
+            connection.request("GET", f"/{link_id}", headers={"Host": HOST, "User-Agent": BROWSER})
+            response = connection.getresponse()
+            response.read()
+            location = response.getheader("Location") or ""
+            click_id = parse_qs(urlsplit(location).query).get("click_id", [None])[0]
+            return response.status, click_id
+        finally:
+            connection.close()
+
+    def burst(
+        self, seconds: float, threads: int = 8, results: list[tuple[int, str | None]] | None = None
+    ) -> list[tuple[int, str | None]]:
+        results = [] if results is None else results
+        lock = threading.Lock()
+        deadline = time.monotonic() + seconds
+
+        def run(offset: int) -> None:
+            n = offset
+            while time.monotonic() < deadline:
+                outcome = self.tap(self.link_ids[n % len(self.link_ids)])
+                with lock:
+                    results.append(outcome)
+                n += threads
+
+        workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return results
+
+    def stored_click_ids(self) -> list[str]:
+        with psycopg.connect(self.pg.url, connect_timeout=5) as conn:
+            rows = conn.execute("SELECT click_id FROM links_messageshortlinkclick").fetchall()
+        return [r[0] for r in rows]
+
+    def stream(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis.url)
+
+    def settled(self, expected: set[str]) -> bool:
+        try:
+            return expected <= set(self.stored_click_ids())
+        except psycopg.OperationalError:
+            return False
+
+    def destroy(self) -> None:
+        self.app.stop()
+        self.redis.destroy()
+        self.pg.destroy()
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    stack = Stack()
+    try:
+        yield stack
+    finally:
+        stack.destroy()
+
+
+def assert_exactly_once(stack: Stack, answered: list[str]) -> None:
+    wait_for(lambda: stack.settled(set(answered)), 60, "every answered click to be stored")
+    stored = stack.stored_click_ids()
+    assert len(stored) == len(set(stored))  # no click twice
+    assert set(answered) <= set(stored)  # none lost
+
+
+def test_postgres_stopped_for_20_seconds_during_a_burst(stack: Stack) -> None:
+    stack.app.consumer_start()
+    warm = [stack.tap(link_id) for link_id in stack.link_ids]  # caches the links
+    assert {status for status, _ in warm} == {302}
+    before = {click_id for _, click_id in warm}
+    wait_for(lambda: stack.settled(before), 30, "the warm-up clicks")
+
+    results: list[tuple[int, str | None]] = []
+    burst = threading.Thread(target=stack.burst, kwargs={"seconds": 26, "results": results})
+    burst.start()
+    time.sleep(2)
+    stack.pg.stop()
+    stopped_at = time.monotonic()
+    during = len(results)
+    time.sleep(20)
+    during = len(results) - during
+    stack.pg.start()
+    restarted_after = time.monotonic() - stopped_at
+    burst.join()
+
+    assert restarted_after >= 20
+    assert during > 100, "the burst kept going while PostgreSQL was down"
+    statuses = {status for status, _ in results}
+    assert statuses == {302}, f"every redirect answered 302, got {statuses}"
+    answered = [click_id for _, click_id in results if click_id]
+    assert len(answered) == len(results)
+    assert_exactly_once(stack, [*before, *answered])
+    stack.app.consumers_stop()
+
+
+@pytest.mark.parametrize("failpoint", ["before-commit", "after-commit"])
+def test_the_consumer_killed_in_the_middle_of_a_batch(stack: Stack, failpoint: str) -> None:
+    results = [stack.tap(stack.link_ids[n % len(stack.link_ids)]) for n in range(200)]
+    answered = [click_id for _, click_id in results]
+    assert {status for status, _ in results} == {302}
+    already = set(stack.stored_click_ids())
+
+    crashing = stack.app.consumer_start(CLICK_CONSUMER_FAILPOINT=failpoint)
+    assert crashing.wait(timeout=30) == -9  # SIGKILLed itself in the middle of the batch
+    stored = set(stack.stored_click_ids()) - already
+    if failpoint == "before-commit":
+        assert stored == set()  # the open transaction died with it
+    else:
+        assert stored == set(answered)  # committed, never acknowledged
+    assert stack.stream().xpending(STREAM, GROUP)["pending"] == len(answered)
+
+    stack.app.consumer_start()  # a new consumer takes the dead one's batch over
+    assert_exactly_once(stack, answered)
+    wait_for(lambda: stack.stream().xpending(STREAM, GROUP)["pending"] == 0, 30, "acks")
+    assert stack.stream().xlen(STREAM) == 0
+    stack.app.consumers_stop()
+
+
+def test_redis_stopped_the_redirect_writes_directly(stack: Stack) -> None:
+    stack.redis.stop()
+    try:
+        results = stack.burst(seconds=3, threads=4)
+        assert results and {status for status, _ in results} == {302}
+        answered = [click_id for _, click_id in results]
+        # No consumer runs and the stream is gone: these were written by the web server.
+        assert_exactly_once(stack, answered)
+    finally:
+        stack.redis.start()
+    log = (stack.app.logs / "web.log").read_text()
+    assert "Redis unreachable" in log

@@ -1,0 +1,195 @@
+"""Private PostgreSQL and Redis servers, and Trackly's own processes, for fault tests.
+
+Each server gets its own data directory and a free loopback port, so stopping it
+disturbs nothing else on the machine. PostgreSQL refuses to run as root: when the tests
+do, the cluster is owned and run by the `postgres` system user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"waited {timeout}s for {what}")
+
+
+class PrivatePostgres:
+    def __init__(self) -> None:
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not bins:
+            raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
+        self.bin = Path(bins[-1]).parent
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="trackly-pg-"))
+        self.data = self.dir / "data"
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [str(self.bin / tool), *args]
+        if self.as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True)
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
+            "-c fsync=off -c full_page_writes=off -c max_connections=50"
+        )
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"),
+                  "-w", "start")  # fmt: skip
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PrivateRedis:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="trackly-redis-"))
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for(self._answers, 10, "redis-server")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait()
+            self.process = None
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Trackly:
+    """The web server and click consumers, as production runs them, on given servers."""
+
+    def __init__(self, database_url: str, redis_url: str, **env: str) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "APP_HOSTS": "localhost",
+            "LOG_LEVEL": "WARNING",
+            "REDIS_RETRY_SECONDS": "0.5",
+            "CLICK_STREAM_CLAIM_IDLE_SECONDS": "1",
+            **env,
+        }
+        self.web: subprocess.Popen | None = None
+        self.consumers: list[subprocess.Popen] = []
+        self.logs = Path(tempfile.mkdtemp(prefix="trackly-logs-"))
+
+    def _log(self, name: str) -> Any:
+        return (self.logs / name).open("ab")  # noqa: SIM115 - the child process keeps it
+
+    def manage(self, *args: str, **env: str) -> str:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env={**self.env, **env},
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+
+    def web_start(self) -> None:
+        self.web = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "trackly.wsgi", "--bind",
+             f"127.0.0.1:{self.port}", "--workers", "2", "--worker-class", "gthread",
+             "--threads", "4", "--log-level", "warning"],
+            cwd=ROOT, env=self.env, stderr=self._log("web.log"),
+        )  # fmt: skip
+        wait_for(self._healthy, 30, "the web server")
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):  # noqa: S310
+                return True
+        except OSError:
+            return False
+
+    def consumer_start(self, **env: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "consume_clicks"],
+            cwd=ROOT, env={**self.env, **env}, stderr=self._log("consumer.log"),
+        )  # fmt: skip
+        self.consumers.append(process)
+        return process
+
+    def consumers_stop(self) -> None:
+        for process in self.consumers:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+        self.consumers.clear()
+
+    def stop(self) -> None:
+        self.consumers_stop()
+        if self.web is not None:
+            self.web.terminate()
+            self.web.wait(timeout=30)
+
+    def api_post(self, path: str, api_key: str, body: Any) -> Any:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
+                     "Host": "localhost"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+            return json.loads(response.read())
