@@ -51,10 +51,12 @@ end
 def main() -> None:
     harness.recreate_database()
     harness.manage("migrate", "--no-input", "-v", "0")
+    harness.stream_reset()
     api_key = json.loads(harness.manage("create_account", "Bench", "--domain", harness.HOST))[
         "api_key"
     ]
     server = harness.start_server()
+    consumer = harness.consumer_start()  # the click pipeline stores the clicks
     try:
         link_ids = harness.mint(api_key, CLICKS)
         click_ids = []
@@ -66,9 +68,12 @@ def main() -> None:
             opener = urllib.request.build_opener(harness.NoRedirect)
             location = opener.open(request, timeout=10).headers["Location"]
             click_ids.append(location.rsplit("click_id=", 1)[1])
+        harness.wait_drained()
         time.sleep(1)
         result = harness.wrk(lua(harness.HOST, click_ids))
     finally:
+        consumer.terminate()
+        consumer.wait()
         harness.stop_server(server)
     with psycopg.connect(harness.DATABASE_URL) as conn:
         conversions = conn.execute("SELECT count(*) FROM attribution_conversion").fetchone()[0]

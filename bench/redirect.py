@@ -1,8 +1,14 @@
 """The redirect under load: the production web server on PostgreSQL and Redis, driven by
-wrk at 64 connections for 10 s, first on /healthz of the same app, then on short links
-(each request records a click). Prints req/s, p50, p99 and redirect/healthz ratios.
+wrk at 64 connections for 10 s, on /healthz of the same app and on short links.
 
-    make bench-redirect      # installs wrk (Debian package) when missing
+Both click paths in one run: "direct" (the click written in the request, as before the
+click pipeline, and as with Redis down) and "pipeline" (the click appended to the Redis
+Stream, `manage.py consume_clicks` writing it). For the pipeline it also prints the lag
+from redirect to committed row (p50, p99), the consumer's rows/s during the run, and its
+capacity: the rate at which one consumer drains a backlog built with it stopped.
+
+    make bench-redirect                   # the production server (Procfile), both paths
+    BENCH_SERVERS=all make bench-redirect # every candidate server, to choose by measurement
 """
 
 from __future__ import annotations
@@ -28,9 +34,20 @@ DATABASE_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 HOST = "go.bench.example"
 CONNECTIONS, SECONDS, LINKS = 64, 10, 2000
-SERVER = os.environ.get(
-    "BENCH_SERVER", "gunicorn trackly.wsgi --workers 8 --worker-class sync"
-).split()
+# The candidates, as the Procfile would run them on this 2-core machine.
+SERVERS = {
+    "granian": "granian --interface wsgi --workers {workers} --blocking-threads 8 --no-access-log "
+    "--log-level warning trackly.wsgi:application --host 127.0.0.1 --port {port}",
+    "gunicorn-gthread": "gunicorn trackly.wsgi --workers 4 --worker-class gthread --threads 8 "
+    "--log-level warning --bind 127.0.0.1:{port}",
+    "gunicorn-sync": "gunicorn trackly.wsgi --workers 8 --worker-class sync "
+    "--log-level warning --bind 127.0.0.1:{port}",
+}
+PRODUCTION = "granian"
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+SERVER = (
+    SERVERS[os.environ.get("BENCH_SERVER", PRODUCTION)].format(port=PORT, workers=WORKERS).split()
+)
 ENV = {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING"}
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
@@ -61,11 +78,10 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return fp
 
 
-def start_server() -> subprocess.Popen:
+def start_server(server: list[str] | None = None, **env: str) -> subprocess.Popen:
     server = subprocess.Popen(
-        [sys.executable, "-m", *SERVER, "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
-        cwd=ROOT, env=ENV,
-    )  # fmt: skip
+        [sys.executable, "-m", *(server or SERVER)], cwd=ROOT, env={**ENV, **env}
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1)  # noqa: S310
@@ -133,32 +149,147 @@ end
 """
 
 
+def consumer_start() -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "consume_clicks"], cwd=ROOT, env={**ENV, "CLICK_STREAM": "1"}
+    )
+
+
+def stream_reset() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).delete("trackly:clicks")
+
+
+def stream_backlog() -> int:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    backlog = client.xlen("trackly:clicks")
+    try:
+        pending = client.xpending("trackly:clicks", "click-writers")["pending"]
+    except redis.ResponseError:
+        pending = 0
+    return backlog + pending
+
+
+def wait_drained(timeout: float = 300) -> float:
+    started = time.monotonic()
+    while stream_backlog() and time.monotonic() - started < timeout:
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def clicks_reset() -> None:
+    wait_drained()
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute("TRUNCATE links_messageclick, links_messageshortlinkclick CASCADE")
+
+
+def lag_and_rate() -> dict[str, float]:
+    with psycopg.connect(DATABASE_URL) as conn:
+        row = conn.execute(
+            """SELECT count(*),
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY recorded_at - clicked_at),
+                  percentile_cont(0.99) WITHIN GROUP (ORDER BY recorded_at - clicked_at),
+                  extract(epoch FROM max(recorded_at) - min(recorded_at))
+               FROM links_messageshortlinkclick"""
+        ).fetchone()
+    count, p50, p99, span = row
+    return {
+        "rows": count,
+        "lag_p50": p50.total_seconds() * 1000,
+        "lag_p99": p99.total_seconds() * 1000,
+        "rows_per_s": count / float(span) if span else 0.0,
+    }
+
+
+def run_server(name: str, link_ids: list[str], pipeline: bool) -> dict[str, object]:
+    """healthz, then the redirect, on one server; with the pipeline, its lag and rates."""
+    argv = SERVERS[name].format(port=PORT, workers=WORKERS).split()
+    server = start_server(argv, CLICK_STREAM="1" if pipeline else "0")
+    consumer = consumer_start() if pipeline else None
+    out: dict[str, object] = {"server": name, "path": "pipeline" if pipeline else "direct"}
+    try:
+        wrk(lua([f"/{i}" for i in link_ids[:200]]))  # warm: caches, connections
+        time.sleep(1)
+        clicks_reset()
+        out["healthz"] = wrk(lua(["/healthz"]))
+        out["redirect"] = wrk(lua([f"/{i}" for i in link_ids]))
+        if pipeline:
+            out["drain_after"] = wait_drained()
+            out.update(lag_and_rate())
+            # Capacity: a backlog built with no consumer running, then drained by one.
+            assert consumer is not None
+            consumer.terminate()
+            consumer.wait()
+            clicks_reset()
+            wrk(lua([f"/{i}" for i in link_ids]))
+            backlog = stream_backlog()
+            consumer = consumer_start()
+            drained = wait_drained()
+            out["capacity"] = backlog / drained if drained else 0.0
+            out["backlog"] = backlog
+        else:
+            with psycopg.connect(DATABASE_URL) as conn:
+                out["rows"] = conn.execute(
+                    "SELECT count(*) FROM links_messageshortlinkclick"
+                ).fetchone()[0]
+    finally:
+        if consumer is not None:
+            consumer.terminate()
+            consumer.wait()
+        stop_server(server)
+    return out
+
+
+def report(r: dict) -> None:
+    print(f"\n{r['server']} / {r['path']} (wrk {CONNECTIONS} connections, {SECONDS} s each)")
+    for name in ("healthz", "redirect"):
+        w = r[name]
+        print(
+            f"  {name:9} {w['rps']:9,.0f} req/s   p50 {w['p50']:7.2f} ms   p99 {w['p99']:7.2f} ms"
+            f"   non-2xx/3xx {w['bad']:.0f}   socket errors: {w['errors']}"
+        )
+    h, d = r["healthz"], r["redirect"]
+    print(f"  ratio redirect/healthz: throughput {d['rps'] / h['rps']:.2f}")
+    if r["path"] == "pipeline":
+        print(
+            f"  lag redirect -> committed row: p50 {r['lag_p50']:.1f} ms, p99 {r['lag_p99']:.1f} ms"
+            f"; stream empty {r['drain_after']:.2f} s after the burst"
+        )
+        print(
+            f"  consumer: {r['rows']:,} rows stored, {r['rows_per_s']:,.0f} rows/s during the run;"
+            f" capacity {r['capacity']:,.0f} rows/s (drained a {r['backlog']:,} backlog)"
+        )
+    else:
+        print(f"  clicks stored during the redirect run: {r['rows']:,}")
+
+
 def main() -> None:
     recreate_database()
     manage("migrate", "--no-input", "-v", "0")
     api_key = json.loads(manage("create_account", "Bench", "--domain", HOST))["api_key"]
-    server = start_server()
+    stream_reset()
+    chosen = os.environ.get("BENCH_SERVERS", PRODUCTION)
+    names = list(SERVERS) if chosen == "all" else chosen.split(",")
+    server = start_server(SERVERS[names[0]].format(port=PORT, workers=WORKERS).split())
     try:
         link_ids = mint(api_key)
-        wrk(lua([f"/{i}" for i in link_ids[:200]]))  # warm: caches, connections
-        time.sleep(2)  # let the warm-up's last requests finish before emptying the tables
-        with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-            conn.execute("TRUNCATE links_messageclick, links_messageshortlinkclick CASCADE")
-        health = wrk(lua(["/healthz"]))
-        redirect = wrk(lua([f"/{i}" for i in link_ids]))
     finally:
         stop_server(server)
-    with psycopg.connect(DATABASE_URL) as conn:
-        clicks = conn.execute("SELECT count(*) FROM links_messageshortlinkclick").fetchone()[0]
-    print(f"server: {' '.join(SERVER)}; wrk {CONNECTIONS} connections, {SECONDS} s each")
-    for name, r in (("healthz", health), ("redirect", redirect)):
+    results = []
+    for name in names:
+        for pipeline in (False, True):
+            results.append(run_server(name, link_ids, pipeline))
+            report(results[-1])
+    print("\nsummary: server / path / healthz req/s / redirect req/s / ratio / redirect p99 ms")
+    for r in results:
+        h, d = r["healthz"], r["redirect"]
         print(
-            f"{name:9} {r['rps']:9,.0f} req/s   p50 {r['p50']:7.2f} ms   p99 {r['p99']:7.2f} ms"
-            f"   non-2xx/3xx {r['bad']:.0f}   socket errors: {r['errors']}"
+            f"  {r['server']:17} {r['path']:9} {h['rps']:9,.0f} {d['rps']:9,.0f}"
+            f" {d['rps'] / h['rps']:6.2f} {d['p99']:8.2f}"
         )
-    print(f"ratio redirect/healthz: throughput {redirect['rps'] / health['rps']:.2f}, "
-          f"p99 {redirect['p99'] / health['p99']:.2f}")  # fmt: skip
-    print(f"clicks stored during the redirect run: {clicks:,}")
 
 
 if __name__ == "__main__":

@@ -149,9 +149,9 @@ class Trackly:
 
     def web_start(self) -> None:
         self.web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "trackly.wsgi", "--bind",
-             f"127.0.0.1:{self.port}", "--workers", "2", "--worker-class", "gthread",
-             "--threads", "4", "--log-level", "warning"],
+            [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", "2", "--blocking-threads", "4",
+             "--no-access-log", "trackly.wsgi:application"],
             cwd=ROOT, env=self.env, stderr=self._log("web.log"),
         )  # fmt: skip
         wait_for(self._healthy, 30, "the web server")

@@ -2,7 +2,7 @@
 consumer killed mid-batch, Redis stopped. After each, every click answered is in the
 database exactly once.
 
-These start a private PostgreSQL and Redis (tests/servers.py), the web server (gunicorn)
+These start a private PostgreSQL and Redis (tests/servers.py), the web server (granian, as in the Procfile)
 and `manage.py consume_clicks` as subprocesses, and talk to them over loopback.
 """
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from links.click_writer import ClickConsumer
-from trackly import redis_conn
 
 
 class Command(BaseCommand):
@@ -30,9 +30,16 @@ class Command(BaseCommand):
                 "The click pipeline is off (CLICK_STREAM): it needs REDIS_URL and a "
                 "PostgreSQL DATABASE_URL. Without it, redirects write clicks directly."
             )
-        client = redis_conn.client()
-        if client is None:
+        if not settings.REDIS_URL:
             raise CommandError("REDIS_URL is not set")
+        # Its own client: XREADGROUP blocks for up to a second, longer than the web's
+        # socket timeout allows.
+        client = redis.Redis.from_url(
+            settings.REDIS_URL,
+            socket_connect_timeout=2,
+            socket_timeout=10,
+            health_check_interval=30,
+        )
         consumer = ClickConsumer(client, name=options["name"])
         if options["drain"]:
             results = consumer.drain()
