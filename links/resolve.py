@@ -11,6 +11,7 @@ version on every request, at once).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from links.models import InterstitialTemplate, MessageShortLink
 from trackly import redis_conn
 from trackly.models import Offer
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 CONFIG_VERSION_KEY = "linkcfg:version"
 LINK_CACHE_SECONDS = 3600
@@ -213,9 +215,13 @@ def link_config_changed() -> None:
     within LOCAL_TRUST_SECONDS)."""
     local.clear()
     try:
-        cache.incr(CONFIG_VERSION_KEY)
-    except ValueError:
-        # First change ever (or the cache was flushed): start the counter. add() loses
-        # to a concurrent add, and then the incr lands on the winner's key.
-        if not cache.add(CONFIG_VERSION_KEY, 1, timeout=None):
+        try:
             cache.incr(CONFIG_VERSION_KEY)
+        except ValueError:
+            # First change ever (or the cache was flushed): start the counter. add() loses
+            # to a concurrent add, and then the incr lands on the winner's key.
+            if not cache.add(CONFIG_VERSION_KEY, 1, timeout=None):
+                cache.incr(CONFIG_VERSION_KEY)
+    except redis_conn.ERRORS as exc:
+        # The change is saved; cached copies expire on their own (LINK_CACHE_SECONDS).
+        logger.error("config changed but Redis is unreachable (%s): caches not invalidated", exc)
