@@ -2,8 +2,9 @@
 consumer killed mid-batch, Redis stopped. After each, every click answered is in the
 database exactly once.
 
-These start a private PostgreSQL and Redis (tests/servers.py), the web server (granian, as in the Procfile)
-and `manage.py consume_clicks` as subprocesses, and talk to them over loopback.
+These start a private PostgreSQL and Redis (tests/servers.py), the web server (granian, as
+in the Procfile) and `manage.py consume_clicks` as subprocesses, and talk to them over
+loopback.
 """
 
 from __future__ import annotations
@@ -183,3 +184,30 @@ def test_redis_stopped_the_redirect_writes_directly(stack: Stack) -> None:
         stack.redis.start()
     log = (stack.app.logs / "web.log").read_text()
     assert "Redis unreachable" in log
+
+
+def test_a_change_reaches_every_web_process_within_a_second(stack: Stack) -> None:
+    """Saved in another process (here a shell; in life the admin on another machine):
+    both web workers answer from the new configuration a second later."""
+    unknown = "/zzzzzzz"
+
+    def status_of(path: str) -> tuple[int, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", stack.app.port, timeout=10)
+        try:
+            connection.request("GET", path, headers={"Host": HOST, "User-Agent": BROWSER})
+            response = connection.getresponse()
+            response.read()
+            return response.status, response.getheader("Location") or ""
+        finally:
+            connection.close()
+
+    assert {status_of(unknown)[0] for _ in range(20)} == {404}  # cached by both workers
+    stack.app.manage(
+        "shell",
+        "-c",
+        "from links.models import TrackingDomain as D; d = D.objects.get(host='go.faults.example');"
+        " d.fallback_url = 'https://fallback.example/'; d.save()",
+    )
+    time.sleep(1.0)
+    answers = {status_of(unknown) for _ in range(20)}
+    assert answers == {(302, "https://fallback.example/")}
