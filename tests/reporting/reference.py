@@ -31,7 +31,7 @@ class Event:
     figure: str
     value: int | Decimal
     day: dt.date
-    message: Message
+    message: Message | None  # None: a conversion whose message was deleted
     offers: frozenset[int | None]  # the offers it counts for (several only for a send)
 
 
@@ -62,8 +62,9 @@ def _events(account: Account) -> list[Event]:
         else:
             continue
         day, offers = conv.occurred_at.astimezone(tz).date(), frozenset({conv.offer_id})
-        events.append(Event(names[0], 1, day, messages[conv.message_id], offers))
-        events.append(Event(names[1], conv.revenue, day, messages[conv.message_id], offers))
+        message = messages.get(conv.message_id)
+        events.append(Event(names[0], 1, day, message, offers))
+        events.append(Event(names[1], conv.revenue, day, message, offers))
     return events
 
 
@@ -119,16 +120,20 @@ def expected(
         elif dimension == "days":
             keys = [e.day.isoformat()]
         else:
-            keys = [getattr(m, _ATTRIBUTE[dimension])]
+            keys = [_attribute(m, _ATTRIBUTE[dimension])]
         for key in keys:
             rows[key][e.figure] += e.value
         totals[e.figure] += e.value
     return {k: shown(v) for k, v in rows.items()}, shown(totals)
 
 
-def _attributes_match(m: Message, filters: dict[str, Any]) -> bool:
+def _attribute(m: Message | None, column: str) -> int | None:
+    return getattr(m, column) if m is not None else None
+
+
+def _attributes_match(m: Message | None, filters: dict[str, Any]) -> bool:
     return all(
-        not filters.get(name) or getattr(m, column) == filters[name]
+        not filters.get(name) or _attribute(m, column) == filters[name]
         for name, column in (("campaign", "campaign_id"), ("creative", "creative_id"),
                              ("list", "sending_list_id"))
     )  # fmt: skip
