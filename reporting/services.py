@@ -11,7 +11,6 @@ The embedded SQLite default has no triggers and rebuilds everything on each buil
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -40,8 +39,6 @@ from reporting.models import FIGURES, DailyRollup, DirtyHour, DirtyMessage, Mess
 from reporting.selectors import CLICK_CREDIT
 from trackly.models import Account, Message
 
-logger = logging.getLogger(__name__)
-
 VIEW_THROUGH = Conversion.AttributionType.VIEW_THROUGH
 
 # pg_advisory_xact_lock key held by each build step ("RLUP" in ASCII).
@@ -55,11 +52,8 @@ Slice = tuple[dt.date, int | None, int | None, int | None, int | None]  # day, c
 
 @dataclass
 class BuildResult:
-    days: int = 0  # (account, day) slices rebuilt
-    messages: int = 0  # message rows rebuilt
-
-    def __bool__(self) -> bool:
-        return bool(self.days or self.messages)
+    days: int = 0  # (account, day) slices rebuilt that have figures
+    messages: int = 0  # messages rebuilt
 
 
 def rollups_build(*, everything: bool = False) -> BuildResult:
@@ -68,7 +62,7 @@ def rollups_build(*, everything: bool = False) -> BuildResult:
     if everything or connection.vendor != "postgresql":
         rollups_mark_everything()
     result = BuildResult()
-    while step := _build_step():
+    while (step := _build_step()) is not None:
         result.days += step.days
         result.messages += step.messages
     return result
@@ -84,7 +78,9 @@ def rollups_mark_everything(account_ids: Iterable[int] | None = None) -> None:
     )
 
 
-def _build_step() -> BuildResult:
+def _build_step() -> BuildResult | None:
+    """Claim and rebuild one account's stale days and a batch of stale messages, in one
+    transaction. None when there was nothing to claim."""
     result = BuildResult()
     with transaction.atomic():
         # Race: two builds at once (beat overlapping a slow build, `build_rollups` run by
@@ -114,7 +110,7 @@ def _build_step() -> BuildResult:
         if message_ids:
             DirtyMessage.objects.filter(message_id__in=message_ids).delete()
             result.messages = _messages_rebuild(message_ids)
-    return result
+    return result if account_id is not None or message_ids else None
 
 
 def _hours_rebuild(account_id: int, hours: set[dt.datetime | None]) -> int:

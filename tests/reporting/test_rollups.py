@@ -60,6 +60,19 @@ def test_building_twice_changes_nothing_and_equals_a_full_rebuild(owner: Any) ->
 
 
 @pytest.mark.django_db
+def test_a_step_with_nothing_left_to_show_does_not_end_the_build(owner: Any) -> None:
+    dataset_build(owner)
+    rollups_build()
+    built = snapshot()
+    DailyRollup.objects.filter(day=dt.date(2026, 1, 12)).delete()  # stale, as if never built
+    DirtyHour.objects.create(account_id=10**12, hour=at("2026-01-12 21:00"))  # a gone account
+    DirtyHour.objects.create(account_id=owner.account.pk, hour=at("2026-01-12 21:00"))
+    rollups_build()
+    assert not DirtyHour.objects.exists()
+    assert snapshot() == built
+
+
+@pytest.mark.django_db
 def test_a_new_click_shows_once_the_beat_task_has_run(owner: Any) -> None:
     data = dataset_build(owner)
     rollups_build_task.delay()
