@@ -1,0 +1,387 @@
+"""Rollup builds: fold sends, clicks and conversions into the tables the reports read.
+
+Incremental: database triggers (migration 0002) mark the (account, UTC hour) and the
+messages each write touched; a build rebuilds exactly those days and messages from the raw
+rows (delete, then insert, in one transaction) and deletes the markers. Rebuilding from the
+raw rows, never adding deltas, is what makes it idempotent and lets late changes (a click
+turned bot, a late or re-attributed conversion, a list's bot-detection switch) correct it.
+The embedded SQLite default has no triggers and rebuilds everything on each build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
+
+from attribution.models import Conversion
+from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
+from reporting.models import FIGURES, DailyRollup, DirtyHour, DirtyMessage, MessageRollup
+from reporting.selectors import CLICK_CREDIT
+from trackly.models import Account, Message
+
+VIEW_THROUGH = Conversion.AttributionType.VIEW_THROUGH
+
+# pg_advisory_xact_lock key held by each build step ("RLUP" in ASCII).
+BUILD_LOCK = 0x524C5550
+MESSAGE_BATCH = 5000
+# A long stretch of stale days (a bulk load, a time zone change) is rebuilt a month at a time.
+MAX_SPAN_DAYS = 31
+
+Slice = tuple[dt.date, int | None, int | None, int | None, int | None]  # day, c, cr, list, offer
+
+
+@dataclass
+class BuildResult:
+    days: int = 0  # (account, day) slices rebuilt that have figures
+    messages: int = 0  # messages rebuilt
+
+
+def rollups_build(*, everything: bool = False) -> BuildResult:
+    """Bring the rollups up to date and return what was rebuilt. Safe to run in several
+    processes at once: they take turns (see _build_step)."""
+    if everything or connection.vendor != "postgresql":
+        rollups_mark_everything()
+    result = BuildResult()
+    while (step := _build_step()) is not None:
+        result.days += step.days
+        result.messages += step.messages
+    return result
+
+
+def rollups_mark_everything(account_ids: Iterable[int] | None = None) -> None:
+    """Mark every day and message of the accounts (all accounts by default) stale."""
+    accounts = Account.objects.all()
+    if account_ids is not None:
+        accounts = accounts.filter(pk__in=list(account_ids))
+    DirtyHour.objects.bulk_create(
+        [DirtyHour(account_id=pk, hour=None) for pk in accounts.values_list("pk", flat=True)]
+    )
+
+
+def _build_step() -> BuildResult | None:
+    """Claim and rebuild one account's stale days and a batch of stale messages, in one
+    transaction. None when there was nothing to claim."""
+    result = BuildResult()
+    with transaction.atomic():
+        # Race: two builds at once (beat overlapping a slow build, `build_rollups` run by
+        # hand) would each delete a day's rows and then both insert theirs, doubling it.
+        # One build step at a time holds this lock; the second waits, then finds the
+        # markers the first deleted gone. (SQLite: IMMEDIATE transactions serialise.)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUILD_LOCK])
+        # Markers are claimed by what they name, not by id: every marker of the account
+        # (one account's hours per step) and of a batch of messages, duplicates and all.
+        # One committed after the DELETE stays for the next build; one committed before
+        # it is seen by the rebuild's reads, which come after the DELETE.
+        account_id = DirtyHour.objects.order_by("id").values_list("account_id", flat=True).first()
+        if account_id is not None:
+            marked = DirtyHour.objects.filter(account_id=account_id)
+            hours = set(marked.values_list("hour", flat=True).distinct())
+            if None not in hours:
+                marked = marked.filter(hour__in=hours)
+            marked.delete()
+            result.days = _hours_rebuild(account_id, hours)
+        message_ids = list(
+            DirtyMessage.objects.order_by("message_id")
+            .values_list("message_id", flat=True)
+            .distinct()[:MESSAGE_BATCH]
+        )
+        if message_ids:
+            DirtyMessage.objects.filter(message_id__in=message_ids).delete()
+            result.messages = _messages_rebuild(message_ids)
+    return result if account_id is not None or message_ids else None
+
+
+def _hours_rebuild(account_id: int, hours: set[dt.datetime | None]) -> int:
+    """Rebuild the local days these UTC hours touch (None: every day, and every message).
+    Returns how many days were rebuilt."""
+    time_zone = Account.objects.filter(pk=account_id).values_list("time_zone", flat=True).first()
+    if time_zone is None:
+        return 0  # a deleted account: its rows went with it
+    tz = zoneinfo.ZoneInfo(time_zone)
+    if None in hours:
+        _account_messages_mark(account_id)
+        return _days_rebuild(account_id, tz, None, None)
+    days = set()
+    for hour in filter(None, hours):
+        # An hour can straddle two local days in a zone with a :30 or :45 offset.
+        days.add(hour.astimezone(tz).date())
+        days.add((hour + dt.timedelta(minutes=59, seconds=59)).astimezone(tz).date())
+    return sum(_days_rebuild(account_id, tz, first, last) for first, last in _spans(sorted(days)))
+
+
+def _spans(days: list[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
+    """Runs of consecutive days, each at most MAX_SPAN_DAYS long."""
+    first = last = days[0]
+    for day in days[1:]:
+        if day == last + dt.timedelta(days=1) and (day - first).days < MAX_SPAN_DAYS:
+            last = day
+        else:
+            yield first, last
+            first = last = day
+    yield first, last
+
+
+def _account_messages_mark(account_id: int) -> None:
+    """Every message row of the account goes stale (its local sent day may have moved);
+    rows of messages that no longer exist go now."""
+    MessageRollup.objects.filter(account_id=account_id).exclude(
+        Exists(Message.objects.filter(pk=OuterRef("message_id")))
+    ).delete()
+    table, messages = DirtyMessage._meta.db_table, Message._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (message_id) SELECT id FROM {messages} WHERE account_id = %s",  # noqa: S608 - table names from models
+            [account_id],
+        )
+
+
+def _days_rebuild(
+    account_id: int, tz: zoneinfo.ZoneInfo, first: dt.date | None, last: dt.date | None
+) -> int:
+    """Rebuild the DailyRollup rows of one account from `first` to `last` (local days,
+    inclusive; None: every day). Returns how many days now have rows."""
+    slices: dict[Slice, dict[str, Any]] = defaultdict(dict)
+
+    def within(queryset: QuerySet, column: str) -> QuerySet:
+        queryset = queryset.filter(account_id=account_id)
+        if first is not None and last is not None:
+            # A day's UTC bounds, widened by a day on each side (DST, odd offsets); the
+            # exact cut is the local day computed by the database below.
+            low = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), tz)
+            high = dt.datetime.combine(last + dt.timedelta(days=2), dt.time(), tz)
+            queryset = queryset.filter(**{f"{column}__gte": low, f"{column}__lt": high})
+        queryset = queryset.annotate(day=TruncDate(column, tzinfo=tz))
+        if first is not None:
+            queryset = queryset.filter(day__range=(first, last))
+        return queryset
+
+    def add(key: Slice, **counts: int | Decimal) -> None:
+        row = slices[key]
+        for name, value in counts.items():
+            row[name] = row.get(name, 0) + (value or 0)
+
+    # Sends: once per message on its first offer's row, and once per offer it carries.
+    for r in (
+        within(Message.objects.all(), "sent_at")
+        .annotate(first_offer=_first_offer("pk"))
+        .values("day", "campaign_id", "creative_id", "sending_list_id", "first_offer")
+        .annotate(n=Count("id"))
+    ):
+        key = (r["day"], r["campaign_id"], r["creative_id"], r["sending_list_id"], r["first_offer"])
+        add(key, sends=r["n"], offer_sends=r["n"] if r["first_offer"] is None else 0)
+    by_message = ("day", "message__campaign_id", "message__creative_id", "message__sending_list_id")
+    for r in (
+        within(MessageShortLink.objects.filter(offer__isnull=False), "message__sent_at")
+        .values(*by_message, "offer_id")
+        .annotate(n=Count("message_id", distinct=True))
+    ):
+        add(_key(r, "offer_id"), offer_sends=r["n"])
+    for r in (
+        within(MessageShortLinkClick.objects.all(), "clicked_at")
+        .values(*by_message, "link__offer_id")
+        .annotate(raw=Count("id"), bots=Count("id", filter=Q(is_bot=True)))
+    ):
+        add(_key(r, "link__offer_id"), raw_clicks=r["raw"], bot_clicks=r["bots"])
+    for r in (
+        within(MessageClick.objects.all(), "clicked_at")
+        .values(*by_message, "offer_id")
+        .annotate(n=Count("id"))
+    ):
+        add(_key(r, "offer_id"), unique_clicks=r["n"])
+    for r in (
+        within(counted_conversions(), "occurred_at")
+        .values(*by_message, "offer_id", "attribution_type")
+        .annotate(n=Count("id"), revenue=Sum("revenue"))
+    ):
+        if r["attribution_type"] == VIEW_THROUGH:
+            add(
+                _key(r, "offer_id"),
+                view_through_conversions=r["n"],
+                view_through_revenue=r["revenue"],
+            )
+        else:
+            add(_key(r, "offer_id"), conversions=r["n"], revenue=r["revenue"])
+
+    stale = DailyRollup.objects.filter(account_id=account_id)
+    if first is not None:
+        stale = stale.filter(day__range=(first, last))
+    stale.delete()
+    DailyRollup.objects.bulk_create(
+        [
+            DailyRollup(
+                account_id=account_id,
+                day=day,
+                campaign_id=campaign,
+                creative_id=creative,
+                sending_list_id=sending_list,
+                offer_id=offer,
+                **counts,
+            )
+            for (day, campaign, creative, sending_list, offer), counts in slices.items()
+        ],
+        batch_size=2000,
+    )
+    return len({key[0] for key in slices})
+
+
+def _key(row: dict[str, Any], offer: str) -> Slice:
+    return (
+        row["day"],
+        row["message__campaign_id"],
+        row["message__creative_id"],
+        row["message__sending_list_id"],
+        row[offer],
+    )
+
+
+def counted_conversions() -> QuerySet[Conversion]:
+    """The conversions reports count: accepted, credited through a click or view-through."""
+    return Conversion.objects.filter(
+        status=Conversion.Status.ACCEPTED, attribution_type__in=(*CLICK_CREDIT, VIEW_THROUGH)
+    )
+
+
+def _first_offer(message: str) -> Subquery:
+    """The offer of a message's first offer-bound link (NULL: it has none)."""
+    return Subquery(
+        MessageShortLink.objects.filter(message=OuterRef(message), offer__isnull=False)
+        .order_by("id")
+        .values("offer_id")[:1]
+    )
+
+
+def _messages_rebuild(message_ids: list[int]) -> int:
+    """Rewrite the MessageRollup rows of these messages, by INSERT ... SELECT (per account:
+    the local sent day needs the account's zone), the figures as correlated subqueries.
+    Returns how many messages have rows now."""
+    MessageRollup.objects.filter(message_id__in=message_ids).delete()
+    accounts = (
+        Message.objects.filter(pk__in=message_ids)
+        .values_list("account_id", "account__time_zone")
+        .distinct()
+    )
+    # Messages carrying links to more than one offer (rare) also get rows for the others.
+    several = list(
+        MessageShortLink.objects.filter(message_id__in=message_ids, offer__isnull=False)
+        .values("message_id")
+        .annotate(offers=Count("offer_id", distinct=True))
+        .filter(offers__gt=1)
+        .values_list("message_id", flat=True)
+    )
+    rebuilt = 0
+    for account_id, time_zone in list(accounts):
+        tz = zoneinfo.ZoneInfo(time_zone)
+        firsts = (
+            Message.objects.filter(pk__in=message_ids, account_id=account_id)
+            .annotate(
+                offer=_first_offer("pk"),
+                first=Value(True),
+                day=TruncDate("sent_at", tzinfo=tz),
+                **_message_figures("pk"),
+            )
+            .values_list(
+                "pk",
+                "offer",
+                "first",
+                "account_id",
+                "day",
+                "sent_at",
+                "campaign_id",
+                "creative_id",
+                "sending_list_id",
+                "contact_id",
+                "external_id",
+                *(f"figure_{f}" for f in FIGURES),
+            )  # fmt: skip
+        )
+        others = (
+            MessageShortLink.objects.filter(
+                message_id__in=several, account_id=account_id, offer__isnull=False
+            )
+            .exclude(offer_id=_first_offer("message_id"))
+            .annotate(
+                first=Value(False),
+                day=TruncDate("message__sent_at", tzinfo=tz),
+                **_message_figures("message_id"),
+            )
+            .values_list(
+                "message_id",
+                "offer_id",
+                "first",
+                "account_id",
+                "day",
+                "message__sent_at",
+                "message__campaign_id",
+                "message__creative_id",
+                "message__sending_list_id",
+                "message__contact_id",
+                "message__external_id",
+                *(f"figure_{f}" for f in FIGURES),
+            )  # fmt: skip
+            .distinct()
+        )
+        rebuilt += _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, firsts.order_by())
+        if several:
+            _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, others.order_by())
+    return rebuilt
+
+
+_MESSAGE_ROLLUP_COLUMNS = (
+    "message_id", "offer_id", "is_first_offer", "account_id", "day", "sent_at", "campaign_id",
+    "creative_id", "sending_list_id", "contact_id", "external_id", *FIGURES,
+)  # fmt: skip
+
+
+def _insert_select(model: type[Model], columns: Iterable[str], select: QuerySet) -> int:
+    """INSERT INTO model's table (columns) <the SELECT the ORM compiles for `select`>: the
+    rows never travel through Python. `select` yields the columns in the same order."""
+    sql, params = select.query.sql_with_params()
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) {sql}", params)  # noqa: S608
+        return cursor.rowcount
+
+
+def _message_figures(message: str) -> dict[str, Any]:
+    """One subquery per figure of a message (each an index lookup by message)."""
+
+    def one(queryset: QuerySet, aggregate: Any, zero: Any = 0) -> Coalesce:
+        rows = queryset.filter(message_id=OuterRef(message)).order_by().values("message_id")
+        return Coalesce(Subquery(rows.annotate(v=aggregate).values("v")), zero)
+
+    clicks = MessageShortLinkClick.objects.all()
+    credited = counted_conversions().filter(attribution_type__in=CLICK_CREDIT)
+    viewed = counted_conversions().filter(attribution_type=VIEW_THROUGH)
+    money = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=4))
+    return {
+        "figure_raw_clicks": one(clicks, Count("pk")),
+        "figure_bot_clicks": one(clicks.filter(is_bot=True), Count("pk")),
+        "figure_unique_clicks": one(MessageClick.objects.all(), Count("pk")),
+        "figure_conversions": one(credited, Count("pk")),
+        "figure_revenue": one(credited, Sum("revenue"), money),
+        "figure_view_through_conversions": one(viewed, Count("pk")),
+        "figure_view_through_revenue": one(viewed, Sum("revenue"), money),
+    }
