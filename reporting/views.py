@@ -1,0 +1,481 @@
+"""The marketer's dashboard: server-rendered pages on the app hosts, login required, each
+scoped to an account the user is a member of. Any other account id, or a message or contact
+of another account, is a 404, so ids cannot be probed.
+
+Every table sorts (`?sort=column`, `-column` for descending), filters by date range
+(`?start=&end=`, days in the account's time zone), pages (`?page=`) and exports the same
+columns as CSV (`?format=csv`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from links.selectors import message_click_summary
+from reporting import dashboard, selectors
+from reporting.dashboard import DateRange, account_tz
+from reporting.tables import BadParam, Column, Sort, cells, csv_response, headers, sort_parse
+from trackly.models import Account, Contact, Message
+
+PAGE_SIZE = 50
+
+View = Callable[..., HttpResponse]
+
+
+def account_page(view: View) -> View:
+    """Login required; the URL's account must be one of the user's (else 404); a bad query
+    parameter is a 400 page naming it."""
+
+    @login_required
+    @require_GET
+    @wraps(view)
+    def wrapper(request: HttpRequest, account_id: int, **kwargs: Any) -> HttpResponse:
+        account = get_object_or_404(dashboard.member_accounts(request.user), pk=account_id)
+        try:
+            return view(request, account, **kwargs)
+        except BadParam as exc:
+            context = {"account": account, "param": exc.param, "message": exc.message}
+            return render(request, "reporting/bad_request.html", context, status=400)
+
+    return wrapper
+
+
+class AccountUrls:
+    """Links between an account's pages, for rows that point at a message or a contact."""
+
+    def __init__(self, account: Account) -> None:
+        self.account_id = account.pk
+
+    def message(self, message_id: int) -> str:
+        return reverse("dashboard-message", args=[self.account_id, message_id])
+
+    def contact(self, contact_id: int) -> str:
+        return reverse("dashboard-contact", args=[self.account_id, contact_id])
+
+
+# Tables -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pager:
+    number: int
+    count: int
+    size: int
+    previous_href: str | None
+    next_href: str | None
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, math.ceil(self.count / self.size))
+
+    @property
+    def first_index(self) -> int:
+        return min(self.count, (self.number - 1) * self.size + 1)
+
+    @property
+    def last_index(self) -> int:
+        return min(self.count, self.number * self.size)
+
+
+@dataclass(frozen=True)
+class Table:
+    """What templates/reporting/_table.html renders."""
+
+    name: str
+    headers: list[dict[str, Any]]
+    rows: list[list[Any]]
+    pager: Pager | None
+    csv_href: str
+    totals: list[Any] | None = None
+
+
+def query(params: QueryDict, **changes: str | int | None) -> str:
+    """The current query string with some parameters changed (None removes one)."""
+    result = params.copy()
+    for key, value in changes.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = str(value)
+    encoded = result.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+def wants_csv(request: HttpRequest) -> bool:
+    value = request.GET.get("format", "")
+    if value not in ("", "html", "csv"):
+        raise BadParam("format", "Must be csv, or left out for the page.")
+    return value == "csv"
+
+
+def page_number(request: HttpRequest, param: str = "page") -> int:
+    value = request.GET.get(param) or "1"
+    if not (value.isascii() and value.isdigit()) or int(value) < 1 or len(value) > 9:
+        raise BadParam(param, "Must be a page number: 1, 2, 3...")
+    return int(value)
+
+
+def table_build(
+    request: HttpRequest,
+    account: Account,
+    *,
+    name: str,
+    columns: Sequence[Column],
+    sort: Sort,
+    rows: Iterable[dict[str, Any]],
+    count: int | None = None,
+    number: int = 1,
+    sort_param: str = "sort",
+    page_param: str = "page",
+    totals: dict[str, Any] | None = None,
+) -> Table:
+    tz = account_tz(account)
+    params = request.GET
+    pager = None
+    if count is not None:
+        last = max(1, math.ceil(count / PAGE_SIZE))
+        pager = Pager(
+            number=number,
+            count=count,
+            size=PAGE_SIZE,
+            previous_href=query(params, **{page_param: number - 1}) if number > 1 else None,
+            next_href=query(params, **{page_param: number + 1}) if number < last else None,
+        )
+    return Table(
+        name=name,
+        headers=[
+            {
+                "label": h.column.label,
+                "name": h.column.name,
+                "numeric": h.column.numeric,
+                "state": h.state,
+                "href": query(params, **{sort_param: h.sort_param, page_param: None})
+                if h.sort_param
+                else None,
+            }
+            for h in headers(columns, sort)
+        ],
+        rows=cells(columns, rows, tz),
+        pager=pager,
+        csv_href=query(params, format="csv", table=name, **{page_param: None}),
+        totals=cells(columns, [totals], tz)[0] if totals is not None else None,
+    )
+
+
+def orm_ordered(queryset: QuerySet, field: str, sort: Sort) -> QuerySet:
+    expression = F(field).desc(nulls_last=True) if sort.descending else F(field).asc()
+    return queryset.order_by(expression, "-pk" if sort.descending else "pk")
+
+
+def orm_table(
+    request: HttpRequest,
+    account: Account,
+    *,
+    name: str,
+    columns: Sequence[Column],
+    default: Sort,
+    queryset: QuerySet,
+    row: Callable[[Any], dict[str, Any]],
+    order_fields: dict[str, str] | None = None,
+    sort_param: str = "sort",
+    page_param: str = "page",
+) -> Table | HttpResponse:
+    """A page of an ORM query as a Table, or, for ?format=csv, all of it as CSV."""
+    sort = sort_parse(request.GET.get(sort_param), columns, default)
+    queryset = orm_ordered(queryset, (order_fields or {}).get(sort.column, sort.column), sort)
+    if wants_csv(request) and request.GET.get("table", name) == name:
+        rows = (row(obj) for obj in queryset.iterator(chunk_size=2000))
+        return csv_response(f"{account.pk}-{name}.csv", columns, rows, account_tz(account))
+    number = page_number(request, page_param)
+    count = queryset.count()
+    objects = queryset[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    return table_build(
+        request,
+        account,
+        name=name,
+        columns=columns,
+        sort=sort,
+        rows=[row(obj) for obj in objects],
+        count=count,
+        number=number,
+        sort_param=sort_param,
+        page_param=page_param,
+    )
+
+
+def python_table(
+    request: HttpRequest,
+    account: Account,
+    *,
+    name: str,
+    columns: Sequence[Column],
+    default: Sort,
+    rows: list[dict[str, Any]],
+    sort_param: str = "sort",
+) -> Table | HttpResponse:
+    """A short table (a contact's journey, bot reasons) sorted in memory."""
+    sort = sort_parse(request.GET.get(sort_param), columns, default)
+    present = [r for r in rows if r.get(sort.column) is not None]
+    missing = [r for r in rows if r.get(sort.column) is None]
+    present.sort(key=lambda r: r[sort.column], reverse=sort.descending)
+    rows = present + missing
+    if wants_csv(request) and request.GET.get("table", name) == name:
+        return csv_response(f"{account.pk}-{name}.csv", columns, rows, account_tz(account))
+    return table_build(
+        request, account, name=name, columns=columns, sort=sort, rows=rows, sort_param=sort_param
+    )
+
+
+def page(
+    request: HttpRequest, account: Account, template: str, nav: str, **context: Any
+) -> HttpResponse:
+    if wants_csv(request):  # no table of this page took the export
+        raise BadParam("table", "This page has no table by that name to export.")
+    return render(
+        request,
+        template,
+        {
+            "account": account,
+            "accounts": dashboard.member_accounts(request.user),
+            "nav": nav,
+            **context,
+        },
+    )
+
+
+# Pages --------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The user's only account's overview, or a choice of their accounts."""
+    accounts = list(dashboard.member_accounts(request.user))
+    if len(accounts) == 1:
+        return redirect("dashboard-overview", accounts[0].pk)
+    return render(request, "reporting/accounts.html", {"accounts": accounts})
+
+
+CONVERSION_COLUMNS = (
+    Column("occurred_at", "Time", "datetime"),
+    Column("event", "Event"),
+    Column("txn_id", "Transaction"),
+    Column("revenue", "Revenue", "money"),
+    Column("currency", "Currency"),
+    Column("status", "Status"),
+    Column("attribution_type", "Attribution"),
+    Column("reason", "Why unattributed"),
+    Column("offer", "Offer"),
+    Column("campaign", "Campaign"),
+    Column("message_id", "Message", link="message_url"),
+    Column("contact_id", "Contact", link="contact_url"),
+)
+CONVERSION_ORDER = {
+    "reason": "unattributed_reason",
+    "offer": "offer__name",
+    "campaign": "campaign__name",
+}
+
+
+@account_page
+def conversions(request: HttpRequest, account: Account) -> HttpResponse:
+    dates = DateRange.parse(request.GET, account)
+    urls = AccountUrls(account)
+    table = orm_table(
+        request,
+        account,
+        name="conversions",
+        columns=CONVERSION_COLUMNS,
+        default=Sort("occurred_at", descending=True),
+        queryset=dashboard.conversions(account, dates),
+        row=lambda c: dashboard.conversion_row(c, urls),
+        order_fields=CONVERSION_ORDER,
+    )
+    if isinstance(table, HttpResponse):
+        return table
+    return page(
+        request, account, "reporting/table_page.html", "conversions",
+        title="Conversions", dates=dates, table=table,
+    )  # fmt: skip
+
+
+POSTBACK_COLUMNS = (
+    Column("received_at", "Received", "datetime"),
+    Column("endpoint", "Endpoint"),
+    Column("method", "Method"),
+    Column("outcome", "Outcome"),
+    Column("http_status", "HTTP", "int"),
+    Column("reason", "Reason"),
+    Column("query", "Query or body"),
+    Column("ip", "IP"),
+)
+
+
+@account_page
+def postbacks(request: HttpRequest, account: Account) -> HttpResponse:
+    dates = DateRange.parse(request.GET, account)
+    table = orm_table(
+        request,
+        account,
+        name="postbacks",
+        columns=POSTBACK_COLUMNS,
+        default=Sort("received_at", descending=True),
+        queryset=dashboard.postbacks(account, dates),
+        row=dashboard.postback_row,
+    )
+    if isinstance(table, HttpResponse):
+        return table
+    return page(
+        request, account, "reporting/table_page.html", "postbacks",
+        title="Postback log", dates=dates, table=table,
+    )  # fmt: skip
+
+
+RAW_CLICK_COLUMNS = (
+    Column("clicked_at", "Time", "datetime"),
+    Column("link_id", "Link"),
+    Column("is_bot", "Bot", "bool"),
+    Column("bot_reason", "Bot reason"),
+    Column("counted", "Counted", "bool", sortable=False),
+    Column("method", "Method"),
+    Column("ip", "IP"),
+    Column("user_agent", "User agent"),
+    Column("click_id", "Click id"),
+)
+
+
+@account_page
+def message_detail(request: HttpRequest, account: Account, message_id: int) -> HttpResponse:
+    message = get_object_or_404(
+        Message.objects.select_related("contact", "campaign", "creative", "sending_list"),
+        pk=message_id,
+        account=account,
+    )
+    dates = DateRange.parse(request.GET, account, default_days=None)
+    counted_id = dashboard.counted_click_id(message)
+    table = orm_table(
+        request,
+        account,
+        name="clicks",
+        columns=RAW_CLICK_COLUMNS,
+        default=Sort("clicked_at", descending=False),
+        queryset=dashboard.message_raw_clicks(message, dates),
+        row=lambda c: dashboard.raw_click_row(c, counted_id),
+        order_fields={"link_id": "link__link_id"},
+    )
+    if isinstance(table, HttpResponse):
+        return table
+    links = [
+        {"name": link.name, "link_id": link.link_id, "destination": link.destination_url,
+         "offer": link.offer.name if link.offer else None}
+        for link in message.links.select_related("offer").order_by("name")
+    ]  # fmt: skip
+    summary = message_click_summary(message, links)  # adds raw_clicks to each link
+    summary.update(selectors.message_conversion_summary(message))
+    return page(
+        request, account, "reporting/message.html", "messages",
+        title=f"Message {message}", message=message, dates=dates, table=table,
+        summary=summary, links=links,
+    )  # fmt: skip
+
+
+JOURNEY_COLUMNS = (
+    Column("at", "Time", "datetime"),
+    Column("type", "What"),
+    Column("message_id", "Message", link="message_url"),
+    Column("campaign", "Campaign"),
+    Column("link_id", "Link"),
+    Column("is_bot", "Bot", "bool"),
+    Column("bot_reason", "Bot reason"),
+    Column("counted", "Counted", "bool"),
+    Column("event", "Event"),
+    Column("revenue", "Revenue", "money"),
+    Column("attribution_type", "Attribution"),
+)
+
+
+@account_page
+def contact_detail(request: HttpRequest, account: Account, contact_id: int) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=contact_id, account=account)
+    dates = DateRange.parse(request.GET, account, default_days=None)
+    journey = selectors.contact_journey(contact)
+    urls = AccountUrls(account)
+    events = [
+        dashboard.journey_row(event, urls)
+        for event in journey["events"]
+    ]
+    events = [e for e in events if dates.contains(e["at"], account)]
+    table = python_table(
+        request,
+        account,
+        name="journey",
+        columns=JOURNEY_COLUMNS,
+        default=Sort("at", descending=False),
+        rows=events,
+    )
+    if isinstance(table, HttpResponse):
+        return table
+    return page(
+        request, account, "reporting/contact.html", "messages",
+        title=f"Contact {contact}", contact=contact, journey=journey, dates=dates, table=table,
+    )  # fmt: skip
+
+
+BOT_REASON_COLUMNS = (
+    Column("reason", "Reason"),
+    Column("clicks", "Bot clicks", "int"),
+    Column("share", "Share of bot clicks", "pct"),
+)
+FRAUD_FLAG_COLUMNS = (
+    Column("created_at", "Raised", "datetime"),
+    Column("kind", "Kind"),
+    Column("key", "Incident"),
+    Column("campaign", "Campaign"),
+    Column("ip", "IP"),
+    Column("evidence", "Evidence", sortable=False),
+    Column("updated_at", "Last seen", "datetime"),
+)
+
+
+@account_page
+def bots(request: HttpRequest, account: Account) -> HttpResponse:
+    dates = DateRange.parse(request.GET, account)
+    reasons = python_table(
+        request,
+        account,
+        name="reasons",
+        columns=BOT_REASON_COLUMNS,
+        default=Sort("clicks", descending=True),
+        rows=dashboard.bot_reasons(account, dates),
+    )
+    if isinstance(reasons, HttpResponse):
+        return reasons
+    flags = orm_table(
+        request,
+        account,
+        name="flags",
+        columns=FRAUD_FLAG_COLUMNS,
+        default=Sort("created_at", descending=True),
+        queryset=dashboard.fraud_flags(account, dates),
+        row=dashboard.fraud_flag_row,
+        order_fields={"campaign": "campaign__name"},
+        sort_param="flags_sort",
+        page_param="flags_page",
+    )
+    if isinstance(flags, HttpResponse):
+        return flags
+    return page(
+        request, account, "reporting/bots.html", "bots",
+        title="Bots and fraud", dates=dates, reasons=reasons, flags=flags,
+    )  # fmt: skip
