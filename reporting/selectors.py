@@ -1,8 +1,10 @@
-"""Reads across apps for the API and, later, the dashboard."""
+"""Reads across apps for the API, the reports and the dashboard."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +15,108 @@ from links.models import MessageShortLinkClick
 from trackly.models import Account, Contact, Message
 
 CLICK_CREDIT = (Conversion.AttributionType.DIRECT, Conversion.AttributionType.CLICK_THROUGH)
+
+DIMENSIONS = ("campaigns", "creatives", "offers", "lists", "days", "messages")
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+MAX_ID = 2**63 - 1
+
+
+class ReportParamError(ValueError):
+    """A report parameter that cannot be used; `param` names it, `message` says why."""
+
+    status = 400
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param
+        self.message = message
+
+
+class ReportObjectNotFound(ReportParamError):
+    """A filter names an object that does not exist in the account (or is another's)."""
+
+    status = 404
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    start: dt.date | None = None  # inclusive, a day in the account's time zone
+    end: dt.date | None = None  # inclusive
+    campaign: int | None = None
+    creative: int | None = None
+    offer: int | None = None
+    list: int | None = None
+
+    ID_PARAMS = ("campaign", "creative", "offer", "list")
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> ReportFilters:
+        """Parse query parameters; raises ReportParamError naming the first bad one."""
+        values: dict[str, Any] = {}
+        for name in ("start", "end"):
+            raw = (params.get(name) or "").strip()
+            if raw:
+                try:
+                    values[name] = dt.date.fromisoformat(raw)
+                except ValueError:
+                    raise ReportParamError(name, "Must be a date, YYYY-MM-DD.") from None
+                if len(raw) != 10:
+                    raise ReportParamError(name, "Must be a date, YYYY-MM-DD.")
+        for name in cls.ID_PARAMS:
+            raw = (params.get(name) or "").strip()
+            if raw:
+                values[name] = parse_id(name, raw)
+        filters = cls(**values)
+        if filters.start and filters.end and filters.start > filters.end:
+            raise ReportParamError("end", "Must be on or after start.")
+        return filters
+
+    def as_params(self) -> dict[str, str | None]:
+        return {
+            k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(self).items()
+        }
+
+
+def parse_id(name: str, raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
+        raise ReportParamError(name, "Must be an id (a positive integer).")
+    return int(raw)
+
+
+@dataclass
+class Report:
+    dimension: str
+    columns: list[str]  # "key", "label", any extra columns of the dimension, then COLUMNS
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any]  # COLUMNS over every row that matched, not only this page
+    count: int  # rows before paging
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+    filters: ReportFilters = field(default_factory=ReportFilters)
+
+
+def report(
+    account: Account,
+    dimension: str,
+    filters: ReportFilters,
+    *,
+    order: str | None = None,
+    page: int | None = None,
+    page_size: int | None = None,
+) -> Report:
+    """One report: a row per campaign, creative, offer, list, day or message, with totals.
+
+    `order` is a column name, "-" in front for descending. page is 1-based; page_size None
+    with page None means every row (CSV export).
+    """
+    raise NotImplementedError
+
+
+def daily_series(account: Account, filters: ReportFilters) -> list[dict[str, Any]]:
+    """One row per day from start to end (days with nothing are zeros): day, sends,
+    unique_clicks, conversions, revenue. For the overview chart."""
+    raise NotImplementedError
 
 
 def _iso(value: dt.datetime | None) -> str | None:
