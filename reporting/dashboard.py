@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from attribution.models import Conversion, FraudFlag, PostbackLog
 from links.models import MessageClick, MessageShortLinkClick
-from reporting.tables import BadParam
-from trackly.models import Account, Message
+from reporting.metrics import ratio
+from reporting.selectors import ReportFilters
+from trackly.models import Account, Campaign, Creative, Message, Offer, SendingList
 
 DEFAULT_DAYS = 30
 
@@ -45,9 +46,10 @@ class DateRange:
     def parse(
         cls, params: Any, account: Account, *, default_days: int | None = DEFAULT_DAYS
     ) -> DateRange:
-        start, end = _date(params, "start"), _date(params, "end")
-        if start and end and end < start:
-            raise BadParam("end", "The end date is before the start date.")
+        """`start` and `end` as the report API reads them; neither given: the last
+        `default_days` days up to today (None: all time)."""
+        given = ReportFilters.from_params({"start": params.get("start"), "end": params.get("end")})
+        start, end = given.start, given.end
         if start is None and end is None and default_days:
             end = timezone.now().astimezone(account_tz(account)).date()
             start = end - dt.timedelta(days=default_days - 1)
@@ -75,16 +77,6 @@ class DateRange:
     def contains(self, moment: dt.datetime, account: Account) -> bool:
         lower, upper = self.bounds(account)
         return (lower is None or moment >= lower) and (upper is None or moment < upper)
-
-
-def _date(params: Any, name: str) -> dt.date | None:
-    value = params.get(name) or ""
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise BadParam(name, "Must be a date, YYYY-MM-DD.") from None
 
 
 def conversions(account: Account, dates: DateRange) -> QuerySet[Conversion]:
@@ -165,7 +157,7 @@ def bot_reasons(account: Account, dates: DateRange) -> list[dict[str, Any]]:
         {
             "reason": row["bot_reason"] or "(none given)",
             "clicks": row["clicks"],
-            "share": (Decimal(row["clicks"]) / total).quantize(Decimal("0.0001")),
+            "share": ratio(row["clicks"], total),
         }
         for row in rows
     ]
@@ -192,7 +184,7 @@ def journey_row(event: dict[str, Any], urls: Any) -> dict[str, Any]:
     """One event of reporting.selectors.contact_journey as a row of the journey table."""
     message_id = event.get("message_id")
     return {
-        "at": dt.datetime.fromisoformat(event["at"]),
+        "at": dt.datetime.fromisoformat(event.get("at") or event["occurred_at"]),
         "type": event["type"],
         "message_id": message_id,
         "message_url": urls.message(message_id) if message_id else None,
@@ -205,3 +197,24 @@ def journey_row(event: dict[str, Any], urls: Any) -> dict[str, Any]:
         "revenue": Decimal(event["revenue"]) if event.get("revenue") else None,
         "attribution_type": event.get("attribution_type"),
     }
+
+
+def filter_choices(account: Account, filters: ReportFilters) -> list[dict[str, Any]]:
+    """The Messages page's drop-downs: the account's campaigns, creatives, offers, lists."""
+    choices = []
+    for param, label, model in (
+        ("campaign", "Campaign", Campaign),
+        ("creative", "Creative", Creative),
+        ("offer", "Offer", Offer),
+        ("list", "List", SendingList),
+    ):
+        selected = getattr(filters, param)
+        options = model.objects.filter(account=account).order_by("name").values_list("pk", "name")
+        choices.append(
+            {
+                "param": param,
+                "label": label,
+                "options": [(pk, name, pk == selected) for pk, name in options],
+            }
+        )
+    return choices

@@ -13,10 +13,12 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.http import StreamingHttpResponse
+
+from reporting import metrics
 
 KINDS = ("text", "int", "money", "pct", "date", "datetime", "bool")
 EMPTY = "—"  # a ratio over zero, a missing value
@@ -39,6 +41,7 @@ class Column:
     sortable: bool = True
     # The row key holding the URL this cell links to, if it links.
     link: str | None = None
+    places: int = 2  # decimal places of money on the page (the CSV keeps the exact value)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -106,8 +109,10 @@ def raw(column: Column, value: Any, tz: zoneinfo.ZoneInfo) -> str:
     """The exact value, as the CSV export and the page's `data-value` carry it."""
     if value is None:
         return ""
+    if column.name in metrics.COLUMNS:
+        return str(metrics.present(value, column.name))  # as the report API writes it
     if column.kind == "money":
-        return f"{Decimal(value):.2f}"
+        return str(Decimal(value).quantize(metrics.MONEY_PLACES, ROUND_HALF_UP))
     if column.kind == "bool":
         return "true" if value else "false"
     if column.kind == "datetime":
@@ -124,9 +129,9 @@ def display(column: Column, value: Any, tz: zoneinfo.ZoneInfo) -> str:
     if column.kind == "int":
         return f"{int(value):,}"
     if column.kind == "money":
-        return f"{Decimal(value):,.2f}"
+        return f"{Decimal(value).quantize(Decimal(10) ** -column.places, ROUND_HALF_UP):,f}"
     if column.kind == "pct":
-        return f"{Decimal(value) * 100:.1f}%"
+        return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), ROUND_HALF_UP)}%"
     if column.kind == "bool":
         return "yes" if value else "no"
     if column.kind == "datetime":

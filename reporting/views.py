@@ -17,20 +17,22 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from links.selectors import message_click_summary
 from reporting import dashboard, selectors
 from reporting.dashboard import DateRange, account_tz
+from reporting.selectors import ReportFilters, ReportParamError
 from reporting.tables import BadParam, Column, Sort, cells, csv_response, headers, sort_parse
 from trackly.models import Account, Contact, Message
 
 PAGE_SIZE = 50
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def account_page(view: View) -> View:
@@ -40,13 +42,16 @@ def account_page(view: View) -> View:
     @login_required
     @require_GET
     @wraps(view)
-    def wrapper(request: HttpRequest, account_id: int, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, account_id: int, **kwargs: Any) -> HttpResponseBase:
         account = get_object_or_404(dashboard.member_accounts(request.user), pk=account_id)
         try:
-            return view(request, account, **kwargs)
-        except BadParam as exc:
+            with timezone.override(account.time_zone):  # pages show the account's clock
+                return view(request, account, **kwargs)
+        except (BadParam, ReportParamError) as exc:
+            # ReportObjectNotFound (a filter naming another account's campaign) is a 404.
+            status = getattr(exc, "status", 400)
             context = {"account": account, "param": exc.param, "message": exc.message}
-            return render(request, "reporting/bad_request.html", context, status=400)
+            return render(request, "reporting/bad_request.html", context, status=status)
 
     return wrapper
 
@@ -190,7 +195,7 @@ def orm_table(
     order_fields: dict[str, str] | None = None,
     sort_param: str = "sort",
     page_param: str = "page",
-) -> Table | HttpResponse:
+) -> Table | HttpResponseBase:
     """A page of an ORM query as a Table, or, for ?format=csv, all of it as CSV."""
     sort = sort_parse(request.GET.get(sort_param), columns, default)
     queryset = orm_ordered(queryset, (order_fields or {}).get(sort.column, sort.column), sort)
@@ -223,7 +228,7 @@ def python_table(
     default: Sort,
     rows: list[dict[str, Any]],
     sort_param: str = "sort",
-) -> Table | HttpResponse:
+) -> Table | HttpResponseBase:
     """A short table (a contact's journey, bot reasons) sorted in memory."""
     sort = sort_parse(request.GET.get(sort_param), columns, default)
     present = [r for r in rows if r.get(sort.column) is not None]
@@ -239,7 +244,7 @@ def python_table(
 
 def page(
     request: HttpRequest, account: Account, template: str, nav: str, **context: Any
-) -> HttpResponse:
+) -> HttpResponseBase:
     if wants_csv(request):  # no table of this page took the export
         raise BadParam("table", "This page has no table by that name to export.")
     return render(
@@ -249,6 +254,8 @@ def page(
             "account": account,
             "accounts": dashboard.member_accounts(request.user),
             "nav": nav,
+            # A new date range keeps the table's order.
+            "keep": {k: request.GET[k] for k in ("sort", "flags_sort") if request.GET.get(k)},
             **context,
         },
     )
@@ -259,7 +266,7 @@ def page(
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponseBase:
     """The user's only account's overview, or a choice of their accounts."""
     accounts = list(dashboard.member_accounts(request.user))
     if len(accounts) == 1:
@@ -288,8 +295,171 @@ CONVERSION_ORDER = {
 }
 
 
+# Reports (reporting.selectors.report: the same rows and figures as the report API) ------
+
+METRIC_COLUMNS = (
+    Column("sends", "Sends", "int"),
+    Column("raw_clicks", "Raw clicks", "int"),
+    Column("bot_clicks", "Bot clicks", "int"),
+    Column("bot_pct", "Bot share", "pct"),
+    Column("unique_clicks", "Unique clicks", "int"),
+    Column("click_rate", "Click rate", "pct"),
+    Column("conversions", "Conversions", "int"),
+    Column("revenue", "Revenue", "money"),
+    Column("ctcr", "Conversion rate", "pct"),
+    Column("epc", "EPC", "money"),
+    Column("revenue_per_send", "Revenue per send", "money", places=4),
+    Column("view_through_conversions", "View-through conversions", "int"),
+    Column("view_through_revenue", "View-through revenue", "money"),
+)
+# The overview's figures, in the order a marketer reads them.
+OVERVIEW_METRICS = (
+    "sends", "unique_clicks", "click_rate", "conversions", "revenue", "ctcr", "epc",
+    "revenue_per_send", "raw_clicks", "bot_clicks", "bot_pct", "view_through_revenue",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str  # as reporting.selectors.report and the report API call it
+    title: str
+    label: str  # the heading of the name column
+    filter_param: str | None  # the Messages page filter that drills into one row
+
+
+DIMENSIONS = {
+    d.name: d
+    for d in (
+        Dimension("days", "Overview", "Day", None),
+        Dimension("campaigns", "Campaigns", "Campaign", "campaign"),
+        Dimension("creatives", "Creatives", "Creative", "creative"),
+        Dimension("offers", "Offers", "Offer", "offer"),
+        Dimension("lists", "Lists", "List", "list"),
+        Dimension("messages", "Messages", "Message", None),
+    )
+}
+
+
+def report_filters(request: HttpRequest, account: Account) -> tuple[DateRange, ReportFilters]:
+    """The page's filters: the date range (last 30 days unless given) and, as the report
+    API takes them, campaign, creative, offer and list."""
+    dates = DateRange.parse(request.GET, account)
+    params = {k: request.GET.get(k, "") for k in ReportFilters.ID_PARAMS}
+    params.update(start=dates.start.isoformat(), end=dates.end.isoformat())
+    return dates, ReportFilters.from_params(params)
+
+
+def report_table(
+    request: HttpRequest, account: Account, dimension: Dimension, filters: ReportFilters
+) -> Table | HttpResponseBase:
+    if dimension.name == "days":
+        name_column = Column("label", dimension.label, "date", link=None)
+        default = Sort("label", descending=False)
+    else:
+        name_column = Column("label", dimension.label, link="url")
+        default = Sort("revenue", descending=True)
+    columns = (name_column, *METRIC_COLUMNS)
+    sort = sort_parse(request.GET.get("sort"), columns, default)
+    rows_url = _row_url(request, account, dimension)
+    if wants_csv(request):
+        every = selectors.report(account, dimension.name, filters, order=sort.param)
+        rows = ({**row, "url": None} for row in every.rows)
+        filename = f"{account.pk}-{dimension.name}.csv"
+        return csv_response(filename, columns, rows, account_tz(account))
+    number = page_number(request)
+    result = selectors.report(
+        account, dimension.name, filters, order=sort.param, page=number, page_size=PAGE_SIZE
+    )
+    return table_build(
+        request,
+        account,
+        name=dimension.name,
+        columns=columns,
+        sort=sort,
+        rows=[{**row, "url": rows_url(row)} for row in result.rows],
+        count=result.count,
+        number=number,
+        totals={"label": "Total", **result.totals},
+    )
+
+
+def _row_url(
+    request: HttpRequest, account: Account, dimension: Dimension
+) -> Callable[[dict[str, Any]], str | None]:
+    if dimension.name == "messages":
+        urls = AccountUrls(account)
+        return lambda row: urls.message(row["key"])
+    if dimension.filter_param is None:
+        return lambda row: None
+    messages_url = reverse("dashboard-messages", args=[account.pk])
+    dates = {k: request.GET[k] for k in ("start", "end") if request.GET.get(k)}
+    return lambda row: (
+        messages_url + query(QueryDict(), **dates, **{dimension.filter_param: row["key"]})
+    )
+
+
+def figures_of(table: Table, names: Sequence[str]) -> list[dict[str, Any]]:
+    """Some of a report table's totals, as the big figures at the top of a page."""
+    totals = dict(zip((h["name"] for h in table.headers), table.totals or [], strict=True))
+    labels = {h["name"]: h["label"] for h in table.headers}
+    return [{"name": name, "label": labels[name], "cell": totals[name]} for name in names]
+
+
 @account_page
-def conversions(request: HttpRequest, account: Account) -> HttpResponse:
+def overview(request: HttpRequest, account: Account) -> HttpResponseBase:
+    dates, filters = report_filters(request, account)
+    table = report_table(request, account, DIMENSIONS["days"], filters)
+    if isinstance(table, HttpResponseBase):
+        return table
+    figures = figures_of(table, OVERVIEW_METRICS)
+    series = [
+        {
+            "day": row["day"].isoformat(),
+            "sends": row["sends"],
+            "unique_clicks": row["unique_clicks"],
+            "conversions": row["conversions"],
+            "revenue": str(row["revenue"]),
+        }
+        for row in selectors.daily_series(account, filters)
+    ]
+    return page(
+        request, account, "reporting/overview.html", "overview",
+        title="Overview", dates=dates, table=table, figures=figures, series=series,
+    )  # fmt: skip
+
+
+def _dimension_page(dimension_name: str) -> View:
+    dimension = DIMENSIONS[dimension_name]
+
+    def view(request: HttpRequest, account: Account) -> HttpResponseBase:
+        dates, filters = report_filters(request, account)
+        table = report_table(request, account, dimension, filters)
+        if isinstance(table, HttpResponseBase):
+            return table
+        context: dict[str, Any] = {}
+        if dimension.name == "messages":
+            context["choices"] = dashboard.filter_choices(account, filters)
+        return page(
+            request, account, "reporting/table_page.html", dimension.name,
+            title=dimension.title, dates=dates, table=table, **context,
+        )  # fmt: skip
+
+    view.__name__ = view.__qualname__ = dimension_name
+    return account_page(view)
+
+
+campaigns = _dimension_page("campaigns")
+creatives = _dimension_page("creatives")
+offers = _dimension_page("offers")
+lists = _dimension_page("lists")
+messages = _dimension_page("messages")
+
+
+# Raw rows -----------------------------------------------------------------------------
+
+
+@account_page
+def conversions(request: HttpRequest, account: Account) -> HttpResponseBase:
     dates = DateRange.parse(request.GET, account)
     urls = AccountUrls(account)
     table = orm_table(
@@ -302,7 +472,7 @@ def conversions(request: HttpRequest, account: Account) -> HttpResponse:
         row=lambda c: dashboard.conversion_row(c, urls),
         order_fields=CONVERSION_ORDER,
     )
-    if isinstance(table, HttpResponse):
+    if isinstance(table, HttpResponseBase):
         return table
     return page(
         request, account, "reporting/table_page.html", "conversions",
@@ -323,7 +493,7 @@ POSTBACK_COLUMNS = (
 
 
 @account_page
-def postbacks(request: HttpRequest, account: Account) -> HttpResponse:
+def postbacks(request: HttpRequest, account: Account) -> HttpResponseBase:
     dates = DateRange.parse(request.GET, account)
     table = orm_table(
         request,
@@ -334,7 +504,7 @@ def postbacks(request: HttpRequest, account: Account) -> HttpResponse:
         queryset=dashboard.postbacks(account, dates),
         row=dashboard.postback_row,
     )
-    if isinstance(table, HttpResponse):
+    if isinstance(table, HttpResponseBase):
         return table
     return page(
         request, account, "reporting/table_page.html", "postbacks",
@@ -356,7 +526,7 @@ RAW_CLICK_COLUMNS = (
 
 
 @account_page
-def message_detail(request: HttpRequest, account: Account, message_id: int) -> HttpResponse:
+def message_detail(request: HttpRequest, account: Account, message_id: int) -> HttpResponseBase:
     message = get_object_or_404(
         Message.objects.select_related("contact", "campaign", "creative", "sending_list"),
         pk=message_id,
@@ -374,7 +544,7 @@ def message_detail(request: HttpRequest, account: Account, message_id: int) -> H
         row=lambda c: dashboard.raw_click_row(c, counted_id),
         order_fields={"link_id": "link__link_id"},
     )
-    if isinstance(table, HttpResponse):
+    if isinstance(table, HttpResponseBase):
         return table
     links = [
         {"name": link.name, "link_id": link.link_id, "destination": link.destination_url,
@@ -406,15 +576,12 @@ JOURNEY_COLUMNS = (
 
 
 @account_page
-def contact_detail(request: HttpRequest, account: Account, contact_id: int) -> HttpResponse:
+def contact_detail(request: HttpRequest, account: Account, contact_id: int) -> HttpResponseBase:
     contact = get_object_or_404(Contact, pk=contact_id, account=account)
     dates = DateRange.parse(request.GET, account, default_days=None)
     journey = selectors.contact_journey(contact)
     urls = AccountUrls(account)
-    events = [
-        dashboard.journey_row(event, urls)
-        for event in journey["events"]
-    ]
+    events = [dashboard.journey_row(event, urls) for event in journey["events"]]
     events = [e for e in events if dates.contains(e["at"], account)]
     table = python_table(
         request,
@@ -424,7 +591,7 @@ def contact_detail(request: HttpRequest, account: Account, contact_id: int) -> H
         default=Sort("at", descending=False),
         rows=events,
     )
-    if isinstance(table, HttpResponse):
+    if isinstance(table, HttpResponseBase):
         return table
     return page(
         request, account, "reporting/contact.html", "messages",
@@ -449,7 +616,7 @@ FRAUD_FLAG_COLUMNS = (
 
 
 @account_page
-def bots(request: HttpRequest, account: Account) -> HttpResponse:
+def bots(request: HttpRequest, account: Account) -> HttpResponseBase:
     dates = DateRange.parse(request.GET, account)
     reasons = python_table(
         request,
@@ -459,7 +626,7 @@ def bots(request: HttpRequest, account: Account) -> HttpResponse:
         default=Sort("clicks", descending=True),
         rows=dashboard.bot_reasons(account, dates),
     )
-    if isinstance(reasons, HttpResponse):
+    if isinstance(reasons, HttpResponseBase):
         return reasons
     flags = orm_table(
         request,
@@ -473,9 +640,16 @@ def bots(request: HttpRequest, account: Account) -> HttpResponse:
         sort_param="flags_sort",
         page_param="flags_page",
     )
-    if isinstance(flags, HttpResponse):
+    if isinstance(flags, HttpResponseBase):
         return flags
+    _, filters = report_filters(request, account)
+    totals = selectors.report(account, "days", filters, page=1, page_size=1).totals
+    share = table_build(
+        request, account, name="share", columns=METRIC_COLUMNS, sort=Sort("sends", False),
+        rows=[], totals=totals,
+    )  # fmt: skip
     return page(
         request, account, "reporting/bots.html", "bots",
         title="Bots and fraud", dates=dates, reasons=reasons, flags=flags,
+        figures=figures_of(share, ("raw_clicks", "bot_clicks", "bot_pct", "unique_clicks")),
     )  # fmt: skip
