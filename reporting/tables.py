@@ -77,23 +77,26 @@ class Sort:
         return f"-{self.column}" if self.descending else self.column
 
 
-def sort_parse(value: str | None, columns: Sequence[Column], default: Sort) -> Sort:
+def sort_parse(
+    value: str | None, columns: Sequence[Column], default: Sort | None, param: str = "sort"
+) -> Sort | None:
+    """`column` or `-column`; None (the default None): the data's own order."""
     if not value:
         return default
     name = value.removeprefix("-")
     if not any(c.name == name and c.sortable for c in columns):
         allowed = ", ".join(c.name for c in columns if c.sortable)
-        raise BadParam("sort", f"Unknown column {name!r}; sort by one of: {allowed}.")
+        raise BadParam(param, f"Unknown column {name!r}; sort by one of: {allowed}.")
     return Sort(name, value.startswith("-"))
 
 
-def headers(columns: Sequence[Column], sort: Sort) -> list[Header]:
+def headers(columns: Sequence[Column], sort: Sort | None) -> list[Header]:
     result = []
     for column in columns:
         if not column.sortable:
             result.append(Header(column, None, "none"))
             continue
-        if column.name == sort.column:
+        if sort and column.name == sort.column:
             state = "descending" if sort.descending else "ascending"
             # Clicking the sorted column flips it.
             param = column.name if sort.descending else f"-{column.name}"

@@ -9,6 +9,8 @@ columns as CSV (`?format=csv`).
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -137,7 +139,7 @@ def table_build(
     *,
     name: str,
     columns: Sequence[Column],
-    sort: Sort,
+    sort: Sort | None,
     rows: Iterable[dict[str, Any]],
     count: int | None = None,
     number: int = 1,
@@ -197,7 +199,7 @@ def orm_table(
     page_param: str = "page",
 ) -> Table | HttpResponseBase:
     """A page of an ORM query as a Table, or, for ?format=csv, all of it as CSV."""
-    sort = sort_parse(request.GET.get(sort_param), columns, default)
+    sort = sort_parse(request.GET.get(sort_param), columns, default, sort_param) or default
     queryset = orm_ordered(queryset, (order_fields or {}).get(sort.column, sort.column), sort)
     if wants_csv(request) and request.GET.get("table", name) == name:
         rows = (row(obj) for obj in queryset.iterator(chunk_size=2000))
@@ -230,7 +232,7 @@ def python_table(
     sort_param: str = "sort",
 ) -> Table | HttpResponseBase:
     """A short table (a contact's journey, bot reasons) sorted in memory."""
-    sort = sort_parse(request.GET.get(sort_param), columns, default)
+    sort = sort_parse(request.GET.get(sort_param), columns, default, sort_param) or default
     present = [r for r in rows if r.get(sort.column) is not None]
     missing = [r for r in rows if r.get(sort.column) is None]
     present.sort(key=lambda r: r[sort.column], reverse=sort.descending)
@@ -349,26 +351,44 @@ def report_filters(request: HttpRequest, account: Account) -> tuple[DateRange, R
     return dates, ReportFilters.from_params(params)
 
 
+def report_columns(dimension: Dimension) -> tuple[Column, ...]:
+    if dimension.name == "days":
+        return (Column("label", dimension.label, "date"), *METRIC_COLUMNS)
+    if dimension.name == "messages":
+        return (
+            Column("label", dimension.label, link="url"),
+            Column("sent_at", "Sent", "datetime", sortable=False),
+            Column("contact_id", "Contact", link="contact_url", sortable=False),
+            *METRIC_COLUMNS,
+        )
+    return (Column("label", dimension.label, link="url"), *METRIC_COLUMNS)
+
+
+# Days read oldest first, messages newest first (the report's own order), the rest by
+# revenue.
+DEFAULT_SORT = {"days": Sort("label", False), "messages": None}
+
+
 def report_table(
     request: HttpRequest, account: Account, dimension: Dimension, filters: ReportFilters
 ) -> Table | HttpResponseBase:
-    if dimension.name == "days":
-        name_column = Column("label", dimension.label, "date", link=None)
-        default = Sort("label", descending=False)
-    else:
-        name_column = Column("label", dimension.label, link="url")
-        default = Sort("revenue", descending=True)
-    columns = (name_column, *METRIC_COLUMNS)
-    sort = sort_parse(request.GET.get("sort"), columns, default)
-    rows_url = _row_url(request, account, dimension)
+    columns = report_columns(dimension)
+    sort = sort_parse(
+        request.GET.get("sort"), columns, DEFAULT_SORT.get(dimension.name, Sort("revenue", True))
+    )
+    order = sort.param if sort else None
+    links = _row_links(request, account, dimension)
     if wants_csv(request):
-        every = selectors.report(account, dimension.name, filters, order=sort.param)
-        rows = ({**row, "url": None} for row in every.rows)
+        totals = selectors.report(
+            account, dimension.name, filters, order=order, page=1, page_size=1
+        ).totals
+        rows = selectors.report_rows(account, dimension.name, filters, order=order)
+        every = itertools.chain((_report_row(r) for r in rows), [{"label": "Total", **totals}])
         filename = f"{account.pk}-{dimension.name}.csv"
-        return csv_response(filename, columns, rows, account_tz(account))
+        return csv_response(filename, columns, every, account_tz(account))
     number = page_number(request)
     result = selectors.report(
-        account, dimension.name, filters, order=sort.param, page=number, page_size=PAGE_SIZE
+        account, dimension.name, filters, order=order, page=number, page_size=PAGE_SIZE
     )
     return table_build(
         request,
@@ -376,26 +396,40 @@ def report_table(
         name=dimension.name,
         columns=columns,
         sort=sort,
-        rows=[{**row, "url": rows_url(row)} for row in result.rows],
+        rows=[{**_report_row(row), **links(row)} for row in result.rows],
         count=result.count,
         number=number,
         totals={"label": "Total", **result.totals},
     )
 
 
-def _row_url(
+def _report_row(row: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(row.get("sent_at"), str):  # the messages report gives it as ISO 8601
+        return {**row, "sent_at": dt.datetime.fromisoformat(row["sent_at"])}
+    return row
+
+
+def _row_links(
     request: HttpRequest, account: Account, dimension: Dimension
-) -> Callable[[dict[str, Any]], str | None]:
+) -> Callable[[dict[str, Any]], dict[str, str | None]]:
+    """Where a report row leads: a message to its page, a campaign (creative, offer, list)
+    to the messages it sent over the same days."""
+    urls = AccountUrls(account)
     if dimension.name == "messages":
-        urls = AccountUrls(account)
-        return lambda row: urls.message(row["key"])
-    if dimension.filter_param is None:
-        return lambda row: None
+        return lambda row: {
+            "url": urls.message(row["key"]),
+            "contact_url": urls.contact(row["contact_id"]),
+        }
+    param = dimension.filter_param
+    if param is None:
+        return lambda row: {}
     messages_url = reverse("dashboard-messages", args=[account.pk])
     dates = {k: request.GET[k] for k in ("start", "end") if request.GET.get(k)}
-    return lambda row: (
-        messages_url + query(QueryDict(), **dates, **{dimension.filter_param: row["key"]})
-    )
+    return lambda row: {
+        "url": messages_url + query(QueryDict(), **dates, **{param: row["key"]})
+        if row["key"] is not None
+        else None
+    }
 
 
 def figures_of(table: Table, names: Sequence[str]) -> list[dict[str, Any]]:

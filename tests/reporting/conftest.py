@@ -16,6 +16,7 @@ from django.utils import timezone
 from attribution.behaviour import flag_raise
 from attribution.models import FraudFlag
 from links.models import MessageClick, MessageShortLinkClick
+from reporting.services import rollups_build
 from trackly.models import Membership, Offer
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
@@ -111,6 +112,7 @@ def dataset_build(account: Any) -> Dataset:
         evidence={"contacts": 7, "seconds": 60},
         ip="203.0.113.9",
     )
+    rollups_build()
     return Dataset(account, offer, spring, summer, old, human, flag)
 
 
