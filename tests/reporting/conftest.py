@@ -36,6 +36,12 @@ def logged_in(user: AbstractUser) -> Client:
     return client
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # Each test makes users; the production hasher costs half a second a password.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def marketer(owner: Any) -> AbstractUser:
     return member(owner, "marketer")
