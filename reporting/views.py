@@ -347,7 +347,9 @@ def report_filters(request: HttpRequest, account: Account) -> tuple[DateRange, R
     API takes them, campaign, creative, offer and list."""
     dates = DateRange.parse(request.GET, account)
     params = {k: request.GET.get(k, "") for k in ReportFilters.ID_PARAMS}
-    params.update(start=dates.start.isoformat(), end=dates.end.isoformat())
+    params.update(
+        {k: d.isoformat() if d else "" for k, d in (("start", dates.start), ("end", dates.end))}
+    )
     return dates, ReportFilters.from_params(params)
 
 

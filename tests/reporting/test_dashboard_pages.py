@@ -283,6 +283,13 @@ class TestBadInput:
             ("conversions/", {"format": "xlsx"}, "format"),
             ("postbacks/", {"end": "2026-13-01"}, "end"),
             ("bots/", {"flags_sort": "-nope"}, "flags_sort"),
+            ("campaigns/", {"sort": "-nope"}, "sort"),
+            ("campaigns/", {"start": "2026-1-1"}, "start"),
+            ("campaigns/", {"page": "-1"}, "page"),
+            ("messages/", {"offer": "1x"}, "offer"),
+            ("messages/", {"list": "0"}, "list"),
+            ("", {"end": "2026-01-01", "start": "2026-02-01"}, "end"),
+            ("", {"format": "json"}, "format"),
         ],
     )
     def test_a_bad_parameter_is_a_400_page_naming_it(
