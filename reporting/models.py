@@ -127,7 +127,7 @@ class DirtyHour(models.Model):
 class DirtyMessage(models.Model):
     """A message whose MessageRollup row must be rebuilt (written by the same triggers)."""
 
-    message_id = models.BigIntegerField()
+    message_id = models.BigIntegerField(db_index=True)
 
     def __str__(self) -> str:
         return f"message {self.message_id}"

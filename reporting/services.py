@@ -20,8 +20,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
 
 from attribution.models import Conversion
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
@@ -84,20 +94,26 @@ def _build_step() -> BuildResult:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUILD_LOCK])
-        # Markers are deleted by id, never by "id <= max": ids come from a sequence but
-        # commit out of order, so a lower id may become visible after a higher one.
+        # Hour markers are deleted by id, never by "id <= max": ids come from a sequence
+        # but commit out of order, so a lower id may become visible after a higher one.
         hours = list(
             DirtyHour.objects.order_by("id").values_list("id", "account_id", "hour")[:HOUR_BATCH]
-        )
-        messages = list(
-            DirtyMessage.objects.order_by("id").values_list("id", "message_id")[:MESSAGE_BATCH]
         )
         if hours:
             DirtyHour.objects.filter(id__in=[h[0] for h in hours]).delete()
             result.days = _hours_rebuild([(a, h) for _, a, h in hours])
-        if messages:
-            DirtyMessage.objects.filter(id__in=[m[0] for m in messages]).delete()
-            result.messages = _messages_rebuild({m for _, m in messages})
+        # Message markers go by message: every marker of a claimed message is deleted at
+        # once (one message has many: minted, clicked, converted). One committed after
+        # this DELETE stays for the next build; one committed before it is seen by the
+        # rebuild's reads, which come later.
+        message_ids = list(
+            DirtyMessage.objects.order_by("message_id")
+            .values_list("message_id", flat=True)
+            .distinct()[:MESSAGE_BATCH]
+        )
+        if message_ids:
+            DirtyMessage.objects.filter(message_id__in=message_ids).delete()
+            result.messages = _messages_rebuild(message_ids)
     return result
 
 
@@ -265,58 +281,71 @@ def counted_conversions() -> QuerySet[Conversion]:
     )
 
 
-def _messages_rebuild(message_ids: set[int]) -> int:
-    ids = list(message_ids)
-    MessageRollup.objects.filter(message_id__in=ids).delete()
-    rows = {
-        pk: MessageRollup(
-            message_id=pk,
-            account_id=account_id,
-            day=sent_at.astimezone(zoneinfo.ZoneInfo(time_zone)).date(),
-            sent_at=sent_at,
-            campaign_id=campaign,
-            creative_id=creative,
-            sending_list_id=sending_list,
-        )
-        for pk, account_id, time_zone, sent_at, campaign, creative, sending_list in (
-            Message.objects.filter(pk__in=ids).values_list(
+def _messages_rebuild(message_ids: list[int]) -> int:
+    """Rewrite the MessageRollup rows of these messages: one INSERT ... SELECT per account
+    (the local sent day needs the account's zone), the figures as correlated subqueries."""
+    MessageRollup.objects.filter(message_id__in=message_ids).delete()
+    accounts = (
+        Message.objects.filter(pk__in=message_ids)
+        .values_list("account_id", "account__time_zone")
+        .distinct()
+    )
+    columns = [
+        "message_id", "account_id", "day", "sent_at", "campaign_id", "creative_id",
+        "sending_list_id", *MESSAGE_FIGURES,
+    ]  # fmt: skip
+    rebuilt = 0
+    for account_id, time_zone in list(accounts):
+        select = (
+            Message.objects.filter(pk__in=message_ids, account_id=account_id)
+            .annotate(
+                day=TruncDate("sent_at", tzinfo=zoneinfo.ZoneInfo(time_zone)),
+                **_message_figures(),
+            )
+            .order_by()
+            .values_list(
                 "pk",
                 "account_id",
-                "account__time_zone",
+                "day",
                 "sent_at",
                 "campaign_id",
                 "creative_id",
                 "sending_list_id",
-            )
+                *(f"figure_{f}" for f in MESSAGE_FIGURES),
+            )  # fmt: skip
         )
+        sql, params = select.query.sql_with_params()
+        table = connection.ops.quote_name(MessageRollup._meta.db_table)
+        names = ", ".join(connection.ops.quote_name(c) for c in columns)
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {table} ({names}) {sql}", params)  # noqa: S608
+            rebuilt += cursor.rowcount
+    return rebuilt
+
+
+MESSAGE_FIGURES = (
+    "raw_clicks", "bot_clicks", "unique_clicks", "conversions", "revenue",
+    "view_through_conversions", "view_through_revenue",
+)  # fmt: skip
+
+
+def _message_figures() -> dict[str, Any]:
+    """One subquery per figure of a message (each an index lookup by message)."""
+
+    def one(queryset: QuerySet, aggregate: Any, zero: Any = 0) -> Coalesce:
+        rows = queryset.filter(message_id=OuterRef("pk")).order_by().values("message_id")
+        return Coalesce(Subquery(rows.annotate(v=aggregate).values("v")), zero)
+
+    clicks = MessageShortLinkClick.objects.all()
+    credited = counted_conversions().filter(attribution_type__in=CLICK_CREDIT)
+    viewed = counted_conversions().filter(attribution_type=VIEW_THROUGH)
+    money = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=4))
+    return {
+        "figure_raw_clicks": one(clicks, Count("pk")),
+        "figure_bot_clicks": one(clicks.filter(is_bot=True), Count("pk")),
+        "figure_unique_clicks": one(MessageClick.objects.all(), Count("pk")),
+        "figure_conversions": one(credited, Count("pk")),
+        "figure_revenue": one(credited, Sum("revenue"), money),
+        "figure_view_through_conversions": one(viewed, Count("pk")),
+        "figure_view_through_revenue": one(viewed, Sum("revenue"), money),
     }
-    for r in (
-        MessageShortLinkClick.objects.filter(message_id__in=ids)
-        .values("message_id")
-        .annotate(raw=Count("id"), bots=Count("id", filter=Q(is_bot=True)))
-    ):
-        if row := rows.get(r["message_id"]):
-            row.raw_clicks, row.bot_clicks = r["raw"], r["bots"]
-    for message_id, n in (
-        MessageClick.objects.filter(message_id__in=ids)
-        .values("message_id")
-        .annotate(n=Count("id"))
-        .values_list("message_id", "n")
-    ):
-        if row := rows.get(message_id):
-            row.unique_clicks = n
-    for r in (
-        counted_conversions()
-        .filter(message_id__in=ids)
-        .values("message_id", "attribution_type")
-        .annotate(n=Count("id"), revenue=Sum("revenue"))
-    ):
-        if row := rows.get(r["message_id"]):
-            if r["attribution_type"] == VIEW_THROUGH:
-                row.view_through_conversions += r["n"]
-                row.view_through_revenue += r["revenue"]
-            else:
-                row.conversions += r["n"]
-                row.revenue += r["revenue"]
-    MessageRollup.objects.bulk_create(rows.values(), batch_size=2000)
-    return len(ids)

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
             name='DirtyMessage',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message_id', models.BigIntegerField()),
+                ('message_id', models.BigIntegerField(db_index=True)),
             ],
         ),
         migrations.CreateModel(
