@@ -252,6 +252,7 @@ class Command(BaseCommand):
         minute, and a sale reported seconds after its click."""
         now = timezone.now()
         self._injected = False
+        self._postbacks = 0
         by_campaign = {c.name: c for c in CAMPAIGNS}
         links = MessageShortLink.objects.filter(account=account).select_related(
             "message__campaign", "message__creative", "offer"
@@ -315,7 +316,8 @@ class Command(BaseCommand):
         params = {"click_id": click_id, "txn_id": f"demo-{link.link_id}"}
         if revenue is not None:
             params["revenue"] = str(revenue)
-        for attempt in range(2 if link.pk % 9 == 0 else 1):
+        self._postbacks += 1
+        for attempt in range(2 if self._postbacks % 5 == 1 else 1):  # networks retry
             log = postback_log_open(
                 account_id=account.pk, endpoint="conv", method="GET", host=DEMO_HOST,
                 query=urlencode(params), body="", ip="198.51.100.20",
@@ -334,7 +336,7 @@ class Command(BaseCommand):
             )  # fmt: skip
             outcome = PostbackLog.Outcome.ACCEPTED if created else PostbackLog.Outcome.DUPLICATE
             postback_log_close(log, outcome=outcome, http_status=200)
-        if link.pk % 23 == 0:  # a network sending a malformed amount, rejected
+        if self._postbacks % 12 == 6:  # a network sending a malformed amount, rejected
             log = postback_log_open(
                 account_id=account.pk, endpoint="conv", method="GET", host=DEMO_HOST,
                 query=urlencode({**params, "revenue": "USD 12"}), body="", ip="198.51.100.20",
