@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 import zoneinfo
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponseBase, QueryDict, StreamingHttpResponse
 
 from reporting import metrics
 
+PAGE_SIZE = 50
 KINDS = ("text", "int", "money", "pct", "date", "datetime", "bool")
 EMPTY = "—"  # a ratio over zero, a missing value
 
@@ -159,6 +162,181 @@ def cells(
         ]
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class Pager:
+    number: int
+    count: int
+    size: int
+    previous_href: str | None
+    next_href: str | None
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, math.ceil(self.count / self.size))
+
+    @property
+    def first_index(self) -> int:
+        return min(self.count, (self.number - 1) * self.size + 1)
+
+    @property
+    def last_index(self) -> int:
+        return min(self.count, self.number * self.size)
+
+
+@dataclass(frozen=True)
+class Table:
+    """What templates/reporting/_table.html renders."""
+
+    name: str
+    headers: list[dict[str, Any]]
+    rows: list[list[Any]]
+    pager: Pager | None
+    csv_href: str
+    totals: list[Any] | None = None
+
+
+def query(params: QueryDict, **changes: str | int | None) -> str:
+    """The current query string with some parameters changed (None removes one)."""
+    result = params.copy()
+    for key, value in changes.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = str(value)
+    encoded = result.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+def wants_csv(request: HttpRequest) -> bool:
+    value = request.GET.get("format", "")
+    if value not in ("", "html", "csv"):
+        raise BadParam("format", "Must be csv, or left out for the page.")
+    return value == "csv"
+
+
+def exports(request: HttpRequest, name: str) -> bool:
+    """Whether this request is the CSV export of the table `name` (`?format=csv`, and
+    `&table=name` on a page with several tables)."""
+    return wants_csv(request) and request.GET.get("table", name) == name
+
+
+def page_number(request: HttpRequest, param: str = "page") -> int:
+    value = request.GET.get(param) or "1"
+    if not (value.isascii() and value.isdigit()) or int(value) < 1 or len(value) > 9:
+        raise BadParam(param, "Must be a page number: 1, 2, 3...")
+    return int(value)
+
+
+def table_build(
+    request: HttpRequest,
+    tz: zoneinfo.ZoneInfo,
+    *,
+    name: str,
+    columns: Sequence[Column],
+    sort: Sort | None,
+    rows: Iterable[dict[str, Any]],
+    count: int | None = None,
+    number: int = 1,
+    sort_param: str = "sort",
+    page_param: str = "page",
+    totals: dict[str, Any] | None = None,
+) -> Table:
+    params = request.GET
+    pager = None
+    if count is not None:
+        last = max(1, math.ceil(count / PAGE_SIZE))
+        pager = Pager(
+            number=number,
+            count=count,
+            size=PAGE_SIZE,
+            previous_href=query(params, **{page_param: number - 1}) if number > 1 else None,
+            next_href=query(params, **{page_param: number + 1}) if number < last else None,
+        )
+    return Table(
+        name=name,
+        headers=[
+            {
+                "label": h.column.label,
+                "name": h.column.name,
+                "numeric": h.column.numeric,
+                "state": h.state,
+                "href": query(params, **{sort_param: h.sort_param, page_param: None})
+                if h.sort_param
+                else None,
+            }
+            for h in headers(columns, sort)
+        ],
+        rows=cells(columns, rows, tz),
+        pager=pager,
+        csv_href=query(params, format="csv", table=name, **{page_param: None}),
+        totals=cells(columns, [totals], tz)[0] if totals is not None else None,
+    )
+
+
+def orm_ordered(queryset: QuerySet, field: str, sort: Sort) -> QuerySet:
+    expression = F(field).desc(nulls_last=True) if sort.descending else F(field).asc()
+    return queryset.order_by(expression, "-pk" if sort.descending else "pk")
+
+
+def orm_table(
+    request: HttpRequest,
+    tz: zoneinfo.ZoneInfo,
+    *,
+    name: str,
+    columns: Sequence[Column],
+    default: Sort,
+    queryset: QuerySet,
+    row: Callable[[Any], dict[str, Any]],
+    order_fields: dict[str, str] | None = None,
+    sort_param: str = "sort",
+    page_param: str = "page",
+) -> Table | HttpResponseBase:
+    """A page of an ORM query as a Table, or, for ?format=csv, all of it as CSV."""
+    sort = sort_parse(request.GET.get(sort_param), columns, default, sort_param) or default
+    queryset = orm_ordered(queryset, (order_fields or {}).get(sort.column, sort.column), sort)
+    if exports(request, name):
+        rows = (row(obj) for obj in queryset.iterator(chunk_size=2000))
+        return csv_response(f"{name}.csv", columns, rows, tz)
+    number = page_number(request, page_param)
+    count = queryset.count()
+    objects = queryset[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    return table_build(
+        request,
+        tz,
+        name=name,
+        columns=columns,
+        sort=sort,
+        rows=[row(obj) for obj in objects],
+        count=count,
+        number=number,
+        sort_param=sort_param,
+        page_param=page_param,
+    )
+
+
+def python_table(
+    request: HttpRequest,
+    tz: zoneinfo.ZoneInfo,
+    *,
+    name: str,
+    columns: Sequence[Column],
+    default: Sort,
+    rows: list[dict[str, Any]],
+    sort_param: str = "sort",
+) -> Table | HttpResponseBase:
+    """A short table (a contact's journey, bot reasons) sorted in memory."""
+    sort = sort_parse(request.GET.get(sort_param), columns, default, sort_param) or default
+    present = [r for r in rows if r.get(sort.column) is not None]
+    missing = [r for r in rows if r.get(sort.column) is None]
+    present.sort(key=lambda r: r[sort.column], reverse=sort.descending)
+    rows = present + missing
+    if exports(request, name):
+        return csv_response(f"{name}.csv", columns, rows, tz)
+    return table_build(
+        request, tz, name=name, columns=columns, sort=sort, rows=rows, sort_param=sort_param
+    )
 
 
 class _Echo:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,13 +24,25 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from links.selectors import message_click_summary
-from reporting import dashboard, selectors
+from reporting import dashboard, selectors, tables
 from reporting.dashboard import DateRange, account_tz
 from reporting.selectors import ReportFilters, ReportParamError
-from reporting.tables import BadParam, Column, Sort, cells, csv_response, headers, sort_parse
+from reporting.tables import (
+    BadParam,
+    Column,
+    Sort,
+    Table,
+    csv_response,
+    exports,
+    orm_table,
+    page_number,
+    python_table,
+    query,
+    sort_parse,
+    table_build,
+    wants_csv,
+)
 from trackly.models import Account, Contact, Message
-
-PAGE_SIZE = 50
 
 View = Callable[..., HttpResponseBase]
 
@@ -69,179 +79,6 @@ class AccountUrls:
 
     def contact(self, contact_id: int) -> str:
         return reverse("dashboard-contact", args=[self.account_id, contact_id])
-
-
-# Tables -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pager:
-    number: int
-    count: int
-    size: int
-    previous_href: str | None
-    next_href: str | None
-
-    @property
-    def num_pages(self) -> int:
-        return max(1, math.ceil(self.count / self.size))
-
-    @property
-    def first_index(self) -> int:
-        return min(self.count, (self.number - 1) * self.size + 1)
-
-    @property
-    def last_index(self) -> int:
-        return min(self.count, self.number * self.size)
-
-
-@dataclass(frozen=True)
-class Table:
-    """What templates/reporting/_table.html renders."""
-
-    name: str
-    headers: list[dict[str, Any]]
-    rows: list[list[Any]]
-    pager: Pager | None
-    csv_href: str
-    totals: list[Any] | None = None
-
-
-def query(params: QueryDict, **changes: str | int | None) -> str:
-    """The current query string with some parameters changed (None removes one)."""
-    result = params.copy()
-    for key, value in changes.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = str(value)
-    encoded = result.urlencode()
-    return f"?{encoded}" if encoded else "?"
-
-
-def wants_csv(request: HttpRequest) -> bool:
-    value = request.GET.get("format", "")
-    if value not in ("", "html", "csv"):
-        raise BadParam("format", "Must be csv, or left out for the page.")
-    return value == "csv"
-
-
-def page_number(request: HttpRequest, param: str = "page") -> int:
-    value = request.GET.get(param) or "1"
-    if not (value.isascii() and value.isdigit()) or int(value) < 1 or len(value) > 9:
-        raise BadParam(param, "Must be a page number: 1, 2, 3...")
-    return int(value)
-
-
-def table_build(
-    request: HttpRequest,
-    account: Account,
-    *,
-    name: str,
-    columns: Sequence[Column],
-    sort: Sort | None,
-    rows: Iterable[dict[str, Any]],
-    count: int | None = None,
-    number: int = 1,
-    sort_param: str = "sort",
-    page_param: str = "page",
-    totals: dict[str, Any] | None = None,
-) -> Table:
-    tz = account_tz(account)
-    params = request.GET
-    pager = None
-    if count is not None:
-        last = max(1, math.ceil(count / PAGE_SIZE))
-        pager = Pager(
-            number=number,
-            count=count,
-            size=PAGE_SIZE,
-            previous_href=query(params, **{page_param: number - 1}) if number > 1 else None,
-            next_href=query(params, **{page_param: number + 1}) if number < last else None,
-        )
-    return Table(
-        name=name,
-        headers=[
-            {
-                "label": h.column.label,
-                "name": h.column.name,
-                "numeric": h.column.numeric,
-                "state": h.state,
-                "href": query(params, **{sort_param: h.sort_param, page_param: None})
-                if h.sort_param
-                else None,
-            }
-            for h in headers(columns, sort)
-        ],
-        rows=cells(columns, rows, tz),
-        pager=pager,
-        csv_href=query(params, format="csv", table=name, **{page_param: None}),
-        totals=cells(columns, [totals], tz)[0] if totals is not None else None,
-    )
-
-
-def orm_ordered(queryset: QuerySet, field: str, sort: Sort) -> QuerySet:
-    expression = F(field).desc(nulls_last=True) if sort.descending else F(field).asc()
-    return queryset.order_by(expression, "-pk" if sort.descending else "pk")
-
-
-def orm_table(
-    request: HttpRequest,
-    account: Account,
-    *,
-    name: str,
-    columns: Sequence[Column],
-    default: Sort,
-    queryset: QuerySet,
-    row: Callable[[Any], dict[str, Any]],
-    order_fields: dict[str, str] | None = None,
-    sort_param: str = "sort",
-    page_param: str = "page",
-) -> Table | HttpResponseBase:
-    """A page of an ORM query as a Table, or, for ?format=csv, all of it as CSV."""
-    sort = sort_parse(request.GET.get(sort_param), columns, default, sort_param) or default
-    queryset = orm_ordered(queryset, (order_fields or {}).get(sort.column, sort.column), sort)
-    if wants_csv(request) and request.GET.get("table", name) == name:
-        rows = (row(obj) for obj in queryset.iterator(chunk_size=2000))
-        return csv_response(f"{account.pk}-{name}.csv", columns, rows, account_tz(account))
-    number = page_number(request, page_param)
-    count = queryset.count()
-    objects = queryset[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
-    return table_build(
-        request,
-        account,
-        name=name,
-        columns=columns,
-        sort=sort,
-        rows=[row(obj) for obj in objects],
-        count=count,
-        number=number,
-        sort_param=sort_param,
-        page_param=page_param,
-    )
-
-
-def python_table(
-    request: HttpRequest,
-    account: Account,
-    *,
-    name: str,
-    columns: Sequence[Column],
-    default: Sort,
-    rows: list[dict[str, Any]],
-    sort_param: str = "sort",
-) -> Table | HttpResponseBase:
-    """A short table (a contact's journey, bot reasons) sorted in memory."""
-    sort = sort_parse(request.GET.get(sort_param), columns, default, sort_param) or default
-    present = [r for r in rows if r.get(sort.column) is not None]
-    missing = [r for r in rows if r.get(sort.column) is None]
-    present.sort(key=lambda r: r[sort.column], reverse=sort.descending)
-    rows = present + missing
-    if wants_csv(request) and request.GET.get("table", name) == name:
-        return csv_response(f"{account.pk}-{name}.csv", columns, rows, account_tz(account))
-    return table_build(
-        request, account, name=name, columns=columns, sort=sort, rows=rows, sort_param=sort_param
-    )
 
 
 def page(
@@ -380,21 +217,20 @@ def report_table(
     )
     order = sort.param if sort else None
     links = _row_links(request, account, dimension)
-    if wants_csv(request):
+    if exports(request, dimension.name):
         totals = selectors.report(
             account, dimension.name, filters, order=order, page=1, page_size=1
         ).totals
         rows = selectors.report_rows(account, dimension.name, filters, order=order)
         every = itertools.chain((_report_row(r) for r in rows), [{"label": "Total", **totals}])
-        filename = f"{account.pk}-{dimension.name}.csv"
-        return csv_response(filename, columns, every, account_tz(account))
+        return csv_response(f"{dimension.name}.csv", columns, every, account_tz(account))
     number = page_number(request)
     result = selectors.report(
-        account, dimension.name, filters, order=order, page=number, page_size=PAGE_SIZE
+        account, dimension.name, filters, order=order, page=number, page_size=tables.PAGE_SIZE
     )
     return table_build(
         request,
-        account,
+        account_tz(account),
         name=dimension.name,
         columns=columns,
         sort=sort,
@@ -500,7 +336,7 @@ def conversions(request: HttpRequest, account: Account) -> HttpResponseBase:
     urls = AccountUrls(account)
     table = orm_table(
         request,
-        account,
+        account_tz(account),
         name="conversions",
         columns=CONVERSION_COLUMNS,
         default=Sort("occurred_at", descending=True),
@@ -533,7 +369,7 @@ def postbacks(request: HttpRequest, account: Account) -> HttpResponseBase:
     dates = DateRange.parse(request.GET, account)
     table = orm_table(
         request,
-        account,
+        account_tz(account),
         name="postbacks",
         columns=POSTBACK_COLUMNS,
         default=Sort("received_at", descending=True),
@@ -572,7 +408,7 @@ def message_detail(request: HttpRequest, account: Account, message_id: int) -> H
     counted_id = dashboard.counted_click_id(message)
     table = orm_table(
         request,
-        account,
+        account_tz(account),
         name="clicks",
         columns=RAW_CLICK_COLUMNS,
         default=Sort("clicked_at", descending=False),
@@ -621,7 +457,7 @@ def contact_detail(request: HttpRequest, account: Account, contact_id: int) -> H
     events = [e for e in events if dates.contains(e["at"], account)]
     table = python_table(
         request,
-        account,
+        account_tz(account),
         name="journey",
         columns=JOURNEY_COLUMNS,
         default=Sort("at", descending=False),
@@ -653,10 +489,11 @@ FRAUD_FLAG_COLUMNS = (
 
 @account_page
 def bots(request: HttpRequest, account: Account) -> HttpResponseBase:
-    dates = DateRange.parse(request.GET, account)
+    dates, filters = report_filters(request, account)
+    tz = account_tz(account)
     reasons = python_table(
         request,
-        account,
+        tz,
         name="reasons",
         columns=BOT_REASON_COLUMNS,
         default=Sort("clicks", descending=True),
@@ -666,7 +503,7 @@ def bots(request: HttpRequest, account: Account) -> HttpResponseBase:
         return reasons
     flags = orm_table(
         request,
-        account,
+        tz,
         name="flags",
         columns=FRAUD_FLAG_COLUMNS,
         default=Sort("created_at", descending=True),
@@ -678,12 +515,10 @@ def bots(request: HttpRequest, account: Account) -> HttpResponseBase:
     )
     if isinstance(flags, HttpResponseBase):
         return flags
-    _, filters = report_filters(request, account)
     totals = selectors.report(account, "days", filters, page=1, page_size=1).totals
     share = table_build(
-        request, account, name="share", columns=METRIC_COLUMNS, sort=Sort("sends", False),
-        rows=[], totals=totals,
-    )  # fmt: skip
+        request, tz, name="share", columns=METRIC_COLUMNS, sort=None, rows=[], totals=totals
+    )
     return page(
         request, account, "reporting/bots.html", "bots",
         title="Bots and fraud", dates=dates, reasons=reasons, flags=flags,

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from reporting import metrics, views
+from reporting import metrics, tables, views
 from tests.reporting.conftest import Dataset
 from tests.reporting.test_dashboard_pages import column, csv_rows, parse, table, url
 from trackly.models import Campaign
@@ -185,7 +185,7 @@ class TestMessages:
         assert dashboard.get(url(data, "messages/"), {"campaign": "abc"}).status_code == 400
 
     def test_it_pages(self, dashboard: Client, data: Dataset, monkeypatch: Any) -> None:
-        monkeypatch.setattr(views, "PAGE_SIZE", 2)
+        monkeypatch.setattr(tables, "PAGE_SIZE", 2)
         first = dashboard.get(url(data, "messages/"), WIDE)
         body = first.content.decode()
         assert "1–2 of 3" in body and "Page 1 of 2" in body
