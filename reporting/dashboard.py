@@ -55,6 +55,12 @@ class DateRange:
             start = end - dt.timedelta(days=default_days - 1)
         return cls(start, end)
 
+    def days(self, account: Account) -> int:
+        """How many days the range spans; an open end is today."""
+        today = timezone.now().astimezone(account_tz(account)).date()
+        end = self.end or today
+        return (end - (self.start or end)).days + 1
+
     def bounds(self, account: Account) -> tuple[dt.datetime | None, dt.datetime | None]:
         """[start 00:00, day after end 00:00) in the account's time zone, as aware times."""
         tz = account_tz(account)

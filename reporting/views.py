@@ -277,9 +277,14 @@ def figures_of(table: Table, names: Sequence[str]) -> list[dict[str, Any]]:
     return [{"name": name, "label": labels[name], "cell": totals[name]} for name in names]
 
 
+MAX_CHART_DAYS = 731  # two years of daily points
+
+
 @account_page
 def overview(request: HttpRequest, account: Account) -> HttpResponseBase:
     dates, filters = report_filters(request, account)
+    if dates.days(account) > MAX_CHART_DAYS:
+        raise BadParam("start", f"The overview charts at most {MAX_CHART_DAYS} days at once.")
     table = report_table(request, account, DIMENSIONS["days"], filters)
     if isinstance(table, HttpResponseBase):
         return table

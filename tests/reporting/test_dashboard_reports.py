@@ -17,7 +17,8 @@ from tests.reporting.test_dashboard_pages import column, csv_rows, parse, table,
 from trackly.models import Campaign
 
 REPORTS = ["campaigns", "creatives", "offers", "lists", "messages"]
-WIDE = {"start": "2000-01-01", "end": "2999-12-31"}
+TODAY = timezone.now().date()
+WIDE = {"start": f"{TODAY - dt.timedelta(days=400)}", "end": f"{TODAY + dt.timedelta(days=1)}"}
 
 
 def api(data: Dataset, dimension: str, **params: Any) -> dict[str, Any]:
@@ -59,6 +60,11 @@ class TestTheFiguresAreTheApis:
         assert figures["click_rate"] == ("0.5000", "50.0%")
         assert figures["view_through_revenue"][0] == totals["view_through_revenue"]
         assert set(figures) == set(views.OVERVIEW_METRICS)
+
+    def test_the_chart_spans_at_most_two_years(self, dashboard: Client, data: Dataset) -> None:
+        response = dashboard.get(url(data, ""), {"start": "2000-01-01", "end": "2026-01-01"})
+        assert response.status_code == 400 and b"<code>start</code>" in response.content
+        assert dashboard.get(url(data, ""), {"start": "2000-01-01"}).status_code == 400
 
     def test_the_chart_gets_one_point_per_day(self, dashboard: Client, data: Dataset) -> None:
         response = dashboard.get(url(data, ""), {"start": "2026-01-01", "end": "2026-01-31"})
@@ -152,7 +158,8 @@ class TestMessages:
         campaigns = table(dashboard.get(url(data, "campaigns/"), WIDE), "campaigns")
         spring = Campaign.objects.get(name="Spring")
         link = next(row[0][2] for row in campaigns["rows"] if row[0][0] == "Spring")
-        assert link == url(data, f"messages/?start=2000-01-01&end=2999-12-31&campaign={spring.pk}")
+        expected = f"messages/?start={WIDE['start']}&end={WIDE['end']}&campaign={spring.pk}"
+        assert link == url(data, expected)
         messages = table(dashboard.get(link), "messages")
         assert sorted(int(key) for key in column(messages, "contact_id")) == sorted(
             [data.spring["contact"]["id"], data.old["contact"]["id"]]
@@ -189,7 +196,7 @@ class TestMessages:
         first = dashboard.get(url(data, "messages/"), WIDE)
         body = first.content.decode()
         assert "1–2 of 3" in body and "Page 1 of 2" in body
-        assert 'href="?start=2000-01-01&amp;end=2999-12-31&amp;page=2" rel="next"' in body
+        assert f'href="?start={WIDE["start"]}&amp;end={WIDE["end"]}&amp;page=2" rel="next"' in body
         second = table(dashboard.get(url(data, "messages/"), {**WIDE, "page": 2}), "messages")
         assert len(second["rows"]) == 1
         shown = column(table(first, "messages"), "label") + column(second, "label")
