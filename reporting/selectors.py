@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, FloatField, OuterRef, QuerySet, Sum
+from django.db.models import Count, F, FloatField, QuerySet, Sum
 from django.db.models.functions import Cast, NullIf
 
 from attribution.models import Conversion
-from links.models import MessageShortLink, MessageShortLinkClick
+from links.models import MessageShortLinkClick
 from reporting.metrics import COLUMNS, COUNT_FIELDS, derive
 from reporting.models import DailyRollup, MessageRollup
 from trackly.models import Account, Campaign, Contact, Creative, Message, Offer, SendingList
@@ -199,9 +199,7 @@ _GROUPS = {
     "lists": ("sending_list_id", "sending_list__name", "No list"),
 }
 _FILTER_MODELS = {"campaign": Campaign, "creative": Creative, "offer": Offer, "list": SendingList}
-_MESSAGE_VALUES = (
-    "message_id", "message__external_id", "message__contact_id", "sent_at", *MESSAGE_FIGURES,
-)  # fmt: skip
+_MESSAGE_VALUES = ("message_id", "external_id", "contact_id", "sent_at", *MESSAGE_FIGURES)
 
 
 def filters_check(account: Account, filters: ReportFilters) -> None:
@@ -294,16 +292,10 @@ def _messages(account: Account, filters: ReportFilters) -> QuerySet[MessageRollu
     ):
         if getattr(filters, name) is not None:
             queryset = queryset.filter(**{column: getattr(filters, name)})
+    # A message has a row per offer it carries: one of them without an offer filter.
     if filters.offer is not None:
-        # Messages that carry a link bound to the offer (their figures stay whole).
-        queryset = queryset.filter(
-            Exists(
-                MessageShortLink.objects.filter(
-                    message_id=OuterRef("message_id"), offer_id=filters.offer
-                )
-            )
-        )
-    return queryset
+        return queryset.filter(offer_id=filters.offer)
+    return queryset.filter(is_first_offer=True)
 
 
 def _per(numerator: str, denominator: str) -> Any:
@@ -314,7 +306,7 @@ def _per(numerator: str, denominator: str) -> Any:
 # sends sorts as its numerator.
 _MESSAGE_SORT: dict[str, Any] = {
     "key": F("message_id"),
-    "label": F("message__external_id"),
+    "label": F("external_id"),
     "sends": F("message_id"),
     **{f: F(f) for f in MESSAGE_FIGURES},
     "click_rate": F("unique_clicks"),
@@ -338,9 +330,9 @@ def _message_order(sort: tuple[str, bool] | None) -> list[Any]:
 def _message_row(r: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "key": r["message_id"],
-        "label": r["message__external_id"] or f"message {r['message_id']}",
+        "label": r["external_id"] or f"message {r['message_id']}",
         "sent_at": _iso(r["sent_at"]),
-        "contact_id": r["message__contact_id"],
+        "contact_id": r["contact_id"],
         **derive({**r, "sends": 1}),
     }
 

@@ -24,6 +24,7 @@ from django.db.models import (
     Count,
     DecimalField,
     Exists,
+    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -45,7 +46,6 @@ VIEW_THROUGH = Conversion.AttributionType.VIEW_THROUGH
 
 # pg_advisory_xact_lock key held by each build step ("RLUP" in ASCII).
 BUILD_LOCK = 0x524C5550
-HOUR_BATCH = 5000
 MESSAGE_BATCH = 5000
 # A long stretch of stale days (a bulk load, a time zone change) is rebuilt a month at a time.
 MAX_SPAN_DAYS = 31
@@ -94,18 +94,18 @@ def _build_step() -> BuildResult:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUILD_LOCK])
-        # Hour markers are deleted by id, never by "id <= max": ids come from a sequence
-        # but commit out of order, so a lower id may become visible after a higher one.
-        hours = list(
-            DirtyHour.objects.order_by("id").values_list("id", "account_id", "hour")[:HOUR_BATCH]
-        )
-        if hours:
-            DirtyHour.objects.filter(id__in=[h[0] for h in hours]).delete()
-            result.days = _hours_rebuild([(a, h) for _, a, h in hours])
-        # Message markers go by message: every marker of a claimed message is deleted at
-        # once (one message has many: minted, clicked, converted). One committed after
-        # this DELETE stays for the next build; one committed before it is seen by the
-        # rebuild's reads, which come later.
+        # Markers are claimed by what they name, not by id: every marker of the account
+        # (one account's hours per step) and of a batch of messages, duplicates and all.
+        # One committed after the DELETE stays for the next build; one committed before
+        # it is seen by the rebuild's reads, which come after the DELETE.
+        account_id = DirtyHour.objects.order_by("id").values_list("account_id", flat=True).first()
+        if account_id is not None:
+            marked = DirtyHour.objects.filter(account_id=account_id)
+            hours = set(marked.values_list("hour", flat=True).distinct())
+            if None not in hours:
+                marked = marked.filter(hour__in=hours)
+            marked.delete()
+            result.days = _hours_rebuild(account_id, hours)
         message_ids = list(
             DirtyMessage.objects.order_by("message_id")
             .values_list("message_id", flat=True)
@@ -117,31 +117,22 @@ def _build_step() -> BuildResult:
     return result
 
 
-def _hours_rebuild(hours: list[tuple[int, dt.datetime | None]]) -> int:
-    time_zones = dict(
-        Account.objects.filter(pk__in={a for a, _ in hours}).values_list("pk", "time_zone")
-    )
-    whole = {a for a, h in hours if h is None and a in time_zones}
-    days: dict[int, set[dt.date]] = defaultdict(set)
-    for account_id, hour in hours:
-        if account_id in time_zones and account_id not in whole and hour is not None:
-            tz = zoneinfo.ZoneInfo(time_zones[account_id])
-            # An hour can straddle two local days in a zone with a :30 or :45 offset.
-            days[account_id].add(hour.astimezone(tz).date())
-            days[account_id].add(
-                (hour + dt.timedelta(minutes=59, seconds=59)).astimezone(tz).date()
-            )
-    rebuilt = 0
-    for account_id in whole:
-        tz = zoneinfo.ZoneInfo(time_zones[account_id])
-        rebuilt += _days_rebuild(account_id, tz, None, None)
+def _hours_rebuild(account_id: int, hours: set[dt.datetime | None]) -> int:
+    """Rebuild the local days these UTC hours touch (None: every day, and every message).
+    Returns how many days were rebuilt."""
+    time_zone = Account.objects.filter(pk=account_id).values_list("time_zone", flat=True).first()
+    if time_zone is None:
+        return 0  # a deleted account: its rows went with it
+    tz = zoneinfo.ZoneInfo(time_zone)
+    if None in hours:
         _account_messages_mark(account_id)
-    for account_id, account_days in days.items():
-        tz = zoneinfo.ZoneInfo(time_zones[account_id])
-        for first, last in _spans(sorted(account_days)):
-            rebuilt += _days_rebuild(account_id, tz, first, last)
-    # Markers of deleted accounts have nothing left to rebuild (their rows cascaded).
-    return rebuilt
+        return _days_rebuild(account_id, tz, None, None)
+    days = set()
+    for hour in filter(None, hours):
+        # An hour can straddle two local days in a zone with a :30 or :45 offset.
+        days.add(hour.astimezone(tz).date())
+        days.add((hour + dt.timedelta(minutes=59, seconds=59)).astimezone(tz).date())
+    return sum(_days_rebuild(account_id, tz, first, last) for first, last in _spans(sorted(days)))
 
 
 def _spans(days: list[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
@@ -196,14 +187,9 @@ def _days_rebuild(
             row[name] = row.get(name, 0) + (value or 0)
 
     # Sends: once per message on its first offer's row, and once per offer it carries.
-    first_offer = (
-        MessageShortLink.objects.filter(message=OuterRef("pk"), offer__isnull=False)
-        .order_by("id")
-        .values("offer_id")[:1]
-    )
     for r in (
         within(Message.objects.all(), "sent_at")
-        .annotate(first_offer=Subquery(first_offer))
+        .annotate(first_offer=_first_offer("pk"))
         .values("day", "campaign_id", "creative_id", "sending_list_id", "first_offer")
         .annotate(n=Count("id"))
     ):
@@ -281,45 +267,80 @@ def counted_conversions() -> QuerySet[Conversion]:
     )
 
 
+def _first_offer(message: str) -> Subquery:
+    """The offer of a message's first offer-bound link (NULL: it has none)."""
+    return Subquery(
+        MessageShortLink.objects.filter(message=OuterRef(message), offer__isnull=False)
+        .order_by("id")
+        .values("offer_id")[:1]
+    )
+
+
 def _messages_rebuild(message_ids: list[int]) -> int:
-    """Rewrite the MessageRollup rows of these messages: one INSERT ... SELECT per account
-    (the local sent day needs the account's zone), the figures as correlated subqueries."""
+    """Rewrite the MessageRollup rows of these messages, by INSERT ... SELECT (per account:
+    the local sent day needs the account's zone), the figures as correlated subqueries.
+    Returns how many messages have rows now."""
     MessageRollup.objects.filter(message_id__in=message_ids).delete()
     accounts = (
         Message.objects.filter(pk__in=message_ids)
         .values_list("account_id", "account__time_zone")
         .distinct()
     )
-    columns = [
-        "message_id", "account_id", "day", "sent_at", "campaign_id", "creative_id",
-        "sending_list_id", *MESSAGE_FIGURES,
-    ]  # fmt: skip
     rebuilt = 0
     for account_id, time_zone in list(accounts):
-        select = (
+        tz = zoneinfo.ZoneInfo(time_zone)
+        firsts = (
             Message.objects.filter(pk__in=message_ids, account_id=account_id)
             .annotate(
-                day=TruncDate("sent_at", tzinfo=zoneinfo.ZoneInfo(time_zone)),
-                **_message_figures(),
+                offer=_first_offer("pk"),
+                first=Value(True),
+                day=TruncDate("sent_at", tzinfo=tz),
+                **_message_figures("pk"),
             )
-            .order_by()
             .values_list(
                 "pk",
+                "offer",
+                "first",
                 "account_id",
                 "day",
                 "sent_at",
                 "campaign_id",
                 "creative_id",
                 "sending_list_id",
+                "contact_id",
+                "external_id",
                 *(f"figure_{f}" for f in MESSAGE_FIGURES),
             )  # fmt: skip
         )
-        sql, params = select.query.sql_with_params()
-        table = connection.ops.quote_name(MessageRollup._meta.db_table)
-        names = ", ".join(connection.ops.quote_name(c) for c in columns)
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {table} ({names}) {sql}", params)  # noqa: S608
-            rebuilt += cursor.rowcount
+        # The other offers a message carries (rare: most messages carry one).
+        others = (
+            MessageShortLink.objects.filter(
+                message_id__in=message_ids, account_id=account_id, offer__isnull=False
+            )
+            .exclude(offer_id=_first_offer("message_id"))
+            .annotate(
+                first=Value(False),
+                day=TruncDate("message__sent_at", tzinfo=tz),
+                **_message_figures("message_id"),
+            )
+            .values_list(
+                "message_id",
+                "offer_id",
+                "first",
+                "account_id",
+                "day",
+                "message__sent_at",
+                "message__campaign_id",
+                "message__creative_id",
+                "message__sending_list_id",
+                "message__contact_id",
+                "message__external_id",
+                *(f"figure_{f}" for f in MESSAGE_FIGURES),
+            )  # fmt: skip
+            .distinct()
+        )
+        rebuilt += _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, firsts.order_by())
+        _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, others.order_by())
     return rebuilt
 
 
@@ -327,13 +348,28 @@ MESSAGE_FIGURES = (
     "raw_clicks", "bot_clicks", "unique_clicks", "conversions", "revenue",
     "view_through_conversions", "view_through_revenue",
 )  # fmt: skip
+_MESSAGE_ROLLUP_COLUMNS = (
+    "message_id", "offer_id", "is_first_offer", "account_id", "day", "sent_at", "campaign_id",
+    "creative_id", "sending_list_id", "contact_id", "external_id", *MESSAGE_FIGURES,
+)  # fmt: skip
 
 
-def _message_figures() -> dict[str, Any]:
+def _insert_select(model: type[Model], columns: Iterable[str], select: QuerySet) -> int:
+    """INSERT INTO model's table (columns) <the SELECT the ORM compiles for `select`>: the
+    rows never travel through Python. `select` yields the columns in the same order."""
+    sql, params = select.query.sql_with_params()
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) {sql}", params)  # noqa: S608
+        return cursor.rowcount
+
+
+def _message_figures(message: str) -> dict[str, Any]:
     """One subquery per figure of a message (each an index lookup by message)."""
 
     def one(queryset: QuerySet, aggregate: Any, zero: Any = 0) -> Coalesce:
-        rows = queryset.filter(message_id=OuterRef("pk")).order_by().values("message_id")
+        rows = queryset.filter(message_id=OuterRef(message)).order_by().values("message_id")
         return Coalesce(Subquery(rows.annotate(v=aggregate).values("v")), zero)
 
     clicks = MessageShortLinkClick.objects.all()

@@ -25,8 +25,9 @@ from trackly.models import Campaign, Message
 DAILY_FIELDS = ("account_id", "day", "campaign_id", "creative_id", "sending_list_id", "offer_id",
                 "sends", "offer_sends", "raw_clicks", "bot_clicks", "unique_clicks", "conversions",
                 "revenue", "view_through_conversions", "view_through_revenue")  # fmt: skip
-MESSAGE_FIELDS = ("message_id", "account_id", "day", "sent_at", "campaign_id", "creative_id",
-                  "sending_list_id", "raw_clicks", "bot_clicks", "unique_clicks", "conversions",
+MESSAGE_FIELDS = ("message_id", "offer_id", "is_first_offer", "account_id", "day", "sent_at",
+                  "campaign_id", "creative_id", "sending_list_id", "contact_id", "external_id",
+                  "raw_clicks", "bot_clicks", "unique_clicks", "conversions",
                   "revenue", "view_through_conversions", "view_through_revenue")  # fmt: skip
 
 
