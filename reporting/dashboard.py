@@ -155,8 +155,9 @@ def bot_reasons(account: Account, dates: DateRange) -> list[dict[str, Any]]:
     queryset = dates.filter(
         MessageShortLinkClick.objects.filter(account=account, is_bot=True), "clicked_at", account
     )
+    # count(*), not count(id): the migration reporting 0003's index answers it alone.
     rows = list(
-        queryset.values("bot_reason").annotate(clicks=Count("id")).order_by("-clicks", "bot_reason")
+        queryset.values("bot_reason").annotate(clicks=Count("*")).order_by("-clicks", "bot_reason")
     )
     total = sum(row["clicks"] for row in rows)
     return [
