@@ -118,7 +118,7 @@ def report(
     if dimension not in DIMENSIONS:
         raise ReportParamError("dimension", f"Must be one of {', '.join(DIMENSIONS)}.")
     filters_check(account, filters)
-    sort = _order_parse(order)
+    sort = _order_parse(order, dimension)
     if page is not None and page < 1:
         raise ReportParamError("page", "Must be 1 or more.")
     if page_size is not None and not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -161,7 +161,7 @@ def report_rows(
     if dimension != "messages":
         yield from report(account, dimension, filters, order=order).rows
         return
-    queryset = _messages(account, filters).order_by(*_message_order(_order_parse(order)))
+    queryset = _messages(account, filters).order_by(*_message_order(_order_parse(order, dimension)))
     for row in queryset.values(*_MESSAGE_VALUES).iterator(chunk_size=2000):
         yield _message_row(row)
 
@@ -270,12 +270,13 @@ def _sorted(rows: list[dict[str, Any]], sort: tuple[str, bool]) -> list[dict[str
     return present + empty
 
 
-def _order_parse(order: str | None) -> tuple[str, bool] | None:
+def _order_parse(order: str | None, dimension: str) -> tuple[str, bool] | None:
     if not order:
         return None
     column = order.removeprefix("-")
-    if column not in ("key", "label", *COLUMNS):
-        raise ReportParamError("order", f"Must be a column: key, label, {', '.join(COLUMNS)}.")
+    allowed = ("key", "label", *EXTRA_COLUMNS.get(dimension, ()), *COLUMNS)
+    if column not in allowed:
+        raise ReportParamError("order", f"Must be a column: {', '.join(allowed)}.")
     return column, order.startswith("-")
 
 
@@ -307,6 +308,8 @@ def _per(numerator: str, denominator: str) -> Any:
 _MESSAGE_SORT: dict[str, Any] = {
     "key": F("message_id"),
     "label": F("external_id"),
+    "sent_at": F("sent_at"),
+    "contact_id": F("contact_id"),
     "sends": F("message_id"),
     **{f: F(f) for f in MESSAGE_FIGURES},
     "click_rate": F("unique_clicks"),

@@ -286,6 +286,14 @@ def _messages_rebuild(message_ids: list[int]) -> int:
         .values_list("account_id", "account__time_zone")
         .distinct()
     )
+    # Messages carrying links to more than one offer (rare) also get rows for the others.
+    several = list(
+        MessageShortLink.objects.filter(message_id__in=message_ids, offer__isnull=False)
+        .values("message_id")
+        .annotate(offers=Count("offer_id", distinct=True))
+        .filter(offers__gt=1)
+        .values_list("message_id", flat=True)
+    )
     rebuilt = 0
     for account_id, time_zone in list(accounts):
         tz = zoneinfo.ZoneInfo(time_zone)
@@ -312,10 +320,9 @@ def _messages_rebuild(message_ids: list[int]) -> int:
                 *(f"figure_{f}" for f in MESSAGE_FIGURES),
             )  # fmt: skip
         )
-        # The other offers a message carries (rare: most messages carry one).
         others = (
             MessageShortLink.objects.filter(
-                message_id__in=message_ids, account_id=account_id, offer__isnull=False
+                message_id__in=several, account_id=account_id, offer__isnull=False
             )
             .exclude(offer_id=_first_offer("message_id"))
             .annotate(
@@ -340,7 +347,8 @@ def _messages_rebuild(message_ids: list[int]) -> int:
             .distinct()
         )
         rebuilt += _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, firsts.order_by())
-        _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, others.order_by())
+        if several:
+            _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, others.order_by())
     return rebuilt
 
 

@@ -111,7 +111,7 @@ class Command(BaseCommand):
         account = Account.objects.filter(name=DEMO_ACCOUNT).first()
         if account is None:
             account = self._create(port, options["messages"])
-            rollups_build()
+            rollups_build()  # the reports show the demo at once, not after the first beat
         TrackingDomain.objects.filter(account=account, host=DEMO_HOST).update(port=port)
         link = (
             MessageShortLink.objects.filter(
