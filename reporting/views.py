@@ -196,8 +196,8 @@ def report_columns(dimension: Dimension) -> tuple[Column, ...]:
     if dimension.name == "messages":
         return (
             Column("label", dimension.label, link="url"),
-            Column("sent_at", "Sent", "datetime", sortable=False),
-            Column("contact_id", "Contact", link="contact_url", sortable=False),
+            Column("sent_at", "Sent", "datetime"),
+            Column("contact_id", "Contact", link="contact_url"),
             *METRIC_COLUMNS,
         )
     return (Column("label", dimension.label, link="url"), *METRIC_COLUMNS)

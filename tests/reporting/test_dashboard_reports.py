@@ -175,6 +175,19 @@ class TestMessages:
             data, f"contacts/{data.summer['contact']['id']}/"
         )
 
+    def test_messages_sort_by_when_they_were_sent(self, dashboard: Client, data: Dataset) -> None:
+        oldest = table(
+            dashboard.get(url(data, "messages/"), {**WIDE, "sort": "sent_at"}), "messages"
+        )
+        first = oldest["rows"][0][0]
+        assert first[2] == url(data, f"messages/{data.old['id']}/")  # the 40-day-old one
+        sent = column(oldest, "sent_at")
+        assert sent == sorted(sent) and len(sent) == 3
+        newest = table(
+            dashboard.get(url(data, "messages/"), {**WIDE, "sort": "-sent_at"}), "messages"
+        )
+        assert column(newest, "sent_at") == sent[::-1]
+
     def test_the_filters_offer_the_accounts_campaigns(
         self, dashboard: Client, data: Dataset, outsider: Any
     ) -> None:
