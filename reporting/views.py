@@ -94,7 +94,11 @@ def page(
             "accounts": dashboard.member_accounts(request.user),
             "nav": nav,
             # A new date range keeps the table's order.
-            "keep": {k: request.GET[k] for k in ("sort", "flags_sort") if request.GET.get(k)},
+            "keep": {
+                k: request.GET[k]
+                for k in ("sort", "flags_sort", "links_sort")
+                if request.GET.get(k)
+            },
             **context,
         },
     )
@@ -402,6 +406,15 @@ RAW_CLICK_COLUMNS = (
 )
 
 
+LINK_COLUMNS = (
+    Column("name", "Name"),
+    Column("link_id", "Link"),
+    Column("offer", "Offer"),
+    Column("destination", "Destination"),
+    Column("raw_clicks", "Raw clicks (all time)", "int"),
+)
+
+
 @account_page
 def message_detail(request: HttpRequest, account: Account, message_id: int) -> HttpResponseBase:
     message = get_object_or_404(
@@ -430,10 +443,21 @@ def message_detail(request: HttpRequest, account: Account, message_id: int) -> H
     ]  # fmt: skip
     summary = message_click_summary(message, links)  # adds raw_clicks to each link
     summary.update(selectors.message_conversion_summary(message))
+    links_table = python_table(
+        request,
+        account_tz(account),
+        name="links",
+        columns=LINK_COLUMNS,
+        default=Sort("name", descending=False),
+        rows=links,
+        sort_param="links_sort",
+    )
+    if isinstance(links_table, HttpResponseBase):
+        return links_table
     return page(
         request, account, "reporting/message.html", "messages",
         title=f"Message {message}", message=message, dates=dates, table=table,
-        summary=summary, links=links,
+        summary=summary, links=links_table,
     )  # fmt: skip
 
 

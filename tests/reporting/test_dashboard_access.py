@@ -161,6 +161,16 @@ class TestHome:
         assert f'href="/dashboard/{second.account.pk}/"' in body
         assert "Second &lt;b&gt;Brand&lt;/b&gt;" in body
 
+    def test_every_page_offers_a_switch_to_the_users_other_accounts(
+        self, marketer: Any, owner: Any, make_account: Any, outsider: Any
+    ) -> None:
+        second = make_account("Second Brand")
+        Membership.objects.create(user=marketer, account=second.account)
+        body = logged_in(marketer).get(f"/dashboard/{owner.account.pk}/bots/").content.decode()
+        assert '<details class="switcher">' in body
+        assert f'<a href="/dashboard/{second.account.pk}/">Second Brand</a>' in body
+        assert outsider.account.name not in body
+
     def test_no_account_says_so(self, db: Any) -> None:
         user = get_user_model().objects.create_user("lonely", password=PASSWORD)
         response = logged_in(user).get("/dashboard/")

@@ -131,6 +131,14 @@ class TestMessage:
         assert rows[0] == page["columns"]
         assert rows[1:] == [[cell[0] for cell in row] for row in page["rows"]]
 
+    def test_its_links_show_their_offer_and_clicks(self, dashboard: Client, data: Dataset) -> None:
+        page = url(data, f"messages/{data.spring['id']}/")
+        links = table(dashboard.get(page), "links")
+        assert column(links, "link_id") == [data.spring["links"][0]["link_id"]]
+        assert (column(links, "offer"), column(links, "raw_clicks")) == (["Sale"], ["2"])
+        exported = csv_rows(dashboard.get(page, {"format": "csv", "table": "links"}))
+        assert exported == [links["columns"], [c[0] for c in links["rows"][0]]]
+
     def test_the_body_is_escaped(self, dashboard: Client, owner: Any) -> None:
         message = owner.mint(
             body="<script>alert(1)</script> {{l}}", links={"l": {"url": "https://a.example/"}}
