@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Coalesce
 
+from reporting.metrics import COUNT_FIELDS
 from trackly.models import Account, Campaign, Creative, Message, Offer, SendingList
 
 
@@ -24,8 +25,12 @@ def _dimension(model: type[models.Model]) -> models.ForeignKey:
     )
 
 
+FIGURES = tuple(f for f in COUNT_FIELDS if f != "sends")
+
+
 class Figures(models.Model):
-    """The counts of reporting.metrics.COUNT_FIELDS except sends, which each table defines."""
+    """The counts of reporting.metrics.COUNT_FIELDS except sends, which each table defines
+    (FIGURES)."""
 
     raw_clicks = models.PositiveIntegerField(default=0)
     bot_clicks = models.PositiveIntegerField(default=0)

@@ -14,7 +14,7 @@ from django.db.models.functions import Cast, NullIf
 from attribution.models import Conversion
 from links.models import MessageShortLinkClick
 from reporting.metrics import COLUMNS, COUNT_FIELDS, derive
-from reporting.models import DailyRollup, MessageRollup
+from reporting.models import FIGURES, DailyRollup, MessageRollup
 from trackly.models import Account, Campaign, Contact, Creative, Message, Offer, SendingList
 
 CLICK_CREDIT = (Conversion.AttributionType.DIRECT, Conversion.AttributionType.CLICK_THROUGH)
@@ -127,7 +127,7 @@ def report(
     page, page_size = page or 1, page_size or DEFAULT_PAGE_SIZE
     if dimension == "messages":
         queryset = _messages(account, filters)
-        totals = queryset.aggregate(sends=Count("pk"), **_sums(MESSAGE_FIGURES))
+        totals = queryset.aggregate(sends=Count("pk"), **_sums(FIGURES))
         ordered = queryset.order_by(*_message_order(sort))
         if paged:
             ordered = ordered[(page - 1) * page_size : page * page_size]
@@ -139,7 +139,7 @@ def report(
         if paged:
             rows = rows[(page - 1) * page_size : page * page_size]
         totals = _daily(account, filters).aggregate(
-            **_sums(DAILY_FIGURES), sends=Sum("offer_sends" if filters.offer else "sends")
+            **_sums(FIGURES), sends=Sum("offer_sends" if filters.offer else "sends")
         )
     return Report(
         dimension=dimension,
@@ -175,7 +175,7 @@ def daily_series(account: Account, filters: ReportFilters) -> list[dict[str, Any
         r["day"]: r
         for r in _daily(account, filters)
         .values("day")
-        .annotate(**_sums(DAILY_FIGURES), sends=Sum("offer_sends" if filters.offer else "sends"))
+        .annotate(**_sums(FIGURES), sends=Sum("offer_sends" if filters.offer else "sends"))
         .order_by("day")
     }
     first = filters.start or min(by_day, default=None)
@@ -188,8 +188,6 @@ def daily_series(account: Account, filters: ReportFilters) -> list[dict[str, Any
 
 # --- reports: the parts ---------------------------------------------------------------
 
-DAILY_FIGURES = tuple(f for f in COUNT_FIELDS if f != "sends")
-MESSAGE_FIGURES = DAILY_FIGURES
 EXTRA_COLUMNS = {"messages": ("sent_at", "contact_id")}
 # dimension -> (DailyRollup column, its label through the join, label when it is empty)
 _GROUPS = {
@@ -199,7 +197,7 @@ _GROUPS = {
     "lists": ("sending_list_id", "sending_list__name", "No list"),
 }
 _FILTER_MODELS = {"campaign": Campaign, "creative": Creative, "offer": Offer, "list": SendingList}
-_MESSAGE_VALUES = ("message_id", "external_id", "contact_id", "sent_at", *MESSAGE_FIGURES)
+_MESSAGE_VALUES = ("message_id", "external_id", "contact_id", "sent_at", *FIGURES)
 
 
 def filters_check(account: Account, filters: ReportFilters) -> None:
@@ -246,13 +244,13 @@ def _grouped_rows(
     queryset = _daily(account, filters)
     rows = []
     if dimension == "days":
-        for r in queryset.values("day").annotate(**_sums(DAILY_FIGURES), sends=sends):
+        for r in queryset.values("day").annotate(**_sums(FIGURES), sends=sends):
             day = r["day"].isoformat()
             rows.append({"key": day, "label": day, **derive(r)})
         natural: tuple[str, bool] = ("key", False)
     else:
         column, name, empty = _GROUPS[dimension]
-        for r in queryset.values(column, name).annotate(**_sums(DAILY_FIGURES), sends=sends):
+        for r in queryset.values(column, name).annotate(**_sums(FIGURES), sends=sends):
             key = r[column]
             label = r[name] if key is None or r[name] is not None else f"#{key} (deleted)"
             rows.append({"key": key, "label": label or empty, **derive(r)})
@@ -311,7 +309,7 @@ _MESSAGE_SORT: dict[str, Any] = {
     "sent_at": F("sent_at"),
     "contact_id": F("contact_id"),
     "sends": F("message_id"),
-    **{f: F(f) for f in MESSAGE_FIGURES},
+    **{f: F(f) for f in FIGURES},
     "click_rate": F("unique_clicks"),
     "bot_pct": _per("bot_clicks", "raw_clicks"),
     "ctcr": _per("conversions", "unique_clicks"),

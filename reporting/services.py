@@ -36,7 +36,7 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from attribution.models import Conversion
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
-from reporting.models import DailyRollup, DirtyHour, DirtyMessage, MessageRollup
+from reporting.models import FIGURES, DailyRollup, DirtyHour, DirtyMessage, MessageRollup
 from reporting.selectors import CLICK_CREDIT
 from trackly.models import Account, Message
 
@@ -317,7 +317,7 @@ def _messages_rebuild(message_ids: list[int]) -> int:
                 "sending_list_id",
                 "contact_id",
                 "external_id",
-                *(f"figure_{f}" for f in MESSAGE_FIGURES),
+                *(f"figure_{f}" for f in FIGURES),
             )  # fmt: skip
         )
         others = (
@@ -342,7 +342,7 @@ def _messages_rebuild(message_ids: list[int]) -> int:
                 "message__sending_list_id",
                 "message__contact_id",
                 "message__external_id",
-                *(f"figure_{f}" for f in MESSAGE_FIGURES),
+                *(f"figure_{f}" for f in FIGURES),
             )  # fmt: skip
             .distinct()
         )
@@ -352,13 +352,9 @@ def _messages_rebuild(message_ids: list[int]) -> int:
     return rebuilt
 
 
-MESSAGE_FIGURES = (
-    "raw_clicks", "bot_clicks", "unique_clicks", "conversions", "revenue",
-    "view_through_conversions", "view_through_revenue",
-)  # fmt: skip
 _MESSAGE_ROLLUP_COLUMNS = (
     "message_id", "offer_id", "is_first_offer", "account_id", "day", "sent_at", "campaign_id",
-    "creative_id", "sending_list_id", "contact_id", "external_id", *MESSAGE_FIGURES,
+    "creative_id", "sending_list_id", "contact_id", "external_id", *FIGURES,
 )  # fmt: skip
 
 
