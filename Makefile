@@ -10,7 +10,12 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trackly
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint bench-mint bench-redirect bench-postbacks venv deps dev-deps clean
+.PHONY: run test lint bench-mint bench-redirect bench-postbacks venv deps dev-deps assets browser \
+	clean
+
+# The dashboard's chart library (Chart.js), from the npm registry at the version pinned in
+# package-lock.json, served by WhiteNoise from reporting/static: never from a CDN.
+CHART_JS := reporting/static/reporting/vendor/chart.umd.min.js
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,14 +32,30 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/activate
 deps: $(VENV)/.deps
 dev-deps: $(VENV)/.dev-deps
 
+node_modules/.package-lock.json: package.json package-lock.json
+	command -v npm >/dev/null || (apt-get install -y -q nodejs npm || sudo apt-get install -y -q nodejs npm)
+	npm ci --no-audit --no-fund --loglevel=error
+
+$(CHART_JS): node_modules/.package-lock.json
+	mkdir -p $(dir $@)
+	cp node_modules/chart.js/dist/chart.umd.min.js $@
+
+assets: $(CHART_JS)
+
+# The browser test (tests/reporting/test_browser.py) drives Debian's headless Chromium.
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		apt-get install -y -q chromium chromium-driver || \
+		(apt-get update -q && apt-get install -y -q chromium chromium-driver)
+
 # The embedded default: SQLite, eager Celery, no Redis. Demo data on first run.
-run: deps
+run: deps assets
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --no-input -v 0
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py load_demo --port $(PORT)
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m gunicorn trackly.wsgi --bind 0.0.0.0:$(PORT) \
 		--config trackly/gunicorn_embedded.py --access-logfile - --log-level warning
 
-test: dev-deps
+test: dev-deps assets browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) scripts/check_services.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
@@ -49,7 +70,7 @@ bench-mint: dev-deps
 		$(PY) bench/mint.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) db.sqlite3 staticfiles node_modules reporting/static/reporting/vendor
 
 bench-redirect: dev-deps
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || sudo apt-get install -y -q wrk)

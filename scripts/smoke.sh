@@ -70,4 +70,29 @@ curl -fsS "http://localhost:$PORT/api/v1/reports/messages?format=csv" \
   -H "Authorization: Bearer $api_key" | grep -q '^[0-9]*,smoke-1,' \
   || { echo "smoke: the messages CSV lacks smoke-1"; exit 1; }
 
+# The dashboard: a member logs in and sees the overview; its chart library is served by
+# Trackly itself (WhiteNoise), never by a CDN.
+$PY manage.py shell -v 0 -c '
+from django.contrib.auth import get_user_model
+from trackly.models import Account, Membership
+user = get_user_model().objects.create_user("smoke", password="smoke-password-1")
+Membership.objects.create(user=user, account=Account.objects.get(name="Smoke Co"))
+'
+jar="$work/cookies"
+curl -fsS -c "$jar" -o /dev/null "http://localhost:$PORT/accounts/login/"
+token=$(awk '$6 == "csrftoken" {print $7}' "$jar")
+curl -fsS -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrfmiddlewaretoken=$token" \
+  --data-urlencode "username=smoke" --data-urlencode "password=smoke-password-1" \
+  "http://localhost:$PORT/accounts/login/"
+curl -fsS -L -b "$jar" "http://localhost:$PORT/dashboard/" | $PY -c '
+import re, sys
+page = sys.stdin.read()
+sends = re.search(r"data-metric=\"sends\">\s*<span[^>]*>[^<]*</span>\s*<span[^>]*data-value=\"(\d+)\"", page)
+assert sends and sends[1] == "1", "the overview does not show the one send"
+assert "/static/reporting/vendor/chart.umd.min.js" in page
+print("smoke: the dashboard overview shows the send")
+'
+curl -fsS -o /dev/null "http://localhost:$PORT/static/reporting/vendor/chart.umd.min.js" \
+  || { echo "smoke: Chart.js is not served (make assets)"; exit 1; }
+
 echo "smoke: embedded default OK"

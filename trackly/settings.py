@@ -180,7 +180,10 @@ STORAGES = {
 # Serve straight from the apps' static folders too, so `make run` needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 
-LOGIN_URL = "/admin/login/"
+# The marketer's dashboard (reporting.views); admins sign in at /admin/ as before.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["trackly.authentication.ApiKeyAuthentication"],

@@ -6,6 +6,7 @@ Tracking domains are dispatched by trackly.tracking, from trackly.middleware.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -54,7 +55,17 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # Marketers land on their dashboard (which asks them to log in); admins use /admin/.
+    path("", RedirectView.as_view(pattern_name="dashboard-home", permanent=False)),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="reporting/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("dashboard/", include("reporting.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

@@ -1,0 +1,30 @@
+"""The dashboard's URLs, under /dashboard/ on the app hosts (trackly.urls)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from reporting import views
+
+urlpatterns = [
+    path("", views.home, name="dashboard-home"),
+    path("<int:account_id>/", views.overview, name="dashboard-overview"),
+    path("<int:account_id>/campaigns/", views.campaigns, name="dashboard-campaigns"),
+    path("<int:account_id>/creatives/", views.creatives, name="dashboard-creatives"),
+    path("<int:account_id>/offers/", views.offers, name="dashboard-offers"),
+    path("<int:account_id>/lists/", views.lists, name="dashboard-lists"),
+    path("<int:account_id>/messages/", views.messages, name="dashboard-messages"),
+    path(
+        "<int:account_id>/messages/<int:message_id>/",
+        views.message_detail,
+        name="dashboard-message",
+    ),
+    path(
+        "<int:account_id>/contacts/<int:contact_id>/",
+        views.contact_detail,
+        name="dashboard-contact",
+    ),
+    path("<int:account_id>/conversions/", views.conversions, name="dashboard-conversions"),
+    path("<int:account_id>/postbacks/", views.postbacks, name="dashboard-postbacks"),
+    path("<int:account_id>/bots/", views.bots, name="dashboard-bots"),
+]
