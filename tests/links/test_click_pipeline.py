@@ -204,6 +204,25 @@ class TestPipeline:
         assert MessageShortLinkClick.objects.count() == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_clicks_the_consumer_stores_reach_the_reports(owner: Any, click_stream: Any) -> None:
+    """The rollups learn of changes from database triggers, so batches written by the
+    consumer's one-statement INSERT count like any other click."""
+    from reporting.selectors import ReportFilters, report
+    from reporting.services import rollups_build
+
+    link_id = mint(owner)["links"][0]["link_id"]
+    for ua in (BROWSER, BROWSER, BOT):
+        tap(owner, link_id, ua)
+    ClickConsumer(click_stream).drain()
+
+    rollups_build()
+
+    totals = report(owner.account, "days", ReportFilters.from_params({})).totals
+    assert (totals["sends"], totals["raw_clicks"], totals["bot_clicks"]) == (1, 3, 1)
+    assert totals["unique_clicks"] == 1
+
+
 def click_stream_key() -> str:
     from django.conf import settings
 
