@@ -36,7 +36,7 @@ HOST = "go.bench.example"
 CONNECTIONS, SECONDS, LINKS = 64, 10, 2000
 # The candidates, as the Procfile would run them on this 2-core machine.
 SERVERS = {
-    "granian": "granian --interface wsgi --workers {workers} --blocking-threads 8 --no-access-log "
+    "granian": "granian --interface wsgi --workers {workers} --blocking-threads {threads} --no-access-log "
     "--log-level warning trackly.wsgi:application --host 127.0.0.1 --port {port}",
     "gunicorn-gthread": "gunicorn trackly.wsgi --workers 4 --worker-class gthread --threads 8 "
     "--log-level warning --bind 127.0.0.1:{port}",
@@ -45,8 +45,11 @@ SERVERS = {
 }
 PRODUCTION = "granian"
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 SERVER = (
-    SERVERS[os.environ.get("BENCH_SERVER", PRODUCTION)].format(port=PORT, workers=WORKERS).split()
+    SERVERS[os.environ.get("BENCH_SERVER", PRODUCTION)]
+    .format(port=PORT, workers=WORKERS, threads=THREADS)
+    .split()
 )
 ENV = {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING"}
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
@@ -206,7 +209,7 @@ def lag_and_rate() -> dict[str, float]:
 
 def run_server(name: str, link_ids: list[str], pipeline: bool) -> dict[str, object]:
     """healthz, then the redirect, on one server; with the pipeline, its lag and rates."""
-    argv = SERVERS[name].format(port=PORT, workers=WORKERS).split()
+    argv = SERVERS[name].format(port=PORT, workers=WORKERS, threads=THREADS).split()
     server = start_server(argv, CLICK_STREAM="1" if pipeline else "0")
     consumer = consumer_start() if pipeline else None
     out: dict[str, object] = {"server": name, "path": "pipeline" if pipeline else "direct"}
@@ -273,7 +276,9 @@ def main() -> None:
     stream_reset()
     chosen = os.environ.get("BENCH_SERVERS", PRODUCTION)
     names = list(SERVERS) if chosen == "all" else chosen.split(",")
-    server = start_server(SERVERS[names[0]].format(port=PORT, workers=WORKERS).split())
+    server = start_server(
+        SERVERS[names[0]].format(port=PORT, workers=WORKERS, threads=THREADS).split()
+    )
     try:
         link_ids = mint(api_key)
     finally:
