@@ -1,20 +1,30 @@
-"""Read endpoints that span apps: a message's detail, conversions, a contact's journey."""
+"""Read endpoints that span apps: a message's detail, conversions, a contact's journey,
+and the reports."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
+from django.http import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from links import api_docs
 from links.selectors import message_click_summary
 from links.services import message_result, primary_tracking_domain
 from reporting import selectors
+from reporting.exports import report_csv_response
+from reporting.metrics import COLUMNS, COUNT_FIELDS, MONEY_FIELDS, RATIO_FIELDS, present
 from trackly.authentication import account_of
 from trackly.models import Contact, Message
 
@@ -96,3 +106,151 @@ def _is_date(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class _JsonOrCsv(BaseContentNegotiation):
+    """JSON always; `?format=csv` is the view's own business (a bad format is a 400
+    naming it, not DRF's 404)."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+    ) -> tuple[Any, str]:
+        return renderers[0], renderers[0].media_type
+
+    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+        return parsers[0] if parsers else None
+
+
+_REPORT_PARAMETERS = [
+    OpenApiParameter(
+        "dimension", str, OpenApiParameter.PATH, enum=list(selectors.DIMENSIONS),
+        description="What one row is.",
+    ),
+    OpenApiParameter("start", OpenApiTypes.DATE, description="first day, inclusive, in the "
+                     "account's time zone (messages: sent on or after)"),
+    OpenApiParameter("end", OpenApiTypes.DATE, description="last day, inclusive"),
+    OpenApiParameter("campaign", int, description="campaign id"),
+    OpenApiParameter("creative", int, description="creative id"),
+    OpenApiParameter("offer", int, description="offer id (messages: those carrying a link "
+                     "to it; elsewhere a message is a send of each offer it carries)"),
+    OpenApiParameter("list", int, description="sending list id"),
+    OpenApiParameter("order", str, description="a column, '-' in front for descending, e.g. "
+                     "-revenue"),
+    OpenApiParameter("page", int, description="1-based"),
+    OpenApiParameter("page_size", int, description=f"rows per page, at most "
+                     f"{selectors.MAX_PAGE_SIZE} (default {selectors.DEFAULT_PAGE_SIZE})"),
+    OpenApiParameter("format", str, enum=["json", "csv"], description="csv: every row "
+                     "(no paging) and a last 'total' line, the JSON's columns"),
+]  # fmt: skip
+
+
+def _figures() -> dict[str, serializers.Field]:
+    return {
+        **{f: serializers.IntegerField() for f in COUNT_FIELDS if f not in MONEY_FIELDS},
+        **{f: serializers.DecimalField(max_digits=20, decimal_places=2) for f in MONEY_FIELDS},
+        **{
+            f: serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True)
+            for f in RATIO_FIELDS
+        },
+    }
+
+
+_REPORT_ROWS = inline_serializer(
+    "ReportRow",
+    many=True,
+    fields={
+        "key": serializers.CharField(help_text="the id (a date for days); null: none"),
+        "label": serializers.CharField(),
+        "sent_at": serializers.DateTimeField(required=False, help_text="messages only"),
+        "contact_id": serializers.IntegerField(required=False, help_text="messages only"),
+        **_figures(),
+    },
+)
+_REPORT_OUT = inline_serializer(
+    "Report",
+    fields={
+        "dimension": serializers.CharField(),
+        "filters": serializers.DictField(),
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": _REPORT_ROWS,
+        "totals": inline_serializer("ReportTotals", fields=_figures()),
+    },
+)
+
+
+class ReportView(APIView):
+    content_negotiation_class = _JsonOrCsv
+
+    @extend_schema(
+        operation_id="reports_retrieve",
+        parameters=_REPORT_PARAMETERS,
+        responses={
+            (200, "application/json"): _REPORT_OUT,
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: api_docs.Error,
+            404: api_docs.Error,
+        },
+        description="Sends, clicks, conversions and revenue per campaign, creative, offer, "
+        "list, day or message, with a totals row. Served from rollups at most a minute "
+        "behind the raw data. Money and ratios are decimal strings; a ratio over zero is "
+        "null.",
+    )
+    def get(self, request: Request, dimension: str) -> HttpResponseBase:
+        if dimension not in selectors.DIMENSIONS:
+            return Response(
+                {"detail": f"No such report: use one of {', '.join(selectors.DIMENSIONS)}."},
+                status=404,
+            )
+        account, params = account_of(request), request.query_params
+        try:
+            filters = selectors.ReportFilters.from_params(params)
+            page = _positive_int(params, "page")
+            page_size = _positive_int(params, "page_size")
+            fmt = params.get("format") or "json"
+            if fmt not in ("json", "csv"):
+                raise selectors.ReportParamError("format", "Must be json or csv.")
+            if fmt == "csv":
+                return report_csv_response(account, dimension, filters, order=params.get("order"))
+            result = selectors.report(
+                account,
+                dimension,
+                filters,
+                order=params.get("order"),
+                page=page or 1,
+                page_size=page_size or selectors.DEFAULT_PAGE_SIZE,
+            )
+        except selectors.ReportParamError as exc:
+            detail = "Not found (or not yours)." if exc.status == 404 else "Invalid filter."
+            return Response(
+                {"detail": detail, "errors": {exc.param: [exc.message]}}, status=exc.status
+            )
+        url = request.build_absolute_uri()
+        last_page = max(1, -(-result.count // result.page_size))
+        return Response(
+            {
+                "dimension": dimension,
+                "filters": filters.as_params(),
+                "count": result.count,
+                "next": replace_query_param(url, "page", result.page + 1)
+                if result.page < last_page
+                else None,
+                "previous": replace_query_param(url, "page", result.page - 1)
+                if result.page > 1
+                else None,
+                "results": [
+                    {c: present(row.get(c), c) for c in result.columns} for row in result.rows
+                ],
+                "totals": {c: present(result.totals[c], c) for c in COLUMNS},
+            }
+        )
+
+
+def _positive_int(params: Mapping[str, str], name: str) -> int | None:
+    raw = params.get(name)
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 10**9:
+        raise selectors.ReportParamError(name, "Must be a positive integer.")
+    return int(raw)

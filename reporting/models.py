@@ -1,1 +1,133 @@
-"""Rollup tables arrive with the reporting issue."""
+"""Rollup tables the reports read, and the markers that say which parts of them are stale.
+
+The rollups are derived data: `reporting.rollups` rebuilds any part of them from the raw
+rows. Their foreign keys carry no database constraint (a deleted campaign must not block
+on, or cascade into, figures that the next build rewrites anyway).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Coalesce
+
+from trackly.models import Account, Campaign, Creative, Message, Offer, SendingList
+
+
+def _dimension(model: type[models.Model]) -> models.ForeignKey:
+    return models.ForeignKey(
+        model,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+
+class Figures(models.Model):
+    """The counts of reporting.metrics.COUNT_FIELDS except sends, which each table defines."""
+
+    raw_clicks = models.PositiveIntegerField(default=0)
+    bot_clicks = models.PositiveIntegerField(default=0)
+    unique_clicks = models.PositiveIntegerField(default=0)
+    conversions = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+    view_through_conversions = models.PositiveIntegerField(default=0)
+    view_through_revenue = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyRollup(Figures):
+    """One account's figures for one day (in the account's time zone) and one combination
+    of campaign, creative, sending list and offer. Each figure is counted on the day it
+    happened: sends on `sent_at`, clicks on `clicked_at`, conversions on `occurred_at`.
+
+    Clicks and conversions fall on the offer of their link / conversion. A message is a
+    send of each offer it carries a link to (`offer_sends`; offer NULL: messages carrying
+    no offer-bound link), and once over the whole table (`sends`, on its first offer's row).
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    campaign = _dimension(Campaign)
+    creative = _dimension(Creative)
+    sending_list = _dimension(SendingList)
+    offer = _dimension(Offer)
+    sends = models.PositiveIntegerField(default=0)
+    offer_sends = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Race: two builds rewriting one day at once. The build lock serialises them;
+            # this unique index (NULLs compared as 0) would make a double insert fail loudly.
+            models.UniqueConstraint(
+                "account",
+                "day",
+                Coalesce("campaign", 0),
+                Coalesce("creative", 0),
+                Coalesce("sending_list", 0),
+                Coalesce("offer", 0),
+                name="dailyrollup_unique_slice",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"account {self.account_id} on {self.day}"
+
+
+class MessageRollup(Figures):
+    """One message's figures over its whole life, for the messages report. `day` is the
+    day it was sent, in the account's time zone."""
+
+    message = models.OneToOneField(
+        Message,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="+",
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField()
+    campaign = _dimension(Campaign)
+    creative = _dimension(Creative)
+    sending_list = _dimension(SendingList)
+
+    class Meta:
+        indexes = [
+            # The messages report's default order, a page at a time.
+            models.Index(
+                fields=["account", "day", "sent_at", "message"], name="messagerollup_account_day"
+            ),
+            models.Index(
+                fields=["account", "campaign", "day", "sent_at"],
+                name="messagerollup_campaign_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.message_id}"
+
+
+class DirtyHour(models.Model):
+    """An hour (UTC) of an account whose rollup days must be rebuilt; `hour` NULL: every
+    day of the account. Written by database triggers (migration 0002) on every insert,
+    update and delete that changes a figure, whoever the writer is; the build deletes
+    the markers it has handled. Duplicates are expected and harmless."""
+
+    account_id = models.BigIntegerField()
+    hour = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"account {self.account_id} at {self.hour or 'every hour'}"
+
+
+class DirtyMessage(models.Model):
+    """A message whose MessageRollup row must be rebuilt (written by the same triggers)."""
+
+    message_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"message {self.message_id}"

@@ -1,18 +1,348 @@
-"""Reads across apps for the API and, later, the dashboard."""
+"""Reads across apps for the API, the reports and the dashboard."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Exists, F, FloatField, OuterRef, QuerySet, Sum
+from django.db.models.functions import Cast, NullIf
 
 from attribution.models import Conversion
-from links.models import MessageShortLinkClick
-from trackly.models import Account, Contact, Message
+from links.models import MessageShortLink, MessageShortLinkClick
+from reporting.metrics import COLUMNS, COUNT_FIELDS, derive
+from reporting.models import DailyRollup, MessageRollup
+from trackly.models import Account, Campaign, Contact, Creative, Message, Offer, SendingList
 
 CLICK_CREDIT = (Conversion.AttributionType.DIRECT, Conversion.AttributionType.CLICK_THROUGH)
+
+DIMENSIONS = ("campaigns", "creatives", "offers", "lists", "days", "messages")
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+MAX_ID = 2**63 - 1
+
+
+class ReportParamError(ValueError):
+    """A report parameter that cannot be used; `param` names it, `message` says why."""
+
+    status = 400
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param
+        self.message = message
+
+
+class ReportObjectNotFound(ReportParamError):
+    """A filter names an object that does not exist in the account (or is another's)."""
+
+    status = 404
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    start: dt.date | None = None  # inclusive, a day in the account's time zone
+    end: dt.date | None = None  # inclusive
+    campaign: int | None = None
+    creative: int | None = None
+    offer: int | None = None
+    list: int | None = None
+
+    ID_PARAMS = ("campaign", "creative", "offer", "list")
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> ReportFilters:
+        """Parse query parameters; raises ReportParamError naming the first bad one."""
+        values: dict[str, Any] = {}
+        for name in ("start", "end"):
+            raw = (params.get(name) or "").strip()
+            if raw:
+                try:
+                    values[name] = dt.date.fromisoformat(raw)
+                except ValueError:
+                    raise ReportParamError(name, "Must be a date, YYYY-MM-DD.") from None
+                if len(raw) != 10:
+                    raise ReportParamError(name, "Must be a date, YYYY-MM-DD.")
+        for name in cls.ID_PARAMS:
+            raw = (params.get(name) or "").strip()
+            if raw:
+                values[name] = parse_id(name, raw)
+        filters = cls(**values)
+        if filters.start and filters.end and filters.start > filters.end:
+            raise ReportParamError("end", "Must be on or after start.")
+        return filters
+
+    def as_params(self) -> dict[str, str | None]:
+        return {
+            k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(self).items()
+        }
+
+
+def parse_id(name: str, raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
+        raise ReportParamError(name, "Must be an id (a positive integer).")
+    return int(raw)
+
+
+@dataclass
+class Report:
+    dimension: str
+    columns: list[str]  # "key", "label", any extra columns of the dimension, then COLUMNS
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any]  # COLUMNS over every row that matched, not only this page
+    count: int  # rows before paging
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+    filters: ReportFilters = field(default_factory=ReportFilters)
+
+
+def report(
+    account: Account,
+    dimension: str,
+    filters: ReportFilters,
+    *,
+    order: str | None = None,
+    page: int | None = None,
+    page_size: int | None = None,
+) -> Report:
+    """One report: a row per campaign, creative, offer, list, day or message, with totals.
+
+    `order` is a column name ("key", "label" or one of COLUMNS), "-" in front for
+    descending; None is each dimension's natural order. `page` is 1-based; with neither
+    page nor page_size every row comes back (exports use report_rows, which streams).
+    Raises ReportParamError (or ReportObjectNotFound) naming a bad argument.
+    """
+    if dimension not in DIMENSIONS:
+        raise ReportParamError("dimension", f"Must be one of {', '.join(DIMENSIONS)}.")
+    filters_check(account, filters)
+    sort = _order_parse(order)
+    if page is not None and page < 1:
+        raise ReportParamError("page", "Must be 1 or more.")
+    if page_size is not None and not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ReportParamError("page_size", f"Must be from 1 to {MAX_PAGE_SIZE}.")
+    paged = page is not None or page_size is not None
+    page, page_size = page or 1, page_size or DEFAULT_PAGE_SIZE
+    if dimension == "messages":
+        queryset = _messages(account, filters)
+        totals = queryset.aggregate(sends=Count("pk"), **_sums(MESSAGE_FIGURES))
+        ordered = queryset.order_by(*_message_order(sort))
+        if paged:
+            ordered = ordered[(page - 1) * page_size : page * page_size]
+        rows = [_message_row(r) for r in ordered.values(*_MESSAGE_VALUES)]
+        count = totals["sends"]
+    else:
+        rows = _grouped_rows(account, dimension, filters, sort)
+        count = len(rows)
+        if paged:
+            rows = rows[(page - 1) * page_size : page * page_size]
+        totals = _daily(account, filters).aggregate(
+            **_sums(DAILY_FIGURES), sends=Sum("offer_sends" if filters.offer else "sends")
+        )
+    return Report(
+        dimension=dimension,
+        columns=["key", "label", *EXTRA_COLUMNS.get(dimension, ()), *COLUMNS],
+        rows=rows,
+        totals=derive(totals),
+        count=count,
+        page=page,
+        page_size=page_size if paged else max(count, 1),
+        filters=filters,
+    )
+
+
+def report_rows(
+    account: Account, dimension: str, filters: ReportFilters, *, order: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every row of a report, streamed (the messages report can be a million rows). The
+    filters are not checked here: call report() first, as exports do for the totals."""
+    if dimension != "messages":
+        yield from report(account, dimension, filters, order=order).rows
+        return
+    queryset = _messages(account, filters).order_by(*_message_order(_order_parse(order)))
+    for row in queryset.values(*_MESSAGE_VALUES).iterator(chunk_size=2000):
+        yield _message_row(row)
+
+
+def daily_series(account: Account, filters: ReportFilters) -> list[dict[str, Any]]:
+    """One row per day from start to end, days with nothing as zeros (start and end
+    default to the first and last day with figures): day and the COUNT_FIELDS. For the
+    overview chart."""
+    filters_check(account, filters)
+    by_day = {
+        r["day"]: r
+        for r in _daily(account, filters)
+        .values("day")
+        .annotate(**_sums(DAILY_FIGURES), sends=Sum("offer_sends" if filters.offer else "sends"))
+        .order_by("day")
+    }
+    first = filters.start or min(by_day, default=None)
+    last = filters.end or max(by_day, default=None)
+    if first is None or last is None:
+        return []
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    return [{"day": day, **_counts(by_day.get(day, {}))} for day in days]
+
+
+# --- reports: the parts ---------------------------------------------------------------
+
+DAILY_FIGURES = tuple(f for f in COUNT_FIELDS if f != "sends")
+MESSAGE_FIGURES = DAILY_FIGURES
+EXTRA_COLUMNS = {"messages": ("sent_at", "contact_id")}
+# dimension -> (DailyRollup column, its label through the join, label when it is empty)
+_GROUPS = {
+    "campaigns": ("campaign_id", "campaign__name", "No campaign"),
+    "creatives": ("creative_id", "creative__name", "No creative"),
+    "offers": ("offer_id", "offer__name", "No offer"),
+    "lists": ("sending_list_id", "sending_list__name", "No list"),
+}
+_FILTER_MODELS = {"campaign": Campaign, "creative": Creative, "offer": Offer, "list": SendingList}
+_MESSAGE_VALUES = (
+    "message_id", "message__external_id", "message__contact_id", "sent_at", *MESSAGE_FIGURES,
+)  # fmt: skip
+
+
+def filters_check(account: Account, filters: ReportFilters) -> None:
+    """Every object a filter names must be the account's: else 404, naming the filter,
+    whether it is another account's or does not exist (the two look the same)."""
+    for name, model in _FILTER_MODELS.items():
+        pk = getattr(filters, name)
+        if pk is not None and not model.objects.filter(pk=pk, account=account).exists():
+            raise ReportObjectNotFound(name, f"No {name} {pk} in this account.")
+
+
+def _sums(fields: Iterable[str]) -> dict[str, Sum]:
+    return {f: Sum(f) for f in fields}
+
+
+def _counts(row: Mapping[str, Any]) -> dict[str, int | Decimal]:
+    derived = derive(row)
+    return {f: derived[f] for f in COUNT_FIELDS}
+
+
+def _daily(account: Account, filters: ReportFilters) -> QuerySet[DailyRollup]:
+    queryset = DailyRollup.objects.filter(account=account)
+    if filters.start:
+        queryset = queryset.filter(day__gte=filters.start)
+    if filters.end:
+        queryset = queryset.filter(day__lte=filters.end)
+    for name, column in (
+        ("campaign", "campaign_id"),
+        ("creative", "creative_id"),
+        ("offer", "offer_id"),
+        ("list", "sending_list_id"),
+    ):
+        if getattr(filters, name) is not None:
+            queryset = queryset.filter(**{column: getattr(filters, name)})
+    return queryset
+
+
+def _grouped_rows(
+    account: Account, dimension: str, filters: ReportFilters, sort: tuple[str, bool] | None
+) -> list[dict[str, Any]]:
+    # A message is a send of every offer it carries, in the offers report and whenever an
+    # offer filter applies; otherwise once (DailyRollup).
+    sends = Sum("offer_sends" if filters.offer or dimension == "offers" else "sends")
+    queryset = _daily(account, filters)
+    rows = []
+    if dimension == "days":
+        for r in queryset.values("day").annotate(**_sums(DAILY_FIGURES), sends=sends):
+            day = r["day"].isoformat()
+            rows.append({"key": day, "label": day, **derive(r)})
+        natural: tuple[str, bool] = ("key", False)
+    else:
+        column, name, empty = _GROUPS[dimension]
+        for r in queryset.values(column, name).annotate(**_sums(DAILY_FIGURES), sends=sends):
+            key = r[column]
+            label = r[name] if key is None or r[name] is not None else f"#{key} (deleted)"
+            rows.append({"key": key, "label": label or empty, **derive(r)})
+        natural = ("label", False)
+    rows.sort(key=lambda r: (r["key"] is None, str(r["key"])))
+    return _sorted(rows, sort or natural)
+
+
+def _sorted(rows: list[dict[str, Any]], sort: tuple[str, bool]) -> list[dict[str, Any]]:
+    """Stable sort on one column; empty values (a ratio over zero) last either way."""
+    column, descending = sort
+    present = [r for r in rows if r[column] is not None]
+    empty = [r for r in rows if r[column] is None]
+    present.sort(key=lambda r: r[column], reverse=descending)
+    return present + empty
+
+
+def _order_parse(order: str | None) -> tuple[str, bool] | None:
+    if not order:
+        return None
+    column = order.removeprefix("-")
+    if column not in ("key", "label", *COLUMNS):
+        raise ReportParamError("order", f"Must be a column: key, label, {', '.join(COLUMNS)}.")
+    return column, order.startswith("-")
+
+
+def _messages(account: Account, filters: ReportFilters) -> QuerySet[MessageRollup]:
+    queryset = MessageRollup.objects.filter(account=account)
+    if filters.start:
+        queryset = queryset.filter(day__gte=filters.start)
+    if filters.end:
+        queryset = queryset.filter(day__lte=filters.end)
+    for name, column in (
+        ("campaign", "campaign_id"),
+        ("creative", "creative_id"),
+        ("list", "sending_list_id"),
+    ):
+        if getattr(filters, name) is not None:
+            queryset = queryset.filter(**{column: getattr(filters, name)})
+    if filters.offer is not None:
+        # Messages that carry a link bound to the offer (their figures stay whole).
+        queryset = queryset.filter(
+            Exists(
+                MessageShortLink.objects.filter(
+                    message_id=OuterRef("message_id"), offer_id=filters.offer
+                )
+            )
+        )
+    return queryset
+
+
+def _per(numerator: str, denominator: str) -> Any:
+    return Cast(numerator, FloatField()) / NullIf(F(denominator), 0)
+
+
+# What the messages report sorts on in SQL; each message is one send, so a ratio over
+# sends sorts as its numerator.
+_MESSAGE_SORT: dict[str, Any] = {
+    "key": F("message_id"),
+    "label": F("message__external_id"),
+    "sends": F("message_id"),
+    **{f: F(f) for f in MESSAGE_FIGURES},
+    "click_rate": F("unique_clicks"),
+    "bot_pct": _per("bot_clicks", "raw_clicks"),
+    "ctcr": _per("conversions", "unique_clicks"),
+    "epc": _per("revenue", "unique_clicks"),
+    "revenue_per_send": F("revenue"),
+}
+_MESSAGE_NEWEST = ("-day", "-sent_at", "-message_id")
+
+
+def _message_order(sort: tuple[str, bool] | None) -> list[Any]:
+    if sort is None:
+        return list(_MESSAGE_NEWEST)
+    column, descending = sort
+    expression = _MESSAGE_SORT[column]
+    first = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+    return [first, *_MESSAGE_NEWEST]
+
+
+def _message_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "key": r["message_id"],
+        "label": r["message__external_id"] or f"message {r['message_id']}",
+        "sent_at": _iso(r["sent_at"]),
+        "contact_id": r["message__contact_id"],
+        **derive({**r, "sends": 1}),
+    }
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -120,6 +120,15 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Behavioural bot checks on new clicks (attribution.behaviour).
     "clicks-judge": {"task": "attribution.tasks.clicks_judge_task", "schedule": 5.0},
+    # Report rollups (reporting.services.rollups_build). Every 30 s so that a new click is
+    # in the reports within a minute, build time included; a run that finds another still
+    # building waits for it and then has little left to do. Expired runs are dropped
+    # rather than piled up behind a slow one.
+    "rollups-build": {
+        "task": "reporting.tasks.rollups_build_task",
+        "schedule": 30.0,
+        "options": {"expires": 25.0},
+    },
     "campaigns-click-rate": {
         "task": "attribution.tasks.campaigns_click_rate_task",
         "schedule": 600.0,

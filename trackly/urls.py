@@ -37,6 +37,7 @@ api_v1 = [
     re_path(r"^messages/(?P<pk>[0-9]+)/?$", reporting_api.MessageDetail.as_view(), name="message"),
     re_path(r"^conversions/?$", reporting_api.ConversionList.as_view(), name="conversions"),
     re_path(r"^contacts/(?P<pk>[0-9]+)/journey/?$", reporting_api.ContactJourney.as_view()),
+    re_path(r"^reports/(?P<dimension>[^/]+)/?$", reporting_api.ReportView.as_view(), name="report"),
     path(
         "schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),

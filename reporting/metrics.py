@@ -1,0 +1,87 @@
+"""Every report figure, defined once: the API, the dashboard and CSV all read them from here.
+
+Counts (summed from the rollup tables, see README "Reports"):
+
+- `sends`: messages sent (`Message.sent_at`).
+- `raw_clicks`: every `MessageShortLinkClick`, bots and repeats included.
+- `bot_clicks`: raw clicks whose verdict is bot.
+- `unique_clicks`: `MessageClick` rows, the first counted click per contact per message.
+- `conversions`, `revenue`: accepted conversions credited through a click (direct or
+  click-through) and their revenue.
+- `view_through_conversions`, `view_through_revenue`: accepted view-through conversions
+  (received the offer, never clicked), kept apart from click revenue.
+
+Ratios, each None when its denominator is zero:
+
+- `click_rate` = unique_clicks / sends
+- `bot_pct` = bot_clicks / raw_clicks (a fraction, 0 to 1)
+- `ctcr` = conversions / unique_clicks
+- `epc` = revenue / unique_clicks
+- `revenue_per_send` = revenue / sends
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+COUNT_FIELDS = (
+    "sends",
+    "raw_clicks",
+    "bot_clicks",
+    "unique_clicks",
+    "conversions",
+    "revenue",
+    "view_through_conversions",
+    "view_through_revenue",
+)
+MONEY_FIELDS = ("revenue", "view_through_revenue")
+RATIO_FIELDS = ("click_rate", "bot_pct", "ctcr", "epc", "revenue_per_send")
+COLUMNS = (*COUNT_FIELDS, *RATIO_FIELDS)
+
+# Ratios are rounded once, here, so every page, API answer and CSV shows the same digits.
+RATIO_PLACES = Decimal("0.0001")
+MONEY_PLACES = Decimal("0.01")
+
+_RATIOS = {
+    "click_rate": ("unique_clicks", "sends"),
+    "bot_pct": ("bot_clicks", "raw_clicks"),
+    "ctcr": ("conversions", "unique_clicks"),
+    "epc": ("revenue", "unique_clicks"),
+    "revenue_per_send": ("revenue", "sends"),
+}
+
+
+def ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
+    """numerator / denominator to RATIO_PLACES, or None when there is nothing to divide by."""
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(RATIO_PLACES, ROUND_HALF_UP)
+
+
+def zero_counts() -> dict[str, int | Decimal]:
+    return {f: Decimal(0) if f in MONEY_FIELDS else 0 for f in COUNT_FIELDS}
+
+
+def derive(counts: Mapping[str, int | Decimal | None]) -> dict[str, Any]:
+    """The counts (missing or NULL ones as zero; money as Decimal) followed by the ratios."""
+    row: dict[str, Any] = {}
+    for field in COUNT_FIELDS:
+        value = counts.get(field) or 0
+        row[field] = Decimal(value) if field in MONEY_FIELDS else int(value)
+    for field, (numerator, denominator) in _RATIOS.items():
+        row[field] = ratio(row[numerator], row[denominator])
+    return row
+
+
+def present(value: Any, field: str) -> Any:
+    """One figure as the API and CSV show it: counts as integers, money to the cent and
+    ratios to four places as strings (exact, unlike floats), None as null."""
+    if value is None or field not in COLUMNS:
+        return value
+    if field in MONEY_FIELDS:
+        return str(Decimal(value).quantize(MONEY_PLACES, ROUND_HALF_UP))
+    if field in RATIO_FIELDS:
+        return str(value)
+    return int(value)

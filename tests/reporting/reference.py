@@ -1,0 +1,177 @@
+"""Report figures computed straight from the raw rows, independently of reporting.*: what
+the rollups must agree with. Written for clarity on small datasets, not for speed.
+
+The definitions (README "Reports"): every figure falls on the local day it happened (sends
+on sent_at, clicks on clicked_at, conversions on occurred_at); clicks and conversions belong
+to the offer of their link / conversion; a message is a send of every offer it carries
+(once in a total); the messages report lists messages sent in the range with all their
+figures, the offer filter keeping those that carry a link to the offer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from attribution.models import Conversion
+from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
+from trackly.models import Account, Message
+
+COUNTS = ("sends", "raw_clicks", "bot_clicks", "unique_clicks", "conversions", "revenue",
+          "view_through_conversions", "view_through_revenue")  # fmt: skip
+CLICKED = ("direct", "click_through")
+
+
+@dataclass
+class Event:
+    figure: str
+    value: int | Decimal
+    day: dt.date
+    message: Message | None  # None: a conversion whose message was deleted
+    offers: frozenset[int | None]  # the offers it counts for (several only for a send)
+
+
+def _events(account: Account) -> list[Event]:
+    tz = zoneinfo.ZoneInfo(account.time_zone)
+    messages = {m.pk: m for m in Message.objects.filter(account=account)}
+    carried: dict[int, set[int | None]] = defaultdict(set)
+    for link in MessageShortLink.objects.filter(account=account):
+        if link.offer_id is not None:
+            carried[link.message_id].add(link.offer_id)
+    events = []
+    for m in messages.values():
+        events.append(Event("sends", 1, m.sent_at.astimezone(tz).date(), m,
+                            frozenset(carried[m.pk] or {None})))  # fmt: skip
+    for c in MessageShortLinkClick.objects.filter(account=account).select_related("link"):
+        day, offers = c.clicked_at.astimezone(tz).date(), frozenset({c.link.offer_id})
+        events.append(Event("raw_clicks", 1, day, messages[c.message_id], offers))
+        if c.is_bot:
+            events.append(Event("bot_clicks", 1, day, messages[c.message_id], offers))
+    for mc in MessageClick.objects.filter(account=account):
+        events.append(Event("unique_clicks", 1, mc.clicked_at.astimezone(tz).date(),
+                            messages[mc.message_id], frozenset({mc.offer_id})))  # fmt: skip
+    for conv in Conversion.objects.filter(account=account, status="accepted"):
+        if conv.attribution_type in CLICKED:
+            names = ("conversions", "revenue")
+        elif conv.attribution_type == "view_through":
+            names = ("view_through_conversions", "view_through_revenue")
+        else:
+            continue
+        day, offers = conv.occurred_at.astimezone(tz).date(), frozenset({conv.offer_id})
+        message = messages.get(conv.message_id)
+        events.append(Event(names[0], 1, day, message, offers))
+        events.append(Event(names[1], conv.revenue, day, message, offers))
+    return events
+
+
+def _zero() -> dict[str, Any]:
+    return {f: Decimal(0) if "revenue" in f else 0 for f in COUNTS}
+
+
+def _div(a: int | Decimal, b: int | Decimal) -> str | None:
+    if b == 0:
+        return None
+    return str((Decimal(a) / Decimal(b)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+
+
+def shown(counts: dict[str, Any]) -> dict[str, Any]:
+    """The figures as the API shows them."""
+    out = {f: (str(v.quantize(Decimal("0.01"), ROUND_HALF_UP)) if "revenue" in f else v)
+           for f, v in counts.items()}  # fmt: skip
+    out["click_rate"] = _div(counts["unique_clicks"], counts["sends"])
+    out["bot_pct"] = _div(counts["bot_clicks"], counts["raw_clicks"])
+    out["ctcr"] = _div(counts["conversions"], counts["unique_clicks"])
+    out["epc"] = _div(counts["revenue"], counts["unique_clicks"])
+    out["revenue_per_send"] = _div(counts["revenue"], counts["sends"])
+    return out
+
+
+_ATTRIBUTE = {"campaigns": "campaign_id", "creatives": "creative_id", "lists": "sending_list_id"}
+
+
+def expected(
+    account: Account, dimension: str, filters: dict[str, Any]
+) -> tuple[dict[Any, dict[str, Any]], dict[str, Any]]:
+    """(rows by key, totals), each as the API shows them. filters: start, end (dates),
+    campaign, creative, offer, list (ids)."""
+    if dimension == "messages":
+        return _expected_messages(account, filters)
+    rows: dict[Any, dict[str, Any]] = defaultdict(_zero)
+    totals = _zero()
+    for e in _events(account):
+        m = e.message
+        if filters.get("start") and e.day < filters["start"]:
+            continue
+        if filters.get("end") and e.day > filters["end"]:
+            continue
+        if not _attributes_match(m, filters):
+            continue
+        offers = e.offers
+        if filters.get("offer"):
+            if filters["offer"] not in offers:
+                continue
+            offers = frozenset({filters["offer"]})
+        if dimension == "offers":
+            keys = list(offers)
+        elif dimension == "days":
+            keys = [e.day.isoformat()]
+        else:
+            keys = [_attribute(m, _ATTRIBUTE[dimension])]
+        for key in keys:
+            rows[key][e.figure] += e.value
+        totals[e.figure] += e.value
+    return {k: shown(v) for k, v in rows.items()}, shown(totals)
+
+
+def _attribute(m: Message | None, column: str) -> int | None:
+    return getattr(m, column) if m is not None else None
+
+
+def _attributes_match(m: Message | None, filters: dict[str, Any]) -> bool:
+    return all(
+        not filters.get(name) or _attribute(m, column) == filters[name]
+        for name, column in (("campaign", "campaign_id"), ("creative", "creative_id"),
+                             ("list", "sending_list_id"))
+    )  # fmt: skip
+
+
+def _expected_messages(
+    account: Account, filters: dict[str, Any]
+) -> tuple[dict[Any, dict[str, Any]], dict[str, Any]]:
+    tz = zoneinfo.ZoneInfo(account.time_zone)
+    rows: dict[Any, dict[str, Any]] = {}
+    totals = _zero()
+    for m in Message.objects.filter(account=account):
+        day = m.sent_at.astimezone(tz).date()
+        if (filters.get("start") and day < filters["start"]) or (
+            filters.get("end") and day > filters["end"]
+        ):
+            continue
+        if not _attributes_match(m, filters):
+            continue
+        if (
+            filters.get("offer")
+            and not MessageShortLink.objects.filter(message=m, offer_id=filters["offer"]).exists()
+        ):
+            continue
+        counts = _zero()
+        counts["sends"] = 1
+        for c in MessageShortLinkClick.objects.filter(message=m):
+            counts["raw_clicks"] += 1
+            counts["bot_clicks"] += int(c.is_bot)
+        counts["unique_clicks"] = MessageClick.objects.filter(message=m).count()
+        for conv in Conversion.objects.filter(message=m, status="accepted"):
+            if conv.attribution_type in CLICKED:
+                counts["conversions"] += 1
+                counts["revenue"] += conv.revenue
+            elif conv.attribution_type == "view_through":
+                counts["view_through_conversions"] += 1
+                counts["view_through_revenue"] += conv.revenue
+        rows[m.pk] = shown(counts)
+        for f in COUNTS:
+            totals[f] += counts[f]
+    return rows, shown(totals)
