@@ -10,7 +10,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trackly
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint bench-mint bench-redirect bench-postbacks bench-reports venv deps dev-deps clean
+.PHONY: run test lint bench-mint bench-redirect bench-postbacks venv deps dev-deps clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -61,5 +61,6 @@ bench-postbacks: dev-deps
 
 # Report API and dashboard pages at 10M raw clicks: fills the database the first time
 # (minutes), reuses it afterwards. BENCH_ARGS="--refill", "--clicks 100000 ...", see the script.
+.PHONY: bench-reports
 bench-reports: dev-deps
 	$(PY) bench/reports.py $(BENCH_ARGS)

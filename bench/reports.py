@@ -15,8 +15,8 @@ the whole answer for streamed CSV) and flags every p95 over 300 ms.
     .venv/bin/python bench/reports.py --refill  # fill again even though the data is there
     .venv/bin/python bench/reports.py --allow-missing   # skip URLs answering 404 (not built)
 
-The fill's summary (with the logins it made) is kept in bench/.<database>.json, so a later
-run reuses the database instead of filling it again.
+The fill's summary (with the logins it made) is kept in var/bench-<database>.json, so a
+later run reuses the database instead of filling it again.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ harness.DATABASE_URL = os.environ.get(
 )
 harness.ENV["DATABASE_URL"] = harness.DATABASE_URL
 harness.PORT = int(os.environ.get("BENCH_PORT", "8792"))
-STATE = ROOT / "bench" / f".{urlsplit(harness.DATABASE_URL).path.lstrip('/')}.json"
+# The fill's summary, with the logins it made (var/ is not committed).
+STATE = ROOT / "var" / f"bench-{urlsplit(harness.DATABASE_URL).path.lstrip('/')}.json"
 BASE = f"http://localhost:{harness.PORT}"
 TARGET_MS = 300.0
 DIMENSIONS = ("campaigns", "creatives", "offers", "lists", "days", "messages")
@@ -166,6 +167,7 @@ def fill(args: argparse.Namespace) -> dict:
     )  # fmt: skip  # its progress goes to stderr, shown as it comes
     summary = json.loads(done.stdout)
     print(f"filled in {time.perf_counter() - started:.0f} s: {summary['counts']}")
+    STATE.parent.mkdir(exist_ok=True)
     STATE.write_text(json.dumps({"requested": requested(args), "summary": summary}, indent=2))
     return summary
 
