@@ -53,16 +53,17 @@ STATE = ROOT / "var" / f"bench-{urlsplit(harness.DATABASE_URL).path.lstrip('/')}
 BASE = f"http://localhost:{harness.PORT}"
 TARGET_MS = 300.0
 DIMENSIONS = ("campaigns", "creatives", "offers", "lists", "days", "messages")
-# Dashboard tables: (path, has a CSV export)
+# Dashboard tables: (path, the query of each CSV export). A page with several tables names
+# the one to export.
 TABLE_PAGES = [
-    ("campaigns/", True),
-    ("creatives/", True),
-    ("offers/", True),
-    ("lists/", True),
-    ("messages/", True),
-    ("conversions/", True),
-    ("postbacks/", True),
-    ("bots/", False),
+    ("campaigns/", ["format=csv"]),
+    ("creatives/", ["format=csv"]),
+    ("offers/", ["format=csv"]),
+    ("lists/", ["format=csv"]),
+    ("messages/", ["format=csv"]),
+    ("conversions/", ["format=csv"]),
+    ("postbacks/", ["format=csv"]),
+    ("bots/", ["format=csv&table=reasons", "format=csv&table=flags"]),
 ]
 
 
@@ -219,10 +220,9 @@ def probes_for(account: dict, period_end: str) -> list[Probe]:
     board = f"/dashboard/{a}/"
     probes += [Probe("/dashboard/", False, expect=302), Probe(board, False),
                Probe(f"{board}?{week}", False)]  # fmt: skip
-    for page, csv in TABLE_PAGES:
+    for page, exports in TABLE_PAGES:
         probes += [Probe(f"{board}{page}", False), Probe(f"{board}{page}?{week}", False)]
-        if csv:
-            probes.append(Probe(f"{board}{page}?format=csv", False))
+        probes += [Probe(f"{board}{page}?{export}", False) for export in exports]
     probes += [
         Probe(f"{board}messages/?page=100", False),
         Probe(f"{board}messages/{typical_message}/", False),
