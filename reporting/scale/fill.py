@@ -629,7 +629,7 @@ class ScaleFill:
             "revenue_reported": True,
             "currency": plan.account.currency,
             "occurred_at": occurred_at,
-            "received_at": occurred_at + dt.timedelta(seconds=1 + late),
+            "received_at": min(occurred_at + dt.timedelta(seconds=1 + late), self.end),
             "status": "accepted",
             "attribution_type": attribution_type,
             "unattributed_reason": reason,
@@ -658,7 +658,7 @@ class ScaleFill:
             query = f"offer_id={row['offer_id']}&secret=[redacted]&{contact}{extra}"
         received = row["received_at"]
         if outcome == "duplicate":
-            received += dt.timedelta(seconds=self.rng.uniform(1, 300))
+            received = min(received + dt.timedelta(seconds=self.rng.uniform(1, 300)), self.end)
         ip = self.clickers.ips[self.rng.choice(self.clickers.other_ips)]
         host = plan.base_url.removeprefix("https://")
         return (pk, plan.account.pk, endpoint, "GET", host, query, "", ip, "PostbackClient/1.0",
