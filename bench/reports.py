@@ -79,6 +79,7 @@ class Probe:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows as it comes, also in a pipe
     args = parse_args()
     summary = reused(args) or fill(args)
     account = summary["accounts"][0]  # the largest
@@ -103,6 +104,7 @@ def main() -> None:
                 if n >= args.warmup:
                     probe.firsts.append(first)
                     probe.totals.append(total)
+            print(f"  {probe.path}: {probe.status}", file=sys.stderr, flush=True)
     finally:
         harness.stop_server(server)
     report(probes, summary, args)

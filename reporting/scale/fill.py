@@ -350,8 +350,7 @@ class ScaleFill:
             sent = msg_sent[m]
             add(sent + kind.delay(rng), sent, m, rng.choice(kind.agents), ip, link)
 
-        # People: whether they click depends on campaign, creative and list; how often has a
-        # heavy tail (most once or twice, a forwarded message dozens of times).
+        # People: whether they click depends on campaign, creative and list.
         creatives, lists, msg_creative = self.creatives, self.lists, self.msg_creative
         clickers = [
             m
@@ -361,14 +360,8 @@ class ScaleFill:
         ]
         if len(clickers) > humans:
             clickers = sorted(rng.sample(clickers, humans))
-        taps = [1] * len(clickers)
-        if clickers and humans > len(clickers):
-            weights = _cumulative([min(rng.lognormvariate(0, 1.3), 300) for _ in clickers])
-            for pick in rng.choices(range(len(clickers)), cum_weights=weights,
-                                    k=humans - len(clickers)):  # fmt: skip
-                taps[pick] += 1
         people, person_ips, other_ips = who.people, who.person_ips, who.other_ips
-        for m, clicks in zip(clickers, taps, strict=True):
+        for m, clicks in zip(clickers, _taps(rng, len(clickers), humans), strict=True):
             sent, contact = msg_sent[m], msg_contact[m]
             own_agent = people[contact % len(people)]
             own_ip = person_ips[contact % len(person_ips)]
@@ -377,13 +370,15 @@ class ScaleFill:
             if first > span:
                 first = sent + 8 * SECOND + int(rng.random() * max(0, span - sent - 8 * SECOND))
             add(first, sent, m, own_agent, own_ip, 2 if link2 and rng.random() < 0.15 else 1)
+            # A message tapped many times was forwarded: most taps from other phones.
+            others = 0.8 if clicks > 5 else 0.1
             for _ in range(clicks - 1):
                 link = 2 if link2 and rng.random() < 0.15 else 1
-                if rng.random() < 0.7:
-                    add(first + _repeat_delay(rng), first, m, own_agent, own_ip, link)
-                else:  # forwarded: someone else's phone
+                if rng.random() < others:
                     add(first + _repeat_delay(rng), first, m, rng.choice(people),
                         rng.choice(other_ips), link)  # fmt: skip
+                else:
+                    add(first + _repeat_delay(rng), first, m, own_agent, own_ip, link)
         return times, messages, agents, ips, links
 
     def _clicks(self, cursor: Any) -> None:
@@ -749,6 +744,24 @@ def _cumulative(weights: Sequence[float]) -> list[float]:
         running += w
         out.append(running)
     return out
+
+
+def _taps(rng: random.Random, clickers: int, total: int) -> list[int]:
+    """How many times each clicked message is tapped, `total` in all: most once or twice;
+    what is left goes to the forwarded ones (a sixth), with a heavy tail, as a message
+    shared to a group chat is opened on many phones."""
+    taps = [1] * clickers
+    extra = total - clickers
+    for i in range(clickers):
+        while extra > 0 and rng.random() < 0.3:
+            taps[i] += 1
+            extra -= 1
+    if clickers and extra > 0:
+        shared = rng.sample(range(clickers), max(1, clickers // 6))
+        weights = _cumulative([rng.lognormvariate(0, 1.0) for _ in shared])
+        for i in rng.choices(shared, cum_weights=weights, k=extra):
+            taps[i] += 1
+    return taps
 
 
 def _first_click_delay(rng: random.Random) -> int:
