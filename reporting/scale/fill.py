@@ -225,7 +225,7 @@ class ScaleFill:
             ]
             assert len(campaigns) == len(CAMPAIGNS)
             counts = _split(plan.messages, [rng.uniform(0.5, 1.5) for _ in campaigns])
-            for creatives, count in zip(campaigns, counts, strict=True):
+            for variants, count in zip(campaigns, counts, strict=True):
                 blasts = self._blasts(tz)
                 own_list = a * per_account + rng.randrange(per_account)
                 sizes = _split(count, [rng.uniform(0.6, 1.4) for _ in blasts])
@@ -236,9 +236,9 @@ class ScaleFill:
                         else a * per_account + rng.randrange(per_account)
                     )
                     audience = self.lists[list_index]
-                    split = _cumulative([rng.uniform(0.7, 1.3) for _ in creatives])
+                    split = _cumulative([rng.uniform(0.7, 1.3) for _ in variants])
                     for k in range(n):
-                        creative = creatives[bisect.bisect(split, rng.random() * split[-1])]
+                        creative = variants[bisect.bisect(split, rng.random() * split[-1])]
                         contact = plan.first_contact_id + rng.randrange(
                             audience.first_contact, audience.end_contact
                         )
