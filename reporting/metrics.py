@@ -43,6 +43,7 @@ COLUMNS = (*COUNT_FIELDS, *RATIO_FIELDS)
 # Ratios are rounded once, here, so every page, API answer and CSV shows the same digits.
 RATIO_PLACES = Decimal("0.0001")
 MONEY_PLACES = Decimal("0.01")
+STORED_MONEY_PLACES = Decimal("0.0001")  # what the database keeps (DecimalField places)
 
 _RATIOS = {
     "click_rate": ("unique_clicks", "sends"),
@@ -69,7 +70,9 @@ def derive(counts: Mapping[str, int | Decimal | None]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for field in COUNT_FIELDS:
         value = counts.get(field) or 0
-        row[field] = Decimal(value) if field in MONEY_FIELDS else int(value)
+        row[field] = (
+            Decimal(value).quantize(STORED_MONEY_PLACES) if field in MONEY_FIELDS else int(value)
+        )
     for field, (numerator, denominator) in _RATIOS.items():
         row[field] = ratio(row[numerator], row[denominator])
     return row

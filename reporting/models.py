@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Coalesce
 
+from reporting.metrics import COUNT_FIELDS
 from trackly.models import Account, Campaign, Creative, Message, Offer, SendingList
 
 
@@ -24,8 +25,12 @@ def _dimension(model: type[models.Model]) -> models.ForeignKey:
     )
 
 
+FIGURES = tuple(f for f in COUNT_FIELDS if f != "sends")
+
+
 class Figures(models.Model):
-    """The counts of reporting.metrics.COUNT_FIELDS except sends, which each table defines."""
+    """The counts of reporting.metrics.COUNT_FIELDS except sends, which each table defines
+    (FIGURES)."""
 
     raw_clicks = models.PositiveIntegerField(default=0)
     bot_clicks = models.PositiveIntegerField(default=0)
@@ -78,37 +83,54 @@ class DailyRollup(Figures):
 
 
 class MessageRollup(Figures):
-    """One message's figures over its whole life, for the messages report. `day` is the
-    day it was sent, in the account's time zone."""
+    """One message's figures over its whole life, for the messages report; `day` is the
+    day it was sent, in the account's time zone.
 
-    message = models.OneToOneField(
-        Message,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        primary_key=True,
-        related_name="+",
+    One row per offer the message carries a link to (offer NULL: it carries none), each
+    with the whole message's figures, so that the offer filter is an indexed equality.
+    `is_first_offer` marks exactly one row per message (its first offer's, or the NULL
+    one): the report without an offer filter reads only those.
+    """
+
+    message = models.ForeignKey(
+        Message, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
+    offer = _dimension(Offer)
+    is_first_offer = models.BooleanField(default=True)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     sent_at = models.DateTimeField()
     campaign = _dimension(Campaign)
     creative = _dimension(Creative)
     sending_list = _dimension(SendingList)
+    contact_id = models.BigIntegerField()
+    external_id = models.CharField(max_length=200, null=True, blank=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "message", Coalesce("offer", 0), name="messagerollup_unique_message_offer"
+            )
+        ]
         indexes = [
-            # The messages report's default order, a page at a time.
+            # The messages report's default order, a page at a time: newest first.
             models.Index(
-                fields=["account", "day", "sent_at", "message"], name="messagerollup_account_day"
+                fields=["account", "day", "sent_at", "message"],
+                condition=models.Q(is_first_offer=True),
+                name="messagerollup_account_day",
             ),
             models.Index(
                 fields=["account", "campaign", "day", "sent_at"],
+                condition=models.Q(is_first_offer=True),
                 name="messagerollup_campaign_day",
+            ),
+            models.Index(
+                fields=["account", "offer", "day", "sent_at"], name="messagerollup_offer_day"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"message {self.message_id}"
+        return f"message {self.message_id} (offer {self.offer_id})"
 
 
 class DirtyHour(models.Model):
@@ -127,7 +149,7 @@ class DirtyHour(models.Model):
 class DirtyMessage(models.Model):
     """A message whose MessageRollup row must be rebuilt (written by the same triggers)."""
 
-    message_id = models.BigIntegerField()
+    message_id = models.BigIntegerField(db_index=True)
 
     def __str__(self) -> str:
         return f"message {self.message_id}"

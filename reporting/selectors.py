@@ -8,13 +8,13 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, FloatField, OuterRef, QuerySet, Sum
+from django.db.models import Count, F, FloatField, QuerySet, Sum
 from django.db.models.functions import Cast, NullIf
 
 from attribution.models import Conversion
-from links.models import MessageShortLink, MessageShortLinkClick
+from links.models import MessageShortLinkClick
 from reporting.metrics import COLUMNS, COUNT_FIELDS, derive
-from reporting.models import DailyRollup, MessageRollup
+from reporting.models import FIGURES, DailyRollup, MessageRollup
 from trackly.models import Account, Campaign, Contact, Creative, Message, Offer, SendingList
 
 CLICK_CREDIT = (Conversion.AttributionType.DIRECT, Conversion.AttributionType.CLICK_THROUGH)
@@ -118,7 +118,7 @@ def report(
     if dimension not in DIMENSIONS:
         raise ReportParamError("dimension", f"Must be one of {', '.join(DIMENSIONS)}.")
     filters_check(account, filters)
-    sort = _order_parse(order)
+    sort = _order_parse(order, dimension)
     if page is not None and page < 1:
         raise ReportParamError("page", "Must be 1 or more.")
     if page_size is not None and not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -127,7 +127,7 @@ def report(
     page, page_size = page or 1, page_size or DEFAULT_PAGE_SIZE
     if dimension == "messages":
         queryset = _messages(account, filters)
-        totals = queryset.aggregate(sends=Count("pk"), **_sums(MESSAGE_FIGURES))
+        totals = queryset.aggregate(sends=Count("pk"), **_sums(FIGURES))
         ordered = queryset.order_by(*_message_order(sort))
         if paged:
             ordered = ordered[(page - 1) * page_size : page * page_size]
@@ -139,7 +139,7 @@ def report(
         if paged:
             rows = rows[(page - 1) * page_size : page * page_size]
         totals = _daily(account, filters).aggregate(
-            **_sums(DAILY_FIGURES), sends=Sum("offer_sends" if filters.offer else "sends")
+            **_sums(FIGURES), sends=Sum("offer_sends" if filters.offer else "sends")
         )
     return Report(
         dimension=dimension,
@@ -161,7 +161,7 @@ def report_rows(
     if dimension != "messages":
         yield from report(account, dimension, filters, order=order).rows
         return
-    queryset = _messages(account, filters).order_by(*_message_order(_order_parse(order)))
+    queryset = _messages(account, filters).order_by(*_message_order(_order_parse(order, dimension)))
     for row in queryset.values(*_MESSAGE_VALUES).iterator(chunk_size=2000):
         yield _message_row(row)
 
@@ -175,7 +175,7 @@ def daily_series(account: Account, filters: ReportFilters) -> list[dict[str, Any
         r["day"]: r
         for r in _daily(account, filters)
         .values("day")
-        .annotate(**_sums(DAILY_FIGURES), sends=Sum("offer_sends" if filters.offer else "sends"))
+        .annotate(**_sums(FIGURES), sends=Sum("offer_sends" if filters.offer else "sends"))
         .order_by("day")
     }
     first = filters.start or min(by_day, default=None)
@@ -188,8 +188,6 @@ def daily_series(account: Account, filters: ReportFilters) -> list[dict[str, Any
 
 # --- reports: the parts ---------------------------------------------------------------
 
-DAILY_FIGURES = tuple(f for f in COUNT_FIELDS if f != "sends")
-MESSAGE_FIGURES = DAILY_FIGURES
 EXTRA_COLUMNS = {"messages": ("sent_at", "contact_id")}
 # dimension -> (DailyRollup column, its label through the join, label when it is empty)
 _GROUPS = {
@@ -199,9 +197,7 @@ _GROUPS = {
     "lists": ("sending_list_id", "sending_list__name", "No list"),
 }
 _FILTER_MODELS = {"campaign": Campaign, "creative": Creative, "offer": Offer, "list": SendingList}
-_MESSAGE_VALUES = (
-    "message_id", "message__external_id", "message__contact_id", "sent_at", *MESSAGE_FIGURES,
-)  # fmt: skip
+_MESSAGE_VALUES = ("message_id", "external_id", "contact_id", "sent_at", *FIGURES)
 
 
 def filters_check(account: Account, filters: ReportFilters) -> None:
@@ -248,13 +244,13 @@ def _grouped_rows(
     queryset = _daily(account, filters)
     rows = []
     if dimension == "days":
-        for r in queryset.values("day").annotate(**_sums(DAILY_FIGURES), sends=sends):
+        for r in queryset.values("day").annotate(**_sums(FIGURES), sends=sends):
             day = r["day"].isoformat()
             rows.append({"key": day, "label": day, **derive(r)})
         natural: tuple[str, bool] = ("key", False)
     else:
         column, name, empty = _GROUPS[dimension]
-        for r in queryset.values(column, name).annotate(**_sums(DAILY_FIGURES), sends=sends):
+        for r in queryset.values(column, name).annotate(**_sums(FIGURES), sends=sends):
             key = r[column]
             label = r[name] if key is None or r[name] is not None else f"#{key} (deleted)"
             rows.append({"key": key, "label": label or empty, **derive(r)})
@@ -272,12 +268,13 @@ def _sorted(rows: list[dict[str, Any]], sort: tuple[str, bool]) -> list[dict[str
     return present + empty
 
 
-def _order_parse(order: str | None) -> tuple[str, bool] | None:
+def _order_parse(order: str | None, dimension: str) -> tuple[str, bool] | None:
     if not order:
         return None
     column = order.removeprefix("-")
-    if column not in ("key", "label", *COLUMNS):
-        raise ReportParamError("order", f"Must be a column: key, label, {', '.join(COLUMNS)}.")
+    allowed = ("key", "label", *EXTRA_COLUMNS.get(dimension, ()), *COLUMNS)
+    if column not in allowed:
+        raise ReportParamError("order", f"Must be a column: {', '.join(allowed)}.")
     return column, order.startswith("-")
 
 
@@ -294,16 +291,10 @@ def _messages(account: Account, filters: ReportFilters) -> QuerySet[MessageRollu
     ):
         if getattr(filters, name) is not None:
             queryset = queryset.filter(**{column: getattr(filters, name)})
+    # A message has a row per offer it carries: one of them without an offer filter.
     if filters.offer is not None:
-        # Messages that carry a link bound to the offer (their figures stay whole).
-        queryset = queryset.filter(
-            Exists(
-                MessageShortLink.objects.filter(
-                    message_id=OuterRef("message_id"), offer_id=filters.offer
-                )
-            )
-        )
-    return queryset
+        return queryset.filter(offer_id=filters.offer)
+    return queryset.filter(is_first_offer=True)
 
 
 def _per(numerator: str, denominator: str) -> Any:
@@ -314,9 +305,11 @@ def _per(numerator: str, denominator: str) -> Any:
 # sends sorts as its numerator.
 _MESSAGE_SORT: dict[str, Any] = {
     "key": F("message_id"),
-    "label": F("message__external_id"),
+    "label": F("external_id"),
+    "sent_at": F("sent_at"),
+    "contact_id": F("contact_id"),
     "sends": F("message_id"),
-    **{f: F(f) for f in MESSAGE_FIGURES},
+    **{f: F(f) for f in FIGURES},
     "click_rate": F("unique_clicks"),
     "bot_pct": _per("bot_clicks", "raw_clicks"),
     "ctcr": _per("conversions", "unique_clicks"),
@@ -338,9 +331,9 @@ def _message_order(sort: tuple[str, bool] | None) -> list[Any]:
 def _message_row(r: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "key": r["message_id"],
-        "label": r["message__external_id"] or f"message {r['message_id']}",
+        "label": r["external_id"] or f"message {r['message_id']}",
         "sent_at": _iso(r["sent_at"]),
-        "contact_id": r["message__contact_id"],
+        "contact_id": r["contact_id"],
         **derive({**r, "sends": 1}),
     }
 

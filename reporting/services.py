@@ -11,7 +11,6 @@ The embedded SQLite default has no triggers and rebuilds everything on each buil
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -20,22 +19,30 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
 
 from attribution.models import Conversion
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
-from reporting.models import DailyRollup, DirtyHour, DirtyMessage, MessageRollup
+from reporting.models import FIGURES, DailyRollup, DirtyHour, DirtyMessage, MessageRollup
 from reporting.selectors import CLICK_CREDIT
 from trackly.models import Account, Message
-
-logger = logging.getLogger(__name__)
 
 VIEW_THROUGH = Conversion.AttributionType.VIEW_THROUGH
 
 # pg_advisory_xact_lock key held by each build step ("RLUP" in ASCII).
 BUILD_LOCK = 0x524C5550
-HOUR_BATCH = 5000
 MESSAGE_BATCH = 5000
 # A long stretch of stale days (a bulk load, a time zone change) is rebuilt a month at a time.
 MAX_SPAN_DAYS = 31
@@ -45,11 +52,8 @@ Slice = tuple[dt.date, int | None, int | None, int | None, int | None]  # day, c
 
 @dataclass
 class BuildResult:
-    days: int = 0  # (account, day) slices rebuilt
-    messages: int = 0  # message rows rebuilt
-
-    def __bool__(self) -> bool:
-        return bool(self.days or self.messages)
+    days: int = 0  # (account, day) slices rebuilt that have figures
+    messages: int = 0  # messages rebuilt
 
 
 def rollups_build(*, everything: bool = False) -> BuildResult:
@@ -58,7 +62,7 @@ def rollups_build(*, everything: bool = False) -> BuildResult:
     if everything or connection.vendor != "postgresql":
         rollups_mark_everything()
     result = BuildResult()
-    while step := _build_step():
+    while (step := _build_step()) is not None:
         result.days += step.days
         result.messages += step.messages
     return result
@@ -74,7 +78,9 @@ def rollups_mark_everything(account_ids: Iterable[int] | None = None) -> None:
     )
 
 
-def _build_step() -> BuildResult:
+def _build_step() -> BuildResult | None:
+    """Claim and rebuild one account's stale days and a batch of stale messages, in one
+    transaction. None when there was nothing to claim."""
     result = BuildResult()
     with transaction.atomic():
         # Race: two builds at once (beat overlapping a slow build, `build_rollups` run by
@@ -84,48 +90,45 @@ def _build_step() -> BuildResult:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUILD_LOCK])
-        # Markers are deleted by id, never by "id <= max": ids come from a sequence but
-        # commit out of order, so a lower id may become visible after a higher one.
-        hours = list(
-            DirtyHour.objects.order_by("id").values_list("id", "account_id", "hour")[:HOUR_BATCH]
+        # Markers are claimed by what they name, not by id: every marker of the account
+        # (one account's hours per step) and of a batch of messages, duplicates and all.
+        # One committed after the DELETE stays for the next build; one committed before
+        # it is seen by the rebuild's reads, which come after the DELETE.
+        account_id = DirtyHour.objects.order_by("id").values_list("account_id", flat=True).first()
+        if account_id is not None:
+            marked = DirtyHour.objects.filter(account_id=account_id)
+            hours = set(marked.values_list("hour", flat=True).distinct())
+            if None not in hours:
+                marked = marked.filter(hour__in=hours)
+            marked.delete()
+            result.days = _hours_rebuild(account_id, hours)
+        message_ids = list(
+            DirtyMessage.objects.order_by("message_id")
+            .values_list("message_id", flat=True)
+            .distinct()[:MESSAGE_BATCH]
         )
-        messages = list(
-            DirtyMessage.objects.order_by("id").values_list("id", "message_id")[:MESSAGE_BATCH]
-        )
-        if hours:
-            DirtyHour.objects.filter(id__in=[h[0] for h in hours]).delete()
-            result.days = _hours_rebuild([(a, h) for _, a, h in hours])
-        if messages:
-            DirtyMessage.objects.filter(id__in=[m[0] for m in messages]).delete()
-            result.messages = _messages_rebuild({m for _, m in messages})
-    return result
+        if message_ids:
+            DirtyMessage.objects.filter(message_id__in=message_ids).delete()
+            result.messages = _messages_rebuild(message_ids)
+    return result if account_id is not None or message_ids else None
 
 
-def _hours_rebuild(hours: list[tuple[int, dt.datetime | None]]) -> int:
-    time_zones = dict(
-        Account.objects.filter(pk__in={a for a, _ in hours}).values_list("pk", "time_zone")
-    )
-    whole = {a for a, h in hours if h is None and a in time_zones}
-    days: dict[int, set[dt.date]] = defaultdict(set)
-    for account_id, hour in hours:
-        if account_id in time_zones and account_id not in whole and hour is not None:
-            tz = zoneinfo.ZoneInfo(time_zones[account_id])
-            # An hour can straddle two local days in a zone with a :30 or :45 offset.
-            days[account_id].add(hour.astimezone(tz).date())
-            days[account_id].add(
-                (hour + dt.timedelta(minutes=59, seconds=59)).astimezone(tz).date()
-            )
-    rebuilt = 0
-    for account_id in whole:
-        tz = zoneinfo.ZoneInfo(time_zones[account_id])
-        rebuilt += _days_rebuild(account_id, tz, None, None)
+def _hours_rebuild(account_id: int, hours: set[dt.datetime | None]) -> int:
+    """Rebuild the local days these UTC hours touch (None: every day, and every message).
+    Returns how many days were rebuilt."""
+    time_zone = Account.objects.filter(pk=account_id).values_list("time_zone", flat=True).first()
+    if time_zone is None:
+        return 0  # a deleted account: its rows went with it
+    tz = zoneinfo.ZoneInfo(time_zone)
+    if None in hours:
         _account_messages_mark(account_id)
-    for account_id, account_days in days.items():
-        tz = zoneinfo.ZoneInfo(time_zones[account_id])
-        for first, last in _spans(sorted(account_days)):
-            rebuilt += _days_rebuild(account_id, tz, first, last)
-    # Markers of deleted accounts have nothing left to rebuild (their rows cascaded).
-    return rebuilt
+        return _days_rebuild(account_id, tz, None, None)
+    days = set()
+    for hour in filter(None, hours):
+        # An hour can straddle two local days in a zone with a :30 or :45 offset.
+        days.add(hour.astimezone(tz).date())
+        days.add((hour + dt.timedelta(minutes=59, seconds=59)).astimezone(tz).date())
+    return sum(_days_rebuild(account_id, tz, first, last) for first, last in _spans(sorted(days)))
 
 
 def _spans(days: list[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
@@ -180,14 +183,9 @@ def _days_rebuild(
             row[name] = row.get(name, 0) + (value or 0)
 
     # Sends: once per message on its first offer's row, and once per offer it carries.
-    first_offer = (
-        MessageShortLink.objects.filter(message=OuterRef("pk"), offer__isnull=False)
-        .order_by("id")
-        .values("offer_id")[:1]
-    )
     for r in (
         within(Message.objects.all(), "sent_at")
-        .annotate(first_offer=Subquery(first_offer))
+        .annotate(first_offer=_first_offer("pk"))
         .values("day", "campaign_id", "creative_id", "sending_list_id", "first_offer")
         .annotate(n=Count("id"))
     ):
@@ -265,58 +263,125 @@ def counted_conversions() -> QuerySet[Conversion]:
     )
 
 
-def _messages_rebuild(message_ids: set[int]) -> int:
-    ids = list(message_ids)
-    MessageRollup.objects.filter(message_id__in=ids).delete()
-    rows = {
-        pk: MessageRollup(
-            message_id=pk,
-            account_id=account_id,
-            day=sent_at.astimezone(zoneinfo.ZoneInfo(time_zone)).date(),
-            sent_at=sent_at,
-            campaign_id=campaign,
-            creative_id=creative,
-            sending_list_id=sending_list,
-        )
-        for pk, account_id, time_zone, sent_at, campaign, creative, sending_list in (
-            Message.objects.filter(pk__in=ids).values_list(
+def _first_offer(message: str) -> Subquery:
+    """The offer of a message's first offer-bound link (NULL: it has none)."""
+    return Subquery(
+        MessageShortLink.objects.filter(message=OuterRef(message), offer__isnull=False)
+        .order_by("id")
+        .values("offer_id")[:1]
+    )
+
+
+def _messages_rebuild(message_ids: list[int]) -> int:
+    """Rewrite the MessageRollup rows of these messages, by INSERT ... SELECT (per account:
+    the local sent day needs the account's zone), the figures as correlated subqueries.
+    Returns how many messages have rows now."""
+    MessageRollup.objects.filter(message_id__in=message_ids).delete()
+    accounts = (
+        Message.objects.filter(pk__in=message_ids)
+        .values_list("account_id", "account__time_zone")
+        .distinct()
+    )
+    # Messages carrying links to more than one offer (rare) also get rows for the others.
+    several = list(
+        MessageShortLink.objects.filter(message_id__in=message_ids, offer__isnull=False)
+        .values("message_id")
+        .annotate(offers=Count("offer_id", distinct=True))
+        .filter(offers__gt=1)
+        .values_list("message_id", flat=True)
+    )
+    rebuilt = 0
+    for account_id, time_zone in list(accounts):
+        tz = zoneinfo.ZoneInfo(time_zone)
+        firsts = (
+            Message.objects.filter(pk__in=message_ids, account_id=account_id)
+            .annotate(
+                offer=_first_offer("pk"),
+                first=Value(True),
+                day=TruncDate("sent_at", tzinfo=tz),
+                **_message_figures("pk"),
+            )
+            .values_list(
                 "pk",
+                "offer",
+                "first",
                 "account_id",
-                "account__time_zone",
+                "day",
                 "sent_at",
                 "campaign_id",
                 "creative_id",
                 "sending_list_id",
-            )
+                "contact_id",
+                "external_id",
+                *(f"figure_{f}" for f in FIGURES),
+            )  # fmt: skip
         )
+        others = (
+            MessageShortLink.objects.filter(
+                message_id__in=several, account_id=account_id, offer__isnull=False
+            )
+            .exclude(offer_id=_first_offer("message_id"))
+            .annotate(
+                first=Value(False),
+                day=TruncDate("message__sent_at", tzinfo=tz),
+                **_message_figures("message_id"),
+            )
+            .values_list(
+                "message_id",
+                "offer_id",
+                "first",
+                "account_id",
+                "day",
+                "message__sent_at",
+                "message__campaign_id",
+                "message__creative_id",
+                "message__sending_list_id",
+                "message__contact_id",
+                "message__external_id",
+                *(f"figure_{f}" for f in FIGURES),
+            )  # fmt: skip
+            .distinct()
+        )
+        rebuilt += _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, firsts.order_by())
+        if several:
+            _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, others.order_by())
+    return rebuilt
+
+
+_MESSAGE_ROLLUP_COLUMNS = (
+    "message_id", "offer_id", "is_first_offer", "account_id", "day", "sent_at", "campaign_id",
+    "creative_id", "sending_list_id", "contact_id", "external_id", *FIGURES,
+)  # fmt: skip
+
+
+def _insert_select(model: type[Model], columns: Iterable[str], select: QuerySet) -> int:
+    """INSERT INTO model's table (columns) <the SELECT the ORM compiles for `select`>: the
+    rows never travel through Python. `select` yields the columns in the same order."""
+    sql, params = select.query.sql_with_params()
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) {sql}", params)  # noqa: S608
+        return cursor.rowcount
+
+
+def _message_figures(message: str) -> dict[str, Any]:
+    """One subquery per figure of a message (each an index lookup by message)."""
+
+    def one(queryset: QuerySet, aggregate: Any, zero: Any = 0) -> Coalesce:
+        rows = queryset.filter(message_id=OuterRef(message)).order_by().values("message_id")
+        return Coalesce(Subquery(rows.annotate(v=aggregate).values("v")), zero)
+
+    clicks = MessageShortLinkClick.objects.all()
+    credited = counted_conversions().filter(attribution_type__in=CLICK_CREDIT)
+    viewed = counted_conversions().filter(attribution_type=VIEW_THROUGH)
+    money = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=4))
+    return {
+        "figure_raw_clicks": one(clicks, Count("pk")),
+        "figure_bot_clicks": one(clicks.filter(is_bot=True), Count("pk")),
+        "figure_unique_clicks": one(MessageClick.objects.all(), Count("pk")),
+        "figure_conversions": one(credited, Count("pk")),
+        "figure_revenue": one(credited, Sum("revenue"), money),
+        "figure_view_through_conversions": one(viewed, Count("pk")),
+        "figure_view_through_revenue": one(viewed, Sum("revenue"), money),
     }
-    for r in (
-        MessageShortLinkClick.objects.filter(message_id__in=ids)
-        .values("message_id")
-        .annotate(raw=Count("id"), bots=Count("id", filter=Q(is_bot=True)))
-    ):
-        if row := rows.get(r["message_id"]):
-            row.raw_clicks, row.bot_clicks = r["raw"], r["bots"]
-    for message_id, n in (
-        MessageClick.objects.filter(message_id__in=ids)
-        .values("message_id")
-        .annotate(n=Count("id"))
-        .values_list("message_id", "n")
-    ):
-        if row := rows.get(message_id):
-            row.unique_clicks = n
-    for r in (
-        counted_conversions()
-        .filter(message_id__in=ids)
-        .values("message_id", "attribution_type")
-        .annotate(n=Count("id"), revenue=Sum("revenue"))
-    ):
-        if row := rows.get(r["message_id"]):
-            if r["attribution_type"] == VIEW_THROUGH:
-                row.view_through_conversions += r["n"]
-                row.view_through_revenue += r["revenue"]
-            else:
-                row.conversions += r["n"]
-                row.revenue += r["revenue"]
-    MessageRollup.objects.bulk_create(rows.values(), batch_size=2000)
-    return len(ids)

@@ -56,4 +56,18 @@ assert MessageClick.objects.get().click.is_bot is False
 print("smoke: both clicks stored, the person counted, curl judged a bot")
 '
 
+# Reports on SQLite: no triggers there, so a build rebuilds everything.
+$PY manage.py build_rollups >/dev/null
+curl -fsS "http://localhost:$PORT/api/v1/reports/days" -H "Authorization: Bearer $api_key" \
+  | $PY -c '
+import json, sys
+totals = json.load(sys.stdin)["totals"]
+figures = [totals[f] for f in ("sends", "raw_clicks", "bot_clicks", "unique_clicks", "click_rate")]
+assert figures == [1, 2, 1, 1, "1.0000"], totals
+print("smoke: the days report counts the send and both clicks")
+'
+curl -fsS "http://localhost:$PORT/api/v1/reports/messages?format=csv" \
+  -H "Authorization: Bearer $api_key" | grep -q '^[0-9]*,smoke-1,' \
+  || { echo "smoke: the messages CSV lacks smoke-1"; exit 1; }
+
 echo "smoke: embedded default OK"

@@ -109,17 +109,22 @@ _FUNCTIONS = {
                       (n.account_id, n.sent_at, n.campaign_id, n.creative_id, n.sending_list_id);
             INSERT INTO reporting_dirtymessage (message_id)
                 SELECT n.id FROM old_rows o JOIN new_rows n ON n.id = o.id
-                WHERE (o.account_id, o.sent_at, o.campaign_id, o.creative_id, o.sending_list_id)
+                WHERE (o.account_id, o.sent_at, o.campaign_id, o.creative_id, o.sending_list_id,
+                       o.external_id, o.contact_id)
                     IS DISTINCT FROM
-                      (n.account_id, n.sent_at, n.campaign_id, n.creative_id, n.sending_list_id);
+                      (n.account_id, n.sent_at, n.campaign_id, n.creative_id, n.sending_list_id,
+                       n.external_id, n.contact_id);
         END IF;
     """,
     "links_messageshortlink": f"""
         IF TG_OP IN ('INSERT', 'DELETE') THEN
-            -- Which offers a message carries decides its offer sends, on its sent day.
+            -- Which offers a message carries decides its offer sends, on its sent day,
+            -- and its rows in the messages report.
             INSERT INTO reporting_dirtyhour (account_id, hour)
                 SELECT DISTINCT m.account_id, {_HOURS.format(column="m.sent_at")}
                 FROM changed_rows l JOIN trackly_message m ON m.id = l.message_id;
+            INSERT INTO reporting_dirtymessage (message_id)
+                SELECT DISTINCT message_id FROM changed_rows;
         ELSE
             -- A link's offer labels its clicks on any day.
             INSERT INTO reporting_dirtyhour (account_id, hour)

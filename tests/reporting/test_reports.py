@@ -262,6 +262,9 @@ def test_pages_link_to_each_other(owner: Any) -> None:
     assert len(last["results"]) == 1 and last["next"] is None and "page=2" in last["previous"]
     newest_first = [r["sent_at"] for r in first["results"]]
     assert newest_first == sorted(newest_first, reverse=True)
+    oldest = owner.get("/api/v1/reports/messages", order="sent_at").json()["results"]
+    assert [r["label"] for r in oldest] == ["m1", "m2", "m3", "m4", "m5"]
+    assert owner.get("/api/v1/reports/campaigns", order="sent_at").status_code == 400
 
 
 @pytest.mark.django_db

@@ -25,8 +25,9 @@ from trackly.models import Campaign, Message
 DAILY_FIELDS = ("account_id", "day", "campaign_id", "creative_id", "sending_list_id", "offer_id",
                 "sends", "offer_sends", "raw_clicks", "bot_clicks", "unique_clicks", "conversions",
                 "revenue", "view_through_conversions", "view_through_revenue")  # fmt: skip
-MESSAGE_FIELDS = ("message_id", "account_id", "day", "sent_at", "campaign_id", "creative_id",
-                  "sending_list_id", "raw_clicks", "bot_clicks", "unique_clicks", "conversions",
+MESSAGE_FIELDS = ("message_id", "offer_id", "is_first_offer", "account_id", "day", "sent_at",
+                  "campaign_id", "creative_id", "sending_list_id", "contact_id", "external_id",
+                  "raw_clicks", "bot_clicks", "unique_clicks", "conversions",
                   "revenue", "view_through_conversions", "view_through_revenue")  # fmt: skip
 
 
@@ -56,6 +57,19 @@ def test_building_twice_changes_nothing_and_equals_a_full_rebuild(owner: Any) ->
     assert json.loads(out.getvalue())["days"] == 4
     assert snapshot() == built
     assert not DirtyHour.objects.exists() and not DirtyMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_step_with_nothing_left_to_show_does_not_end_the_build(owner: Any) -> None:
+    dataset_build(owner)
+    rollups_build()
+    built = snapshot()
+    DailyRollup.objects.filter(day=dt.date(2026, 1, 12)).delete()  # stale, as if never built
+    DirtyHour.objects.create(account_id=10**12, hour=at("2026-01-12 21:00"))  # a gone account
+    DirtyHour.objects.create(account_id=owner.account.pk, hour=at("2026-01-12 21:00"))
+    rollups_build()
+    assert not DirtyHour.objects.exists()
+    assert snapshot() == built
 
 
 @pytest.mark.django_db

@@ -20,6 +20,7 @@ from links import ids
 from links.models import InterstitialTemplate, MessageShortLink, TrackingDomain
 from links.resolve import link_info_load
 from links.services import click_record, messages_mint
+from reporting.services import rollups_build
 from trackly.models import Account, Membership, Offer, SendingList
 
 DEMO_ACCOUNT = "Demo Co"
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         account = Account.objects.filter(name=DEMO_ACCOUNT).first()
         if account is None:
             account = self._create(port, options["messages"])
+            rollups_build()  # the reports show the demo at once, not after the first beat
         TrackingDomain.objects.filter(account=account, host=DEMO_HOST).update(port=port)
         link = (
             MessageShortLink.objects.filter(
