@@ -79,3 +79,9 @@ bench-redirect: dev-deps
 bench-postbacks: dev-deps
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || sudo apt-get install -y -q wrk)
 	$(PY) bench/postbacks.py
+
+# Report API and dashboard pages at 10M raw clicks: fills the database the first time
+# (minutes), reuses it afterwards. BENCH_ARGS="--refill", "--clicks 100000 ...", see the script.
+.PHONY: bench-reports
+bench-reports: dev-deps
+	$(PY) bench/reports.py $(BENCH_ARGS)
