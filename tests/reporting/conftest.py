@@ -38,8 +38,12 @@ def logged_in(user: AbstractUser) -> Client:
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
-    # Each test makes users; the production hasher costs half a second a password.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Each test makes users; the production hasher costs half a second a password. It
+    # stays second, so passwords hashed outside a test (module-wide data) still verify.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
 
 
 @pytest.fixture
