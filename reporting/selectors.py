@@ -218,21 +218,28 @@ def _counts(row: Mapping[str, Any]) -> dict[str, int | Decimal]:
     return {f: derived[f] for f in COUNT_FIELDS}
 
 
-def _daily(account: Account, filters: ReportFilters) -> QuerySet[DailyRollup]:
-    queryset = DailyRollup.objects.filter(account=account)
+_FILTER_COLUMNS = {
+    "campaign": "campaign_id",
+    "creative": "creative_id",
+    "offer": "offer_id",
+    "list": "sending_list_id",
+}
+
+
+def _filtered(queryset: QuerySet, filters: ReportFilters, names: Iterable[str]) -> QuerySet:
+    """A rollup queryset narrowed to the filters' days and to the named dimensions."""
     if filters.start:
         queryset = queryset.filter(day__gte=filters.start)
     if filters.end:
         queryset = queryset.filter(day__lte=filters.end)
-    for name, column in (
-        ("campaign", "campaign_id"),
-        ("creative", "creative_id"),
-        ("offer", "offer_id"),
-        ("list", "sending_list_id"),
-    ):
+    for name in names:
         if getattr(filters, name) is not None:
-            queryset = queryset.filter(**{column: getattr(filters, name)})
+            queryset = queryset.filter(**{_FILTER_COLUMNS[name]: getattr(filters, name)})
     return queryset
+
+
+def _daily(account: Account, filters: ReportFilters) -> QuerySet[DailyRollup]:
+    return _filtered(DailyRollup.objects.filter(account=account), filters, _FILTER_COLUMNS)
 
 
 def _grouped_rows(
@@ -279,18 +286,9 @@ def _order_parse(order: str | None, dimension: str) -> tuple[str, bool] | None:
 
 
 def _messages(account: Account, filters: ReportFilters) -> QuerySet[MessageRollup]:
-    queryset = MessageRollup.objects.filter(account=account)
-    if filters.start:
-        queryset = queryset.filter(day__gte=filters.start)
-    if filters.end:
-        queryset = queryset.filter(day__lte=filters.end)
-    for name, column in (
-        ("campaign", "campaign_id"),
-        ("creative", "creative_id"),
-        ("list", "sending_list_id"),
-    ):
-        if getattr(filters, name) is not None:
-            queryset = queryset.filter(**{column: getattr(filters, name)})
+    queryset = _filtered(
+        MessageRollup.objects.filter(account=account), filters, ("campaign", "creative", "list")
+    )
     # A message has a row per offer it carries: one of them without an offer filter.
     if filters.offer is not None:
         return queryset.filter(offer_id=filters.offer)
