@@ -35,4 +35,8 @@ def tracking_domain_by_host(host: str) -> DomainInfo | None:
         )
         return DomainInfo(*row) if row else None
 
-    return config_cached(f"trackdomain:{host}", load, seconds=CACHE_SECONDS)
+    return config_cached(domain_key(host), load, seconds=CACHE_SECONDS)
+
+
+def domain_key(host: str) -> str:
+    return f"trackdomain:{host}"

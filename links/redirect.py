@@ -1,10 +1,19 @@
 """The hot path: GET/HEAD /<link_id> on a tracking domain.
 
-Kept small and free of DRF, sessions and templates (but for interstitials), so it could be
-moved out of Django. Per redirect, with the click pipeline on (PostgreSQL and Redis): one
-Redis round trip (config version GET + stream XADD, links.click_stream) and no SQL; the
-link and its domain come from this process's cache (links.resolve). Without Redis, or
-with Redis down, the click is written here: two INSERTs.
+Two doors, one behaviour:
+
+- `front(environ)`, called by trackly.wsgi before Django sees the request, answers the
+  common case (link and domain in this process's cache, live offer, no interstitial,
+  click pipeline up) straight from the WSGI environ: no request object, middleware or
+  signals. As PostHog did with event capture, the busiest endpoint leaves Django; here
+  only for the case that needs nothing of it.
+- `redirect(request, ...)`, the Django view (via trackly.middleware and trackly.tracking),
+  answers everything else: cold caches, interstitials, ended offers, unknown links, the
+  embedded default and Redis down.
+
+Per redirect, with the click pipeline on (PostgreSQL and Redis): one Redis round trip
+(config version GET + stream XADD, links.click_stream) and no SQL. Without Redis, or with
+Redis down, the click is written here: two INSERTs.
 """
 
 from __future__ import annotations
@@ -21,20 +30,30 @@ from attribution.bots import classify_request
 from links import click_stream, ids
 from links.click_stream import ClickEvent
 from links.destination import destination_url
-from links.domains import DomainInfo, tracking_domain_by_host
-from links.resolve import LinkInfo, link_info
+from links.domains import DomainInfo, domain_key, tracking_domain_by_host
+from links.models import normalize_host
+from links.resolve import LinkInfo, link_info, link_key, local
 from links.services import click_record
 
 logger = logging.getLogger(__name__)
 
 
+# Set by front() on the environ when it appended the click but the config had changed:
+# the view then answers from the current config with that click, without a second append.
+PUBLISHED = "trackly.published_click"
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """REMOTE_ADDR, or the X-Forwarded-For entry added by the outermost trusted proxy."""
-    ip = request.META.get("REMOTE_ADDR", "")
+    return environ_ip(request.META)
+
+
+def environ_ip(meta: dict) -> str | None:
+    ip = meta.get("REMOTE_ADDR", "")
     trusted = settings.TRUSTED_PROXY_COUNT
     if trusted > 0:
         forwarded = [
-            p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()
+            p.strip() for p in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()
         ]
         if forwarded:
             ip = forwarded[max(len(forwarded) - trusted, 0)]
@@ -45,9 +64,13 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    return _finished(request.method, response)
+
+
+def _finished(method: str | None, response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Content-Length"] = str(len(response.content))
-    if request.method == "HEAD":
+    if method == "HEAD":
         response.content = b""  # same status and headers as GET, no body
     return response
 
@@ -75,21 +98,13 @@ def redirect(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResp
     if link is None or link.account_id != domain.account_id:
         return unknown_link(request, domain)
 
-    now = timezone.now()
-    click_id = ids.new_click_id()
-    meta = request.META
-    event = ClickEvent(
-        click_id=click_id,
-        link_id=link_id,
-        account_id=domain.account_id,
-        clicked_at=now,
-        ip=client_ip(request),
-        user_agent=meta.get("HTTP_USER_AGENT", ""),
-        referer=meta.get("HTTP_REFERER", ""),
-        accept_language=meta.get("HTTP_ACCEPT_LANGUAGE", ""),
-        method=request.method,
-    )
-    changed = click_stream.publish(event) if click_stream.enabled() else None
+    published = request.META.pop(PUBLISHED, None)
+    if published is not None:
+        event, changed = published, True  # front() appended it, then saw a config change
+    else:
+        event = _event(request.META, domain, link_id)
+        changed = click_stream.publish(event) if click_stream.enabled() else None
+    now, click_id = event.clicked_at, event.click_id
     if changed is None:
         _click_write(link, event)
     elif changed:
@@ -116,6 +131,60 @@ def redirect(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResp
         )
         return _finish(request, HttpResponse(page))
     return _finish(request, _redirect(target))
+
+
+def front(environ: dict) -> HttpResponse | None:
+    """The redirect for the common case, from the WSGI environ, or None for the view.
+
+    Only when everything it needs is already in this process's cache (which the view
+    fills) and the answer is a plain 302; the click is appended exactly as the view
+    would. When the append shows the config changed, the click is handed to the view
+    (PUBLISHED), which answers from the current config.
+    """
+    method = environ.get("REQUEST_METHOD")
+    link_id = environ.get("PATH_INFO", "")[1:]
+    if (method != "GET" and method != "HEAD") or not ids.is_link_id(link_id):
+        return None
+    if not click_stream.enabled():
+        return None
+    try:
+        host = normalize_host(environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""))
+        if host in settings.APP_HOSTS:
+            return None
+        domain = local.peek(domain_key(host))
+        link = local.peek(link_key(link_id))
+        if not isinstance(domain, DomainInfo) or not isinstance(link, LinkInfo):
+            return None  # not cached yet (or unknown): the view looks it up
+        if link.account_id != domain.account_id or link.interstitial is not None:
+            return None
+        event = _event(environ, domain, link_id)
+        if not link.offer_is_live(event.clicked_at):
+            return None
+        target = _target(link, event.click_id)
+    except Exception:
+        logger.exception("redirect front: falling back to the view")
+        return None
+    changed = click_stream.publish(event)
+    if changed is None:
+        return None  # not appended (Redis down): the view writes it directly
+    if changed:
+        environ[PUBLISHED] = event
+        return None
+    return _finished(method, _redirect(target))
+
+
+def _event(meta: dict, domain: DomainInfo, link_id: str) -> ClickEvent:
+    return ClickEvent(
+        click_id=ids.new_click_id(),
+        link_id=link_id,
+        account_id=domain.account_id,
+        clicked_at=timezone.now(),
+        ip=environ_ip(meta),
+        user_agent=meta.get("HTTP_USER_AGENT", ""),
+        referer=meta.get("HTTP_REFERER", ""),
+        accept_language=meta.get("HTTP_ACCEPT_LANGUAGE", ""),
+        method=meta.get("REQUEST_METHOD", "GET"),
+    )
 
 
 def _click_write(link: LinkInfo, event: ClickEvent) -> None:

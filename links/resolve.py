@@ -11,6 +11,7 @@ version on every request, at once).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -136,6 +137,11 @@ class _ProcessCache:
             return _ABSENT
         return self.entries.get(key, _ABSENT)
 
+    def peek(self, key: str) -> Any:
+        """This process's copy whatever its age, or None: for a caller that checks the
+        version itself in the same breath (the redirect's front door)."""
+        return self.entries.get(key)
+
     def put(self, key: str, version: int, value: Any) -> None:
         self.version_seen(version)
         if len(self.entries) >= LOCAL_MAX_ENTRIES:
@@ -199,15 +205,21 @@ def config_cached(key: str, load: Callable[[], T | None], *, seconds: int) -> T 
     return value
 
 
+@functools.cache
 def config_version_key() -> str:
-    """The version's key as stored in Redis (with the cache's prefix)."""
+    """The version's key as stored in Redis (with the cache's prefix, which is settled at
+    start-up; worked out once, as the redirect asks on every request)."""
     return cache.make_and_validate_key(CONFIG_VERSION_KEY)
 
 
 def link_info(link_id: str) -> LinkInfo | None:
     return config_cached(
-        f"link:{link_id}", lambda: link_info_load(link_id), seconds=LINK_CACHE_SECONDS
+        link_key(link_id), lambda: link_info_load(link_id), seconds=LINK_CACHE_SECONDS
     )
+
+
+def link_key(link_id: str) -> str:
+    return f"link:{link_id}"
 
 
 def link_config_changed() -> None:

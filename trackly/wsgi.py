@@ -1,9 +1,28 @@
+"""The WSGI entry point: the redirect's front door (links.redirect.front), then Django.
+
+Short links are most of the traffic; for the common case the front door answers without
+Django's request cycle, and everything else (including every redirect it declines) goes
+to Django's handler unchanged.
+"""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trackly.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from links.redirect import front  # noqa: E402 - needs the settings configured above
+
+
+def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    response = front(environ)
+    if response is None:
+        return django_application(environ, start_response)
+    start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+    return [response.content]
