@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
+from attribution import fastpath
 from attribution import postback_input as parse
 from attribution.models import PostbackLog
 from attribution.services import (
@@ -22,7 +24,6 @@ from attribution.services import (
     conversion_record,
     conversion_result,
     postback_log_close,
-    postback_log_open,
 )
 from links import ids
 from links.domains import DomainInfo
@@ -60,7 +61,7 @@ def _for_log(text: str) -> str:
 
 
 def _open_log(request: HttpRequest, domain: DomainInfo, endpoint: str) -> PostbackLog:
-    return postback_log_open(
+    return fastpath.postback_log_insert(
         account_id=domain.account_id,
         endpoint=endpoint,
         method=request.method or "",
@@ -74,12 +75,13 @@ def _open_log(request: HttpRequest, domain: DomainInfo, endpoint: str) -> Postba
     )
 
 
-def _input(params: dict[str, str], account: Account) -> ConversionInput:
+def _input(params: dict[str, str], account: Account | None) -> ConversionInput:
+    """The postback's figures; with no account, currency "" stands for the account's."""
     revenue = params.get("revenue")
     return ConversionInput(
         event=parse.parse_event(params.get("event")),
         revenue=None if revenue is None or not revenue.strip() else parse.parse_revenue(revenue, 0),
-        currency=parse.parse_currency(params.get("currency"), account.currency),
+        currency=parse.parse_currency(params.get("currency"), account.currency if account else ""),
         txn_id=parse.parse_txn_id(params.get("txn_id")),
         occurred_at=parse.parse_ts(params.get("ts"), timezone.now()),
     )
@@ -96,9 +98,8 @@ def _handle(
     try:
         if request.method not in ("GET", "POST"):
             raise Reject(405, None, "method not allowed; use GET or POST")
-        account = Account.objects.get(pk=domain.account_id)
         params = _params(request) | (override or {})
-        status, body = work(params, account, log)
+        status, body = work(params, domain, log)
     except parse.PostbackInvalid as exc:
         status, body = 400, {"error": exc.message, "field": exc.field}
         postback_log_close(
@@ -119,8 +120,11 @@ def _handle(
         )
         raise
     else:
-        outcome = body["status"]
-        postback_log_close(log, outcome=outcome, http_status=status, reason=body.get("reason", ""))
+        if log.outcome == PostbackLog.Outcome.RECEIVED:  # the fast path closes its own
+            outcome = body["status"]
+            postback_log_close(
+                log, outcome=outcome, http_status=status, reason=body.get("reason", "")
+            )
     if status >= 400:
         logger.info("postback %s rejected (%s): %s", endpoint, status, body)
     response = JsonResponse(body, status=status)
@@ -151,15 +155,33 @@ def _link(account: Account, link_id: str) -> MessageShortLink:
     return link
 
 
-def _conv(params: dict[str, str], account: Account, log: PostbackLog) -> tuple[int, dict[str, Any]]:
+def _conv(
+    params: dict[str, str], domain: DomainInfo, log: PostbackLog
+) -> tuple[int, dict[str, Any]]:
     click_id = (params.get("click_id") or "").strip()
     link_id = (params.get("link_id") or "").strip()
     if not click_id and not link_id:
         raise Reject(400, "click_id", "send click_id (or link_id)")
-    data = _input(params, account)
+    data = _input(params, None)
+    if click_id and not ids.is_click_id(click_id):
+        raise Reject(400, "click_id", "must be 16 letters or digits, as sent in the redirect")
+    if not click_id and not ids.is_link_id(link_id):
+        raise Reject(400, "link_id", "must be 7 letters or digits")
+    # The common case, credited at once, in two statements; anything else takes the full path.
+    credited = fastpath.conversion_credit(
+        account_id=domain.account_id, data=data, log=log, click_id=click_id, link_id=link_id
+    )
+    if credited is not None:
+        attribution, conversion_id, clicked_at = credited
+        fastpath.injection_check(conversion_id, data.occurred_at, clicked_at)
+        return 200, {
+            "status": "accepted",
+            "conversion_id": conversion_id,
+            "attribution": attribution,
+        }
+    account = Account.objects.get(pk=domain.account_id)
+    data = replace(data, currency=data.currency or account.currency)
     if click_id:
-        if not ids.is_click_id(click_id):
-            raise Reject(400, "click_id", "must be 16 letters or digits, as sent in the redirect")
         click = (
             MessageShortLinkClick.objects.select_related("link__offer")
             .filter(account=account, click_id=click_id)
@@ -183,8 +205,9 @@ def _conv(params: dict[str, str], account: Account, log: PostbackLog) -> tuple[i
 
 
 def _conv_offer(
-    params: dict[str, str], account: Account, log: PostbackLog
+    params: dict[str, str], domain: DomainInfo, log: PostbackLog
 ) -> tuple[int, dict[str, Any]]:
+    account = Account.objects.get(pk=domain.account_id)
     offer_id = (params.get("offer_id") or "").strip()
     if not offer_id:
         raise Reject(400, "offer_id", "send offer_id and secret")

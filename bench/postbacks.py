@@ -48,6 +48,18 @@ end
 """
 
 
+def clicks_stored(expected: int, timeout: float = 120) -> None:
+    """Wait until the pipeline has stored every click, so each postback finds its click."""
+    started = time.monotonic()
+    with psycopg.connect(harness.DATABASE_URL, autocommit=True) as conn:
+        while time.monotonic() - started < timeout:
+            query = "SELECT count(*) FROM links_messageclick"
+            if conn.execute(query).fetchone()[0] >= expected:
+                return
+            time.sleep(0.1)
+    raise SystemExit(f"the click pipeline stored fewer than {expected} clicks in {timeout} s")
+
+
 def main() -> None:
     harness.recreate_database()
     harness.manage("migrate", "--no-input", "-v", "0")
@@ -68,8 +80,7 @@ def main() -> None:
             opener = urllib.request.build_opener(harness.NoRedirect)
             location = opener.open(request, timeout=10).headers["Location"]
             click_ids.append(location.rsplit("click_id=", 1)[1])
-        harness.wait_drained()
-        time.sleep(1)
+        clicks_stored(len(click_ids))
         result = harness.wrk(lua(harness.HOST, click_ids))
     finally:
         consumer.terminate()

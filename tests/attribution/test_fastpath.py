@@ -1,0 +1,199 @@
+"""The two-statement postback path (attribution/fastpath.py) against the full rule.
+
+The fast path decides only the credited case and must credit exactly the click that
+attribution.rules would; everything else it must leave to the full path, recording nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from attribution import fastpath
+from attribution.bots import HUMAN, Verdict
+from attribution.models import Conversion, PostbackLog
+from attribution.services import ConversionInput, conversion_attribution
+from links import ids
+from links.models import MessageShortLink, MessageShortLinkClick
+from links.resolve import link_info_load
+from links.services import click_record
+from trackly.models import Account, Offer
+
+T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
+DAY = 86400
+BOT = Verdict(True, "ua:crawler:test")
+_ips = itertools.count(1)
+
+
+def message(account: Any, link: dict, *, sent_at: dt.datetime, campaign: str) -> MessageShortLink:
+    data = account.mint(
+        contact={"external_id": "c1"},
+        body="{{l}}",
+        sent_at=sent_at.isoformat(),
+        links={"l": link},
+        campaign=campaign,
+        creative=f"{campaign}-A",
+    )
+    return MessageShortLink.objects.get(link_id=data["links"][0]["link_id"])
+
+
+def click(link: MessageShortLink, at: dt.datetime, *, bot: bool) -> MessageShortLinkClick:
+    return click_record(
+        link=link_info_load(link.link_id),  # type: ignore[arg-type]
+        click_id=ids.new_click_id(),
+        clicked_at=at,
+        ip=f"198.51.100.{next(_ips) % 250 + 1}",
+        user_agent="test",
+        referer="",
+        accept_language="",
+        method="GET",
+        verdict=BOT if bot else HUMAN,
+    )
+
+
+def log_for(account: Account) -> PostbackLog:
+    return fastpath.postback_log_insert(
+        account_id=account.pk, endpoint="conv", method="GET", host="h", query="", body="",
+        ip=None, user_agent="",
+    )  # fmt: skip
+
+
+# Three messages to one contact: two carry the same offer, one a plain URL (no offer).
+clicks_plan = st.lists(
+    st.tuples(st.integers(0, 2), st.integers(0, 4 * DAY), st.booleans()), min_size=1, max_size=8
+)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    plan=clicks_plan,
+    offer_window=st.sampled_from([None, 1, 2]),
+    named=st.integers(0, 7),
+    by_link=st.booleans(),
+    at_offset=st.integers(0, 5 * DAY),
+    edge=st.sampled_from([None, -1, 0, 1]),
+)
+def test_the_fast_path_credits_exactly_what_the_rule_credits(
+    make_account: Any,
+    plan: list,
+    offer_window: int | None,
+    named: int,
+    by_link: bool,
+    at_offset: int,
+    edge: int | None,
+) -> None:
+    owner = make_account(default_click_window_days=3)
+    account = owner.account
+    offer = Offer.objects.create(account=account, name="O", destination_url="https://a.example/")
+    offer.click_window_days = offer_window
+    offer.save()
+    links = [
+        message(owner, {"offer": offer.pk}, sent_at=T0, campaign="Mon"),
+        message(owner, {"offer": offer.pk}, sent_at=T0 + dt.timedelta(days=1), campaign="Wed"),
+        message(owner, {"url": "https://a.example/"}, sent_at=T0, campaign="Plain"),
+    ]
+    clicks = [
+        click(links[which], T0 + dt.timedelta(seconds=offset), bot=bot)
+        for which, offset, bot in plan
+    ]
+    reported = clicks[named % len(clicks)]
+    link = next(candidate for candidate in links if candidate.pk == reported.link_id)
+    window = (offer_window or 3) if link.offer_id else 3
+    at = T0 + dt.timedelta(seconds=at_offset)
+    if edge is not None:  # land on the window's edge: inside by a second, on it, outside by one
+        at = min(c.clicked_at for c in clicks) + dt.timedelta(days=window, seconds=edge)
+
+    expected = conversion_attribution(account, link.offer, link.contact_id, at, link.message_id)
+    data = ConversionInput("purchase", Decimal("5"), "", None, at)
+    got = fastpath.conversion_credit(
+        account_id=account.pk,
+        data=data,
+        log=log_for(account),
+        click_id="" if by_link else reported.click_id,
+        link_id=link.link_id if by_link else "",
+    )
+
+    if expected.message_click is None:
+        assert got is None
+        assert not Conversion.objects.filter(account=account).exists()
+        return
+    assert got is not None
+    attribution, conversion_id, clicked_at = got
+    assert attribution == {
+        "type": expected.type,
+        "click_id": expected.message_click.click.click_id,
+        "message_id": expected.message_id,
+        "creative_id": expected.creative_id,
+        "offer_id": link.offer_id,
+        "contact_id": link.contact_id,
+        "campaign_id": expected.campaign_id,
+    }
+    assert clicked_at == expected.message_click.clicked_at
+    conversion = Conversion.objects.get(pk=conversion_id)
+    assert (conversion.message_click_id, conversion.click_id) == (
+        expected.message_click.pk,
+        expected.message_click.click_id,
+    )
+    assert conversion.reported_link_id == link.pk and conversion.currency == account.currency
+
+
+@pytest.mark.django_db
+class TestTheFastPath:
+    def test_a_credited_postback_uses_no_orm_query(self, owner: Any) -> None:
+        offer = Offer.objects.create(
+            account=owner.account, name="O", destination_url="https://adv.example/"
+        )
+        link = message(owner, {"offer": offer.pk}, sent_at=T0, campaign="C")
+        tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bot=False)
+        client = Client(HTTP_HOST=owner.domain.host)
+        client.get("/conv", {"click_id": tapped.click_id, "txn_id": "warm"})
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/conv", {"click_id": tapped.click_id, "txn_id": "t1"})
+        assert response.json()["status"] == "accepted"
+        assert response.json()["attribution"]["type"] == "click_through"
+        # Two prepared statements (log; credit and close), none through the ORM.
+        assert [q["sql"] for q in queries.captured_queries] == []
+        prepared = connection.connection.execute(
+            "SELECT count(*) FROM pg_prepared_statements"
+        ).fetchone()[0]
+        assert prepared == 2
+        log = PostbackLog.objects.get(query__contains="txn_id=t1")
+        assert (log.outcome, log.http_status) == ("accepted", 200)
+
+    def test_the_payout_and_currency_default_to_the_offers_and_accounts(self, owner: Any) -> None:
+        Account.objects.filter(pk=owner.account.pk).update(currency="EUR")
+        offer = Offer.objects.create(
+            account=owner.account, name="O", destination_url="https://adv.example/",
+            default_payout=Decimal("7.25"),
+        )  # fmt: skip
+        link = message(owner, {"offer": offer.pk}, sent_at=T0, campaign="C")
+        tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5), bot=False)
+        response = Client(HTTP_HOST=owner.domain.host).get("/conv", {"click_id": tapped.click_id})
+        assert response.json()["attribution"]["type"] == "direct"
+        conversion = Conversion.objects.get()
+        assert (conversion.revenue, conversion.currency) == (Decimal("7.25"), "EUR")
+        assert conversion.revenue_reported is False
+
+    def test_a_repeat_after_a_fast_accept_is_a_duplicate(self, owner: Any) -> None:
+        link = message(owner, {"url": "https://a.example/"}, sent_at=T0, campaign="C")
+        tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(hours=2), bot=False)
+        client = Client(HTTP_HOST=owner.domain.host)
+        first = client.get("/conv", {"click_id": tapped.click_id, "txn_id": "x", "revenue": "2"})
+        again = client.get("/conv", {"click_id": tapped.click_id, "txn_id": "x", "revenue": "2"})
+        assert first.json()["status"] == "accepted"
+        assert again.json()["status"] == "duplicate"
+        assert again.json()["conversion_id"] == first.json()["conversion_id"]
+        assert again.json()["attribution"] == first.json()["attribution"]
+        assert Conversion.objects.count() == 1
