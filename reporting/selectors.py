@@ -197,7 +197,8 @@ def streamed(queryset: QuerySet, *, chunk_size: int = 2000) -> Iterator[Any]:
     Django declares it WITH HOLD, and PostgreSQL then runs the whole query, keeping every
     row, before the first comes back (seconds at a million rows). Inside one it runs the
     plan only as far as it is read, and plans for the first rows: an export in index order
-    starts at once. The transaction (read only) lasts as long as the download.
+    starts at once. The transaction, which only reads, lasts as long as the download (a
+    client that goes away closes the generator, which rolls it back).
     """
     if connections[queryset.db].vendor != "postgresql":
         # SQLite's transactions here are IMMEDIATE: one would hold off every writer.
