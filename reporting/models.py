@@ -133,6 +133,27 @@ class MessageRollup(Figures):
         return f"message {self.message_id} (offer {self.offer_id})"
 
 
+class BotReasonRollup(models.Model):
+    """One account's bot clicks for one day (in the account's time zone) and one bot
+    reason ("" when none was given), for the dashboard's bots page."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    bot_reason = models.CharField(max_length=100, blank=True)
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Race: as DailyRollup's. Its index also serves the page: an account's days.
+            models.UniqueConstraint(
+                fields=["account", "day", "bot_reason"], name="botreasonrollup_unique_reason"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"account {self.account_id} on {self.day}: {self.bot_reason or '(none given)'}"
+
+
 class DirtyHour(models.Model):
     """An hour (UTC) of an account whose rollup days must be rebuilt; `hour` NULL: every
     day of the account. Written by database triggers (migration 0002) on every insert,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connections, transaction
 from django.db.models import Count, F, FloatField, QuerySet, Sum
 from django.db.models.functions import Cast, NullIf
 
@@ -112,23 +114,19 @@ def report(
 
     `order` is a column name ("key", "label" or one of COLUMNS), "-" in front for
     descending; None is each dimension's natural order. `page` is 1-based; with neither
-    page nor page_size every row comes back (exports use report_rows, which streams).
+    page nor page_size every row comes back (exports use report_export, which streams).
     Raises ReportParamError (or ReportObjectNotFound) naming a bad argument.
     """
-    if dimension not in DIMENSIONS:
-        raise ReportParamError("dimension", f"Must be one of {', '.join(DIMENSIONS)}.")
-    filters_check(account, filters)
-    sort = _order_parse(order, dimension)
+    sort = _report_check(account, dimension, filters, order=order)
     if page is not None and page < 1:
         raise ReportParamError("page", "Must be 1 or more.")
     if page_size is not None and not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ReportParamError("page_size", f"Must be from 1 to {MAX_PAGE_SIZE}.")
     paged = page is not None or page_size is not None
     page, page_size = page or 1, page_size or DEFAULT_PAGE_SIZE
+    totals = _report_totals(account, dimension, filters)
     if dimension == "messages":
-        queryset = _messages(account, filters)
-        totals = queryset.aggregate(sends=Count("pk"), **_sums(FIGURES))
-        ordered = queryset.order_by(*_message_order(sort))
+        ordered = _messages(account, filters).order_by(*_message_order(sort))
         if paged:
             ordered = ordered[(page - 1) * page_size : page * page_size]
         rows = [_message_row(r) for r in ordered.values(*_MESSAGE_VALUES)]
@@ -138,14 +136,11 @@ def report(
         count = len(rows)
         if paged:
             rows = rows[(page - 1) * page_size : page * page_size]
-        totals = _daily(account, filters).aggregate(
-            **_sums(FIGURES), sends=Sum("offer_sends" if filters.offer else "sends")
-        )
     return Report(
         dimension=dimension,
-        columns=["key", "label", *EXTRA_COLUMNS.get(dimension, ()), *COLUMNS],
+        columns=report_columns(dimension),
         rows=rows,
-        totals=derive(totals),
+        totals=totals,
         count=count,
         page=page,
         page_size=page_size if paged else max(count, 1),
@@ -153,17 +148,64 @@ def report(
     )
 
 
-def report_rows(
+def report_export(
     account: Account, dimension: str, filters: ReportFilters, *, order: str | None = None
-) -> Iterator[dict[str, Any]]:
-    """Every row of a report, streamed (the messages report can be a million rows). The
-    filters are not checked here: call report() first, as exports do for the totals."""
+) -> tuple[Iterator[dict[str, Any]], Callable[[], dict[str, Any]]]:
+    """Every row of a report, streamed (the messages report can be a million rows), and a
+    function that sums the totals, for an export to call once the rows are out: its first
+    bytes wait for neither. Raises ReportParamError (or ReportObjectNotFound) at once."""
     if dimension != "messages":
-        yield from report(account, dimension, filters, order=order).rows
+        summary = report(account, dimension, filters, order=order)
+        return iter(summary.rows), functools.partial(dict, summary.totals)
+    sort = _report_check(account, dimension, filters, order=order)
+    queryset = _messages(account, filters).order_by(*_message_order(sort))
+    rows = map(_message_row, streamed(queryset.values(*_MESSAGE_VALUES)))
+    return rows, functools.partial(_report_totals, account, dimension, filters)
+
+
+def report_columns(dimension: str) -> list[str]:
+    return ["key", "label", *EXTRA_COLUMNS.get(dimension, ()), *COLUMNS]
+
+
+def _report_check(
+    account: Account, dimension: str, filters: ReportFilters, *, order: str | None = None
+) -> tuple[str, bool] | None:
+    """Raise ReportParamError (or ReportObjectNotFound) naming a bad argument; return the
+    parsed order."""
+    if dimension not in DIMENSIONS:
+        raise ReportParamError("dimension", f"Must be one of {', '.join(DIMENSIONS)}.")
+    filters_check(account, filters)
+    return _order_parse(order, dimension)
+
+
+def _report_totals(account: Account, dimension: str, filters: ReportFilters) -> dict[str, Any]:
+    """COLUMNS over every row of the report."""
+    if dimension == "messages":
+        totals = _messages(account, filters).aggregate(sends=Count("pk"), **_sums(FIGURES))
+    else:
+        totals = _daily(account, filters).aggregate(
+            **_sums(FIGURES), sends=Sum("offer_sends" if filters.offer else "sends")
+        )
+    return derive(totals)
+
+
+def streamed(queryset: QuerySet, *, chunk_size: int = 2000) -> Iterator[Any]:
+    """Every row of a queryset in its order, read a chunk at a time, for exports that
+    start answering before the query has run to its end.
+
+    On PostgreSQL .iterator() reads through a server-side cursor. Outside a transaction
+    Django declares it WITH HOLD, and PostgreSQL then runs the whole query, keeping every
+    row, before the first comes back (seconds at a million rows). Inside one it runs the
+    plan only as far as it is read, and plans for the first rows: an export in index order
+    starts at once. The transaction, which only reads, lasts as long as the download (a
+    client that goes away closes the generator, which rolls it back).
+    """
+    if connections[queryset.db].vendor != "postgresql":
+        # SQLite's transactions here are IMMEDIATE: one would hold off every writer.
+        yield from queryset.iterator(chunk_size=chunk_size)
         return
-    queryset = _messages(account, filters).order_by(*_message_order(_order_parse(order, dimension)))
-    for row in queryset.values(*_MESSAGE_VALUES).iterator(chunk_size=2000):
-        yield _message_row(row)
+    with transaction.atomic(using=queryset.db):
+        yield from queryset.iterator(chunk_size=chunk_size)
 
 
 def daily_series(account: Account, filters: ReportFilters) -> list[dict[str, Any]]:

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import F, Model, QuerySet
 from django.http import HttpRequest, HttpResponseBase, QueryDict, StreamingHttpResponse
 
 from reporting import metrics
+from reporting.exports import chunked
+from reporting.selectors import streamed
 
 PAGE_SIZE = 50
 KINDS = ("text", "int", "money", "pct", "date", "datetime", "bool")
@@ -276,8 +279,26 @@ def table_build(
 
 
 def orm_ordered(queryset: QuerySet, field: str, sort: Sort) -> QuerySet:
-    expression = F(field).desc(nulls_last=True) if sort.descending else F(field).asc()
+    # Empty values last either way. Asked of a column that cannot be NULL, NULLS LAST on a
+    # descending order would still stop PostgreSQL reading it from an ascending index.
+    nulls_last = sort.descending and _nullable(queryset.model, field)
+    expression = F(field).desc(nulls_last=nulls_last or None) if sort.descending else F(field).asc()
     return queryset.order_by(expression, "-pk" if sort.descending else "pk")
+
+
+def _nullable(model: type[Model], path: str) -> bool:
+    """Whether `path` (`name`, `relation__name`) can be NULL, through a join or itself."""
+    for name in path.split("__"):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return True  # an annotation, say: assume so
+        if field.null:
+            return True
+        if field.related_model is None:
+            return False
+        model = field.related_model
+    return False
 
 
 def orm_table(
@@ -297,8 +318,7 @@ def orm_table(
     sort = sort_parse(request.GET.get(sort_param), columns, default, sort_param) or default
     queryset = orm_ordered(queryset, (order_fields or {}).get(sort.column, sort.column), sort)
     if exports(request, name):
-        rows = (row(obj) for obj in queryset.iterator(chunk_size=2000))
-        return csv_response(f"{name}.csv", columns, rows, tz)
+        return csv_response(f"{name}.csv", columns, map(row, streamed(queryset)), tz)
     number = page_number(request, page_param)
     count = queryset.count()
     objects = queryset[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
@@ -358,7 +378,7 @@ def csv_response(
         for row in rows:
             yield writer.writerow([_csv_safe(raw(c, row.get(c.name), tz)) for c in columns])
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(chunked(lines()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

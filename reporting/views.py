@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -72,13 +72,25 @@ class AccountUrls:
     """Links between an account's pages, for rows that point at a message or a contact."""
 
     def __init__(self, account: Account) -> None:
-        self.account_id = account.pk
+        # Each reversed once and completed per row: a reverse() per row is a third of the
+        # time of a long export.
+        self._message = _around_id("dashboard-message", account.pk)
+        self._contact = _around_id("dashboard-contact", account.pk)
 
     def message(self, message_id: int) -> str:
-        return reverse("dashboard-message", args=[self.account_id, message_id])
+        before, after = self._message
+        return f"{before}{message_id}{after}"
 
     def contact(self, contact_id: int) -> str:
-        return reverse("dashboard-contact", args=[self.account_id, contact_id])
+        before, after = self._contact
+        return f"{before}{contact_id}{after}"
+
+
+def _around_id(name: str, account_id: int) -> tuple[str, str]:
+    """The account's URL `name` before and after its last argument, an id."""
+    sample = "987654321"
+    before, _, after = reverse(name, args=[account_id, sample]).rpartition(sample)
+    return before, after
 
 
 def page(
@@ -222,11 +234,12 @@ def report_table(
     order = sort.param if sort else None
     links = _row_links(request, account, dimension)
     if exports(request, dimension.name):
-        totals = selectors.report(
-            account, dimension.name, filters, order=order, page=1, page_size=1
-        ).totals
-        rows = selectors.report_rows(account, dimension.name, filters, order=order)
-        every = itertools.chain((_report_row(r) for r in rows), [{"label": "Total", **totals}])
+        rows, totals = selectors.report_export(account, dimension.name, filters, order=order)
+
+        def total() -> Iterator[dict[str, Any]]:  # summed once the rows are out
+            yield {"label": "Total", **totals()}
+
+        every = itertools.chain(map(_report_row, rows), total())
         return csv_response(f"{dimension.name}.csv", columns, every, account_tz(account))
     number = page_number(request)
     result = selectors.report(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from html.parser import HTMLParser
 from typing import Any
@@ -12,6 +13,8 @@ from django.test import Client
 
 from attribution.models import Conversion, PostbackLog
 from links.models import MessageShortLinkClick
+from reporting.services import rollups_build
+from tests.reporting import dataset, reference
 from tests.reporting.conftest import Dataset
 from trackly.models import Campaign
 
@@ -274,8 +277,57 @@ class TestBots:
         MessageShortLinkClick.objects.filter(click_id=data.human_click_id).update(
             is_bot=True, bot_reason="behaviour:ip-fanout"
         )
+        rollups_build()
         reasons = table(dashboard.get(url(data, "bots/")), "reasons")
         assert column(reasons, "reason") == ["ua:http-library:curl", "behaviour:ip-fanout"]
+
+    def test_its_reasons_are_the_raw_bot_clicks_before_and_after_a_reclassification(
+        self, dashboard: Client, owner: Any
+    ) -> None:
+        clicks = dataset.dataset_build(owner).clicks
+        rollups_build()
+        bots = f"/dashboard/{owner.account.pk}/bots/"
+        # Local days in New York: the whole range, then single days cut at local midnight.
+        ranges = [("2026-01-09", "2026-01-12"), ("2026-01-09", "2026-01-09"),
+                  ("2026-01-10", "2026-01-10"), ("2026-01-11", "2026-01-11")]  # fmt: skip
+
+        def shown() -> dict[tuple[str, str], list[list[str]]]:
+            result = {}
+            for start, end in ranges:
+                params = {"start": start, "end": end}
+                reasons = table(dashboard.get(bots, params), "reasons")
+                rows = [[cell[0] for cell in row] for row in reasons["rows"]]
+                exported = csv_rows(dashboard.get(bots, {**params, "format": "csv"}))
+                assert exported[1:] == rows, (start, end)
+                result[start, end] = rows
+            return result
+
+        def expected() -> dict[tuple[str, str], list[list[str]]]:
+            return {
+                (start, end): reference.bot_reasons(
+                    owner.account, dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+                )
+                for start, end in ranges
+            }
+
+        before = expected()
+        assert before[ranges[0]] == [["ua:test-bot", "3", "1.0000"]]
+        assert shown() == before
+
+        def reclassify(name: str, **verdict: Any) -> None:
+            MessageShortLinkClick.objects.filter(pk=clicks[name].pk).update(**verdict)
+
+        reclassify("m2-bot", bot_reason="behaviour:ip-fanout")  # a new reason alone
+        reclassify("m1-first", is_bot=True, bot_reason="")  # a person turned bot, no reason
+        reclassify("m3-bot", is_bot=False, bot_reason="")  # a bot turned person
+        rollups_build()
+        after = expected()
+        assert after[ranges[0]] == [
+            ["(none given)", "1", "0.3333"],
+            ["behaviour:ip-fanout", "1", "0.3333"],
+            ["ua:test-bot", "1", "0.3333"],
+        ]
+        assert shown() == after
 
 
 @pytest.mark.django_db

@@ -11,9 +11,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from reporting import metrics, tables, views
+from reporting import exports, metrics, tables, views
 from tests.reporting.conftest import Dataset
 from tests.reporting.test_dashboard_pages import column, csv_rows, parse, table, url
+from tests.reporting.test_reports import holdable_cursors
 from trackly.models import Campaign
 
 REPORTS = ["campaigns", "creatives", "offers", "lists", "messages"]
@@ -97,6 +98,21 @@ class TestExports:
         Campaign.objects.filter(name="Spring").update(name="=HYPERLINK(evil)")
         exported = csv_rows(dashboard.get(url(data, "campaigns/"), {"format": "csv"}))
         assert "'=HYPERLINK(evil)" in [row[0] for row in exported]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("page", ["messages/", "postbacks/"])
+def test_an_export_reads_its_rows_as_it_sends_them(
+    dashboard: Client, data: Dataset, monkeypatch: Any, page: str
+) -> None:
+    params = {**WIDE, "format": "csv"}
+    whole = b"".join(dashboard.get(url(data, page), params).streaming_content)
+    monkeypatch.setattr(exports, "CHUNK_CHARS", 1)  # a chunk a line
+    chunks = iter(dashboard.get(url(data, page), params).streaming_content)
+    sent = [next(chunks), next(chunks)]  # the header and the first row
+    assert holdable_cursors() == [False]  # see tests/reporting/test_reports.py
+    assert b"".join([*sent, *chunks]) == whole
+    assert holdable_cursors() == []
 
 
 @pytest.mark.django_db

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from attribution.behaviour import click_verdict_set, sending_list_bot_detection_set
 from attribution.models import Conversion
+from reporting import exports
 from reporting.selectors import DIMENSIONS, ReportFilters, daily_series
 from tests.reporting.dataset import Dataset, at, convert, dataset_build
 from tests.reporting.reference import expected
@@ -157,6 +159,27 @@ def test_csv_has_the_same_rows_and_columns_as_json(owner: Any, dimension: str) -
     assert rows == [[text(r[c]) for c in header] for r in body["results"]]
     assert total[:2] == ["total", "Total"]
     assert total[-len(FIGURES) :] == [text(body["totals"][f]) for f in FIGURES]
+
+
+def holdable_cursors() -> list[bool]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_holdable FROM pg_cursors")
+        return [holdable for (holdable,) in cursor.fetchall()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_messages_csv_reads_its_rows_as_it_sends_them(owner: Any, monkeypatch: Any) -> None:
+    dataset_build(owner)
+    build()
+    whole = b"".join(owner.get("/api/v1/reports/messages", format="csv").streaming_content)
+    monkeypatch.setattr(exports, "CHUNK_CHARS", 1)  # a chunk a line
+    chunks = iter(owner.get("/api/v1/reports/messages", format="csv").streaming_content)
+    sent = [next(chunks), next(chunks)]  # the header and the first row
+    # One open cursor, not holdable: a holdable one (WITH HOLD, as Django declares it
+    # outside a transaction) runs the whole query before the first row comes back.
+    assert holdable_cursors() == [False]
+    assert b"".join([*sent, *chunks]) == whole
+    assert holdable_cursors() == []
 
 
 @pytest.mark.django_db

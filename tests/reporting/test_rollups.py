@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from links.models import MessageShortLinkClick
-from reporting.models import DailyRollup, DirtyHour, DirtyMessage, MessageRollup
+from reporting.models import BotReasonRollup, DailyRollup, DirtyHour, DirtyMessage, MessageRollup
 from reporting.services import BUILD_LOCK, rollups_build
 from reporting.tasks import rollups_build_task
 from tests.reporting.dataset import at, click, dataset_build
@@ -29,12 +29,14 @@ MESSAGE_FIELDS = ("message_id", "offer_id", "is_first_offer", "account_id", "day
                   "campaign_id", "creative_id", "sending_list_id", "contact_id", "external_id",
                   "raw_clicks", "bot_clicks", "unique_clicks", "conversions",
                   "revenue", "view_through_conversions", "view_through_revenue")  # fmt: skip
+BOT_REASON_FIELDS = ("account_id", "day", "bot_reason", "clicks")
 
 
-def snapshot() -> tuple[list[tuple], list[tuple]]:
+def snapshot() -> tuple[list[tuple], list[tuple], list[tuple]]:
     return (
         sorted(DailyRollup.objects.values_list(*DAILY_FIELDS), key=repr),
         sorted(MessageRollup.objects.values_list(*MESSAGE_FIELDS), key=repr),
+        sorted(BotReasonRollup.objects.values_list(*BOT_REASON_FIELDS), key=repr),
     )
 
 
@@ -133,6 +135,20 @@ def test_judging_a_click_without_changing_it_marks_nothing(owner: Any) -> None:
     MessageShortLinkClick.objects.filter(pk=data.clicks["m4"].pk).update(is_bot=True)
     assert DirtyHour.objects.filter(account_id=owner.account.pk, hour=at("2026-01-11 14:00"))
     assert DirtyMessage.objects.filter(message_id=data.messages["m4"].pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_new_bot_reason_alone_marks_its_hour(owner: Any) -> None:
+    data = dataset_build(owner)
+    rollups_build()
+    bot = data.clicks["m2-bot"]
+    MessageShortLinkClick.objects.filter(pk=bot.pk).update(bot_reason="behaviour:ip-fanout")
+    assert list(DirtyHour.objects.values_list("account_id", "hour")) == [
+        (owner.account.pk, at("2026-01-10 15:00"))
+    ]
+    assert not DirtyMessage.objects.exists()  # no figure of the message changed
+    rollups_build()
+    assert BotReasonRollup.objects.get(bot_reason="behaviour:ip-fanout").clicks == 1
 
 
 @pytest.mark.django_db
