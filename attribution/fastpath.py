@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from attribution.models import Conversion, PostbackLog
@@ -119,13 +119,16 @@ def _prepared(sql: str, params: Any) -> tuple[Any, ...] | None:
     them once and PostgreSQL plans them once (planning was most of their cost). Same
     connection, same transaction state as Django's cursors.
     """
-    connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        raw.prepare_threshold = _NEVER_AUTOMATICALLY
-    with psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchone()
+    # Django's error wrapper: a failure marks the connection, so a broken one (PostgreSQL
+    # restarted) is closed at the end of the request, and errors are django.db's own.
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        raw = connection.connection
+        if raw.prepare_threshold is None:
+            raw.prepare_threshold = _NEVER_AUTOMATICALLY
+        with psycopg.Cursor(raw) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchone()
 
 
 def postback_log_insert(
@@ -154,8 +157,18 @@ def postback_log_insert(
     }
     if connection.vendor != "postgresql":
         return postback_log_open(**fields)
-    (log_id,) = _prepared(_LOG_INSERT, list(fields.values()))
-    return PostbackLog(id=log_id, **fields)
+    try:
+        row = _prepared(_LOG_INSERT, list(fields.values()))
+    except OperationalError:
+        if connection.in_atomic_block:
+            raise
+        # The request's first statement: a persistent connection that died since the last
+        # request (Django's health check, which would cost a SELECT 1 on every postback,
+        # is skipped here). Once more on a new connection.
+        connection.close()
+        row = _prepared(_LOG_INSERT, list(fields.values()))
+    assert row is not None  # INSERT ... RETURNING
+    return PostbackLog(id=row[0], **fields)
 
 
 def conversion_credit(

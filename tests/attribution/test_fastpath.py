@@ -11,6 +11,7 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test import Client
@@ -197,3 +198,19 @@ class TestTheFastPath:
         assert again.json()["conversion_id"] == first.json()["conversion_id"]
         assert again.json()["attribution"] == first.json()["attribution"]
         assert Conversion.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_postback_after_its_connection_died_reconnects(owner: Any) -> None:
+    link = message(owner, {"url": "https://a.example/"}, sent_at=T0, campaign="C")
+    tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bot=False)
+    client = Client(HTTP_HOST=owner.domain.host)
+    assert client.get("/conv", {"click_id": tapped.click_id}).status_code == 200
+    # PostgreSQL restarted between two requests: the persistent connection is gone.
+    backend = connection.connection.info.backend_pid
+    with psycopg.connect(connection.connection.info.dsn, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+    response = client.get("/conv", {"click_id": tapped.click_id, "txn_id": "after"})
+    assert response.status_code == 200 and response.json()["status"] == "accepted"
+    assert connection.connection.info.backend_pid != backend
+    assert PostbackLog.objects.filter(outcome="accepted").count() == 2
