@@ -146,6 +146,20 @@ class ClickConsumer:
     def read(self, block_ms: int | None) -> list[Entry]:
         """Next entries for us: our own pending first, then ones a dead consumer left,
         then new ones."""
+        try:
+            return self._read(block_ms)
+        except redis.ResponseError as exc:
+            if not str(exc).startswith("NOGROUP"):
+                raise
+            # Redis restarted empty (or the key was deleted): redirects since then made a
+            # new stream with no group. Make the group from the stream's start, so those
+            # clicks are stored too, and read on.
+            logger.warning("consumer group %s missing on %s; creating it", self.group, self.stream)
+            self.group_ensure()
+            self._own_pending = True
+            return []
+
+    def _read(self, block_ms: int | None) -> list[Entry]:
         if self._own_pending:
             entries = self._xreadgroup("0", None)
             if entries:

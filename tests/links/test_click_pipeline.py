@@ -89,6 +89,22 @@ class TestPipeline:
         assert conversion.message_click == MessageClick.objects.get()
         assert conversion.message_id == message["id"]
 
+    def test_the_consumer_recreates_its_group_when_redis_lost_it(
+        self, owner: Any, click_stream: Any
+    ) -> None:
+        """Redis restarted empty: the next redirect makes a new stream with no group."""
+        link_id = mint(owner)["links"][0]["link_id"]
+        consumer = ClickConsumer(click_stream)
+        consumer.group_ensure()
+        click_stream.delete(click_stream_key())  # the restart
+        click_id = tap(owner, link_id)
+
+        assert consumer.step(block_ms=None) is None  # NOGROUP: the group is made again
+        consumer.drain()
+
+        assert MessageShortLinkClick.objects.get().click_id == click_id
+        assert click_stream.xlen(click_stream_key()) == 0
+
     def test_writing_a_batch_twice_stores_each_click_once(self, owner: Any) -> None:
         """A consumer that died after its commit and before its acknowledgement: the
         batch comes round again."""
