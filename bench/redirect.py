@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-PORT = int(os.environ.get("BENCH_PORT", "8791"))
+DEFAULT_PORT = 8791
+PORT = int(os.environ.get("BENCH_PORT", str(DEFAULT_PORT)))
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/trackly_bench_redirect"
 )

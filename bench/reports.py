@@ -48,6 +48,10 @@ harness.DATABASE_URL = os.environ.get(
 )
 harness.ENV["DATABASE_URL"] = harness.DATABASE_URL
 harness.PORT = int(os.environ.get("BENCH_PORT", "8792"))
+# The harness formats its server command with its own port at import: use ours.
+harness.SERVER = [
+    str(harness.PORT) if a == str(harness.DEFAULT_PORT) else a for a in harness.SERVER
+]
 # The fill's summary, with the logins it made (var/ is not committed).
 STATE = ROOT / "var" / f"bench-{urlsplit(harness.DATABASE_URL).path.lstrip('/')}.json"
 BASE = f"http://localhost:{harness.PORT}"
