@@ -62,14 +62,14 @@ credited AS (
         (SELECT * FROM links_messageclick c
          WHERE src.offer_id IS NOT NULL AND c.contact_id = src.contact_id
            AND c.offer_id = src.offer_id
-           AND c.clicked_at >= %(at)s - make_interval(secs => src.window_days * 86400)
+           AND c.clicked_at >= %(at)s - make_interval(secs => src.window_days * 86400::float8)
            AND c.clicked_at <= %(at)s
          ORDER BY c.clicked_at, c.id LIMIT 1)
         UNION ALL
         (SELECT * FROM links_messageclick c
          WHERE src.offer_id IS NULL AND c.contact_id = src.contact_id
            AND c.message_id = src.message_id
-           AND c.clicked_at >= %(at)s - make_interval(secs => src.window_days * 86400)
+           AND c.clicked_at >= %(at)s - make_interval(secs => src.window_days * 86400::float8)
            AND c.clicked_at <= %(at)s)
     ) mc
     JOIN trackly_message m ON m.id = mc.message_id
@@ -117,17 +117,19 @@ def _prepared(sql: str, params: Any) -> tuple[Any, ...] | None:
     Django keeps psycopg's prepared statements off (prepare_threshold None) and binds its
     own queries client-side; these two run on every postback, so each connection prepares
     them once and PostgreSQL plans them once (planning was most of their cost). Same
-    connection, same transaction state as Django's cursors.
+    connection, same transaction state as Django's cursors. Behind a pooler in transaction
+    mode that cannot keep prepared statements, set POSTBACK_PREPARED_STATEMENTS=false.
     """
     # Django's error wrapper: a failure marks the connection, so a broken one (PostgreSQL
     # restarted) is closed at the end of the request, and errors are django.db's own.
+    prepare = settings.POSTBACK_PREPARED_STATEMENTS
     with connection.wrap_database_errors:
         connection.ensure_connection()
         raw = connection.connection
-        if raw.prepare_threshold is None:
+        if prepare and raw.prepare_threshold is None:
             raw.prepare_threshold = _NEVER_AUTOMATICALLY
         with psycopg.Cursor(raw) as cursor:
-            cursor.execute(sql, params, prepare=True)
+            cursor.execute(sql, params, prepare=prepare)
             return cursor.fetchone()
 
 
@@ -156,6 +158,7 @@ def postback_log_insert(
         "received_at": received_at,
     }
     if connection.vendor != "postgresql":
+        fields.pop("received_at")  # the model's default: now
         return postback_log_open(**fields)
     try:
         row = _prepared(_LOG_INSERT, list(fields.values()))

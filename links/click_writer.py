@@ -149,11 +149,11 @@ class ClickConsumer:
         try:
             return self._read(block_ms)
         except redis.ResponseError as exc:
-            if not str(exc).startswith("NOGROUP"):
+            if not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
                 raise
-            # Redis restarted empty (or the key was deleted): redirects since then made a
-            # new stream with no group. Make the group from the stream's start, so those
-            # clicks are stored too, and read on.
+            # Redis restarted empty (or the key was deleted; a blocked read then hears
+            # UNBLOCKED): redirects since then made a new stream with no group. Make the
+            # group from the stream's start, so those clicks are stored too; read on.
             logger.warning("consumer group %s missing on %s; creating it", self.group, self.stream)
             self.group_ensure()
             self._own_pending = True

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Count, F, FloatField, QuerySet, Sum
 from django.db.models.functions import Cast, NullIf
@@ -205,6 +206,14 @@ def streamed(queryset: QuerySet, *, chunk_size: int = 2000) -> Iterator[Any]:
         yield from queryset.iterator(chunk_size=chunk_size)
         return
     with transaction.atomic(using=queryset.db):
+        # A stalled client must not hold the snapshot (and its locks, which a migration
+        # would queue behind) for ever: PostgreSQL ends the transaction after this long
+        # idle between reads, and the download is cut off.
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('idle_in_transaction_session_timeout', %s, true)",
+                [f"{settings.EXPORT_IDLE_SECONDS}s"],
+            )
         yield from queryset.iterator(chunk_size=chunk_size)
 
 

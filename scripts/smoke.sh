@@ -56,6 +56,18 @@ assert MessageClick.objects.get().click.is_bot is False
 print("smoke: both clicks stored, the person counted, curl judged a bot")
 '
 
+# A postback on the embedded default (the full path: its fast path is PostgreSQL's).
+click_id=$($PY manage.py shell -v 0 -c '
+from links.models import MessageClick
+print(MessageClick.objects.get().click.click_id)
+' | tail -1)
+curl -fsS "${short_url%/*}/conv?click_id=$click_id&revenue=9.50&txn_id=smoke-1" | $PY -c '
+import json, sys
+answer = json.load(sys.stdin)
+assert answer["status"] == "accepted" and answer["attribution"]["type"] == "direct", answer
+print("smoke: a postback is accepted and credited to the click")
+'
+
 # Reports on SQLite: no triggers there, so a build rebuilds everything.
 $PY manage.py build_rollups >/dev/null
 curl -fsS "http://localhost:$PORT/api/v1/reports/days" -H "Authorization: Bearer $api_key" \

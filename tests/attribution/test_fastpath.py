@@ -214,3 +214,53 @@ def test_a_postback_after_its_connection_died_reconnects(owner: Any) -> None:
     assert response.status_code == 200 and response.json()["status"] == "accepted"
     assert connection.connection.info.backend_pid != backend
     assert PostbackLog.objects.filter(outcome="accepted").count() == 2
+
+
+@pytest.mark.django_db
+class TestTheFullPathAlone:
+    def test_the_embedded_default_logs_and_credits_through_the_orm(
+        self, owner: Any, monkeypatch: Any
+    ) -> None:
+        """SQLite: the fast path's SQL is PostgreSQL's, so every postback takes the full
+        path (here on PostgreSQL, told it is not)."""
+        link = message(owner, {"url": "https://a.example/"}, sent_at=T0, campaign="C")
+        tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bot=False)
+        monkeypatch.setattr(connection, "vendor", "sqlite")
+        response = Client(HTTP_HOST=owner.domain.host).get(
+            "/conv", {"click_id": tapped.click_id, "txn_id": "s1", "revenue": "4"}
+        )
+        assert response.status_code == 200, response.content
+        assert response.json()["attribution"]["click_id"] == tapped.click_id
+        log = PostbackLog.objects.get()
+        assert (log.outcome, log.http_status) == ("accepted", 200)
+
+    def test_without_prepared_statements_the_fast_path_still_credits(
+        self, owner: Any, settings: Any
+    ) -> None:
+        settings.POSTBACK_PREPARED_STATEMENTS = False  # behind a transaction-mode pooler
+        link = message(owner, {"url": "https://a.example/"}, sent_at=T0, campaign="C")
+        tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bot=False)
+        client = Client(HTTP_HOST=owner.domain.host)
+        client.get("/conv", {"click_id": tapped.click_id})  # the domain is cached now
+        before = connection.connection.execute(
+            "SELECT count(*) FROM pg_prepared_statements"
+        ).fetchone()[0]
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/conv", {"click_id": tapped.click_id})
+        assert response.json()["status"] == "accepted"
+        assert queries.captured_queries == []  # still the fast path
+        after = connection.connection.execute(
+            "SELECT count(*) FROM pg_prepared_statements"
+        ).fetchone()[0]
+        assert after == before
+
+    def test_a_click_window_of_a_century_is_credited(self, owner: Any) -> None:
+        offer = Offer.objects.create(
+            account=owner.account, name="O", destination_url="https://adv.example/",
+            click_window_days=36500,
+        )  # fmt: skip
+        link = message(owner, {"offer": offer.pk}, sent_at=T0, campaign="C")
+        tapped = click(link, T0, bot=False)
+        response = Client(HTTP_HOST=owner.domain.host).get("/conv", {"click_id": tapped.click_id})
+        assert response.status_code == 200
+        assert response.json()["attribution"]["type"] == "click_through"

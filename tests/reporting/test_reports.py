@@ -178,8 +178,15 @@ def test_the_messages_csv_reads_its_rows_as_it_sends_them(owner: Any, monkeypatc
     # One open cursor, not holdable: a holdable one (WITH HOLD, as Django declares it
     # outside a transaction) runs the whole query before the first row comes back.
     assert holdable_cursors() == [False]
+    # ... and a stalled client cannot hold that read transaction open for ever.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW idle_in_transaction_session_timeout")
+        assert cursor.fetchone()[0] == "1min"
     assert b"".join([*sent, *chunks]) == whole
     assert holdable_cursors() == []
+    with connection.cursor() as cursor:  # SET LOCAL: gone with the export's transaction
+        cursor.execute("SHOW idle_in_transaction_session_timeout")
+        assert cursor.fetchone()[0] == "0"
 
 
 @pytest.mark.django_db
@@ -305,7 +312,8 @@ def test_a_report_takes_a_handful_of_queries(
     # Key lookup and its last-used stamp, four filter checks, the rows, the totals.
     with django_assert_max_num_queries(8):
         assert owner.get(f"/api/v1/reports/{dimension}", **params).status_code == 200
-    with django_assert_max_num_queries(9):
+    # The export: the same, and the messages export's idle limit for its read transaction.
+    with django_assert_max_num_queries(10 if dimension == "messages" else 9):
         response = owner.get(f"/api/v1/reports/{dimension}", format="csv", **params)
         assert response.status_code == 200
         b"".join(response.streaming_content)
