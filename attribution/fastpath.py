@@ -15,7 +15,7 @@ tests check that both paths credit the same click (tests/attribution/test_fastpa
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from django.conf import settings
@@ -24,7 +24,9 @@ from django.utils import timezone
 
 from attribution.models import Conversion, PostbackLog
 from attribution.rules import DIRECT_WITHIN
-from attribution.services import ConversionInput, postback_log_open
+
+if TYPE_CHECKING:
+    from attribution.services import ConversionInput
 
 # Only what `_prepared` asks for explicitly is prepared; nothing else reaches this threshold
 # (Django's own cursors bind client-side and are never prepared).
@@ -133,33 +135,9 @@ def _prepared(sql: str, params: Any) -> tuple[Any, ...] | None:
             return cursor.fetchone()
 
 
-def postback_log_insert(
-    *,
-    account_id: int | None,
-    endpoint: str,
-    method: str,
-    host: str,
-    query: str,
-    body: str,
-    ip: str | None,
-    user_agent: str,
-) -> PostbackLog:
-    """services.postback_log_open in one plain INSERT (autocommit: committed on return)."""
-    received_at = timezone.now()
-    fields = {
-        "account_id": account_id,
-        "endpoint": endpoint,
-        "method": method,
-        "host": host[:253],
-        "query": query[:65536],
-        "body": body[:65536],
-        "ip": ip,
-        "user_agent": user_agent,
-        "received_at": received_at,
-    }
-    if connection.vendor != "postgresql":
-        fields.pop("received_at")  # the model's default: now
-        return postback_log_open(**fields)
+def log_insert(fields: dict[str, Any]) -> PostbackLog:
+    """The postback log row (services.postback_log_open's fields, in _LOG_INSERT's order)
+    in one plain INSERT; autocommit: committed on return. PostgreSQL only."""
     try:
         row = _prepared(_LOG_INSERT, list(fields.values()))
     except OperationalError:

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from attribution import fastpath
 from attribution.models import Conversion, PostbackLog
 from attribution.rules import Attribution, attribution_find
 from links.models import MessageShortLink, MessageShortLinkClick
@@ -45,16 +46,20 @@ def postback_log_open(
     user_agent: str,
 ) -> PostbackLog:
     """Written (and committed) before anything else, so no postback is ever lost."""
-    return PostbackLog.objects.create(
-        account_id=account_id,
-        endpoint=endpoint,
-        method=method,
-        host=host[:253],
-        query=query[:65536],
-        body=body[:65536],
-        ip=ip,
-        user_agent=user_agent,
-    )
+    fields = {
+        "account_id": account_id,
+        "endpoint": endpoint,
+        "method": method,
+        "host": host[:253],
+        "query": query[:65536],
+        "body": body[:65536],
+        "ip": ip,
+        "user_agent": user_agent,
+        "received_at": timezone.now(),
+    }
+    if connection.vendor == "postgresql":
+        return fastpath.log_insert(fields)  # on every postback: a prepared statement
+    return PostbackLog.objects.create(**fields)
 
 
 def postback_log_close(

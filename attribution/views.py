@@ -24,6 +24,7 @@ from attribution.services import (
     conversion_record,
     conversion_result,
     postback_log_close,
+    postback_log_open,
 )
 from links import ids
 from links.domains import DomainInfo
@@ -61,7 +62,7 @@ def _for_log(text: str) -> str:
 
 
 def _open_log(request: HttpRequest, domain: DomainInfo, endpoint: str) -> PostbackLog:
-    return fastpath.postback_log_insert(
+    return postback_log_open(
         account_id=domain.account_id,
         endpoint=endpoint,
         method=request.method or "",

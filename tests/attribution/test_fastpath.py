@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from attribution import fastpath
 from attribution.bots import HUMAN, Verdict
 from attribution.models import Conversion, PostbackLog
-from attribution.services import ConversionInput, conversion_attribution
+from attribution.services import ConversionInput, conversion_attribution, postback_log_open
 from links import ids
 from links.models import MessageShortLink, MessageShortLinkClick
 from links.resolve import link_info_load
@@ -62,7 +62,7 @@ def click(link: MessageShortLink, at: dt.datetime, *, bot: bool) -> MessageShort
 
 
 def log_for(account: Account) -> PostbackLog:
-    return fastpath.postback_log_insert(
+    return postback_log_open(
         account_id=account.pk, endpoint="conv", method="GET", host="h", query="", body="",
         ip=None, user_agent="",
     )  # fmt: skip
