@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -130,11 +131,13 @@ def wrk(script: str) -> dict[str, float]:
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests = re.search(r"(\d+) requests in", out)
     errors = re.search(r"Socket errors: (.*)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50": latency("50%"),
         "p99": latency("99%"),
+        "requests": float(requests.group(1)) if requests else 0.0,
         "bad": float(non_2xx.group(1)) if non_2xx else 0.0,
         "errors": errors.group(1) if errors else "none",  # type: ignore[dict-item]
     }
@@ -208,6 +211,53 @@ def lag_and_rate() -> dict[str, float]:
     }
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(server: subprocess.Popen, consumer: subprocess.Popen | None) -> dict[str, float]:
+    """CPU seconds used so far by each part: the web server (with its workers), the
+    consumer, PostgreSQL, Redis, and the finished children of this script (wrk)."""
+    procs: dict[int, tuple[str, int, float]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        procs[int(entry.name)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK)
+
+    def tree(root: int) -> float:
+        pids, total = {root}, 0.0
+        for _ in range(3):  # granian: main, workers (and their threads share the pid)
+            pids |= {pid for pid, (_, ppid, _) in procs.items() if ppid in pids}
+        for pid in pids:
+            total += procs.get(pid, ("", 0, 0.0))[2]
+        return total
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "web": tree(server.pid),
+        "consumer": tree(consumer.pid) if consumer is not None else 0.0,
+        "postgres": sum(t for comm, _, t in procs.values() if comm.startswith("postgres")),
+        "redis": sum(t for comm, _, t in procs.values() if comm.startswith("redis-server")),
+        "wrk": children.ru_utime + children.ru_stime,
+    }
+
+
+def measured(
+    script: str, server: subprocess.Popen, consumer: subprocess.Popen | None
+) -> dict[str, float]:
+    """wrk's figures, with the CPU each part used during the run."""
+    before = cpu_seconds(server, consumer)
+    out = wrk(script)
+    after = cpu_seconds(server, consumer)
+    out.update({f"cpu_{part}": after[part] - before[part] for part in before})
+    return out
+
+
 def run_server(name: str, link_ids: list[str], pipeline: bool) -> dict[str, object]:
     """healthz, then the redirect, on one server; with the pipeline, its lag and rates."""
     argv = SERVERS[name].format(port=PORT, workers=WORKERS, threads=THREADS).split()
@@ -218,10 +268,17 @@ def run_server(name: str, link_ids: list[str], pipeline: bool) -> dict[str, obje
         wrk(lua([f"/{i}" for i in link_ids[:200]]))  # warm: caches, connections
         time.sleep(1)
         clicks_reset()
-        out["healthz"] = wrk(lua(["/healthz"]))
-        out["redirect"] = wrk(lua([f"/{i}" for i in link_ids]))
+        out["healthz"] = measured(lua(["/healthz"]), server, consumer)
+        out["redirect"] = measured(lua([f"/{i}" for i in link_ids]), server, consumer)
         if pipeline:
+            before = cpu_seconds(server, consumer)
             out["drain_after"] = wait_drained()
+            after = cpu_seconds(server, consumer)
+            # What storing the burst's clicks cost in all (during the run and the drain).
+            out["cpu_store"] = sum(
+                out["redirect"][f"cpu_{part}"] + after[part] - before[part]
+                for part in ("consumer", "postgres", "redis")
+            )
             out.update(lag_and_rate())
             # Capacity: a backlog built with no consumer running, then drained by one.
             assert consumer is not None
@@ -257,7 +314,19 @@ def report(r: dict) -> None:
         )
     h, d = r["healthz"], r["redirect"]
     print(f"  ratio redirect/healthz: throughput {d['rps'] / h['rps']:.2f}")
+    per_healthz = (h["cpu_web"] + h["cpu_wrk"]) / h["requests"] * 1e6
+    per_redirect = (d["cpu_web"] + d["cpu_wrk"]) / d["requests"] * 1e6
+    print(
+        f"  CPU per request (web server + wrk): healthz {per_healthz:.0f} us,"
+        f" redirect {per_redirect:.0f} us"
+    )
     if r["path"] == "pipeline":
+        per_click = r["cpu_store"] / r["rows"] * 1e6 if r["rows"] else 0.0
+        print(
+            f"  CPU per click stored (Redis + consumer + PostgreSQL): {per_click:.0f} us;"
+            f" on the same cores a redirect costing no more than /healthz would reach a"
+            f" ratio of at most {per_healthz / (per_healthz + per_click):.2f}"
+        )
         print(
             f"  lag redirect -> committed row: p50 {r['lag_p50']:.1f} ms, p99 {r['lag_p99']:.1f} ms"
             f"; stream empty {r['drain_after']:.2f} s after the burst"

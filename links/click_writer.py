@@ -86,7 +86,12 @@ WITH incoming AS (
     WHERE links_messageclick.clicked_at > EXCLUDED.clicked_at
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM counted)
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM counted),
+       -- Whether a postback named one of these clicks before it was stored (rare): only
+       -- then does the consumer run the pending match (conversion_reported_click index).
+       EXISTS (SELECT 1 FROM attribution_conversion c
+               WHERE c.reported_click_id IN (SELECT click_id FROM incoming)
+                 AND c.status = 'pending')
 """
 
 
@@ -98,8 +103,9 @@ class BatchResult:
     dead: int
 
 
-def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
-    """Store a batch of clicks in one transaction. Returns (stored, counted)."""
+def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int, bool]:
+    """Store a batch of clicks in one transaction. Returns (stored, counted, and whether
+    a pending conversion names one of the clicks)."""
     verdicts = [classify_request(method=e.method, user_agent=e.user_agent) for e in events]
     columns = (
         [e.click_id for e in events],
@@ -116,9 +122,9 @@ def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
     )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_WRITE, columns)
-        stored, counted = cursor.fetchone()
+        stored, counted, pending = cursor.fetchone()
         failpoint("before-commit")
-    return stored, counted
+    return stored, counted, pending
 
 
 class ClickConsumer:
@@ -129,6 +135,7 @@ class ClickConsumer:
         self.stream = settings.CLICK_STREAM_KEY
         self.group = settings.CLICK_STREAM_GROUP
         self.batch = settings.CLICK_STREAM_BATCH
+        self.linger = settings.CLICK_STREAM_LINGER_SECONDS
         self.claim_idle_ms = int(settings.CLICK_STREAM_CLAIM_IDLE_SECONDS * 1000)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.stopping = False
@@ -174,9 +181,9 @@ class ClickConsumer:
             self._next_claim = time.monotonic() + min(self.claim_idle_ms / 1000, 5.0)
         return self._xreadgroup(">", block_ms)
 
-    def _xreadgroup(self, start: str, block_ms: int | None) -> list[Entry]:
+    def _xreadgroup(self, start: str, block_ms: int | None, count: int = 0) -> list[Entry]:
         reply = self.client.xreadgroup(
-            self.group, self.name, {self.stream: start}, count=self.batch, block=block_ms
+            self.group, self.name, {self.stream: start}, count=count or self.batch, block=block_ms
         )
         return reply[0][1] if reply else []
 
@@ -189,16 +196,17 @@ class ClickConsumer:
             except (KeyError, ValueError, UnicodeError):
                 dead.append((entry_id, fields))
         stored = counted = 0
+        pending = False
         if events:
             try:
-                stored, counted = clicks_write(events)
+                stored, counted, pending = clicks_write(events)
             except (DataError, IntegrityError, ProgrammingError):
                 # Something in the batch the database refuses (not an outage): store the
                 # clicks one by one, so one bad entry cannot hold up the stream.
                 logger.exception(
                     "click batch refused; storing its %d clicks one by one", len(events)
                 )
-                stored, counted, refused = self._one_by_one(events)
+                stored, counted, pending, refused = self._one_by_one(events)
                 dead.extend(e for e in entries if e[1].get(b"c", b"").decode() in refused)
         failpoint("after-commit")
         if dead:
@@ -214,27 +222,36 @@ class ClickConsumer:
         pipe.xack(self.stream, self.group, *ids)
         pipe.xdel(self.stream, *ids)
         pipe.execute()
-        if events:
+        if pending:
             _pending_conversions_match([e.click_id for e in events])
         return BatchResult(len(entries), stored, counted, len(dead))
 
-    def _one_by_one(self, events: list[ClickEvent]) -> tuple[int, int, set[str]]:
+    def _one_by_one(self, events: list[ClickEvent]) -> tuple[int, int, bool, set[str]]:
         stored = counted = 0
+        pending = False
         refused: set[str] = set()
         for event in events:
             try:
-                one_stored, one_counted = clicks_write([event])
+                one_stored, one_counted, one_pending = clicks_write([event])
             except (DataError, IntegrityError, ProgrammingError):
                 refused.add(event.click_id)
                 continue
             stored, counted = stored + one_stored, counted + one_counted
-        return stored, counted, refused
+            pending = pending or one_pending
+        return stored, counted, pending, refused
 
-    def step(self, block_ms: int | None = 1000) -> BatchResult | None:
+    def step(self, block_ms: int | None = 1000, linger: float = 0.0) -> BatchResult | None:
+        """Read a batch and store it. With `linger`, a batch that is not full waits that
+        long for more clicks first: under a steady trickle, one transaction per few dozen
+        clicks rather than per few (each commit, trigger and round trip costs as much as
+        many rows), for at most that much more lag."""
         entries = self.read(block_ms)
         if not entries:
             return None
         try:
+            if linger and len(entries) < self.batch:
+                time.sleep(linger)
+                entries += self._xreadgroup(">", None, self.batch - len(entries))
             return self.handle(entries)
         except Exception:
             # Not acknowledged: the same entries come back from our pending list.
@@ -249,7 +266,7 @@ class ClickConsumer:
         logger.info("consume_clicks %s: reading %s as %s", self.name, self.stream, self.group)
         while not self.stopping:
             try:
-                result = self.step()
+                result = self.step(linger=self.linger)
                 backoff = 0.0
                 if result:
                     logger.info(
@@ -299,7 +316,11 @@ def _connection_drop() -> None:
 
 def _pending_conversions_match(click_ids: Iterable[str]) -> None:
     """A postback can name a click before its click is stored (it was still in the
-    stream): settle those now rather than at the next periodic sweep."""
+    stream): settle those now rather than at the next periodic sweep.
+
+    Only for a batch whose write saw such a conversion (clicks_write). Race: a postback
+    that missed the click and a batch that stores it, at the same moment: neither sees
+    the other's uncommitted row, and the periodic sweep settles that conversion."""
     from attribution.services import conversions_pending_match
 
     try:

@@ -123,6 +123,9 @@ CLICK_STREAM = env.bool(
 CLICK_STREAM_KEY = env.str("CLICK_STREAM_KEY", default="trackly:clicks")
 CLICK_STREAM_GROUP = env.str("CLICK_STREAM_GROUP", default="click-writers")
 CLICK_STREAM_BATCH = env.int("CLICK_STREAM_BATCH", default=2000)
+# A batch that is not full waits this long for more clicks before it is written: fewer,
+# larger transactions under a steady trickle, for at most this much more lag.
+CLICK_STREAM_LINGER_SECONDS = env.float("CLICK_STREAM_LINGER_SECONDS", default=0.05)
 # A click a consumer took but has not acknowledged for this long is taken over by another
 # (its consumer died mid-batch).
 CLICK_STREAM_CLAIM_IDLE_SECONDS = env.float("CLICK_STREAM_CLAIM_IDLE_SECONDS", default=30.0)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -89,6 +91,60 @@ class TestPipeline:
         assert conversion.message_click == MessageClick.objects.get()
         assert conversion.message_id == message["id"]
 
+    def test_a_batch_says_whether_a_pending_conversion_names_one_of_its_clicks(
+        self, owner: Any, click_stream: Any
+    ) -> None:
+        """The consumer runs the pending match only for such a batch."""
+        message = mint(owner)
+        waiting = tap(owner, message["links"][0]["link_id"])
+        early = Client(HTTP_HOST=owner.domain.host).get("/conv", {"click_id": waiting})
+        assert early.json()["status"] == "pending"
+        link_id, now = message["links"][0]["link_id"], timezone.now()
+
+        assert clicks_write([event(owner, link_id, "h" * 16, now)])[2] is False
+        assert clicks_write([event(owner, link_id, waiting, now)])[2] is True
+        # Matched: no longer pending, so the same click again says no.
+        ClickConsumer(click_stream).drain()
+        assert Conversion.objects.get().status != Conversion.Status.PENDING
+        assert clicks_write([event(owner, link_id, waiting, now)])[2] is False
+
+    def test_without_a_pending_conversion_the_consumer_skips_the_match(
+        self, owner: Any, click_stream: Any, monkeypatch: Any
+    ) -> None:
+        from links import click_writer
+
+        matched: list[list[str]] = []
+        monkeypatch.setattr(click_writer, "_pending_conversions_match", matched.append)
+        tap(owner, mint(owner)["links"][0]["link_id"])
+
+        [result] = ClickConsumer(click_stream).drain()
+
+        assert result.stored == 1 and matched == []
+
+    def test_a_batch_that_is_not_full_lingers_for_more_clicks(
+        self, owner: Any, click_stream: Any
+    ) -> None:
+        """Clicks appended while the consumer lingers go into the same transaction."""
+        link_id = mint(owner)["links"][0]["link_id"]
+        now = timezone.now()
+        click_stream.xadd(click_stream_key(), event(owner, link_id, "i" * 16, now).fields())
+        consumer = ClickConsumer(click_stream)
+        consumer.group_ensure()
+
+        def more() -> None:
+            time.sleep(0.05)
+            for n in range(2):
+                late = event(owner, link_id, f"j{n}" * 8, now)
+                click_stream.xadd(click_stream_key(), late.fields())
+
+        helper = threading.Thread(target=more)
+        helper.start()
+        result = consumer.step(block_ms=None, linger=0.5)
+        helper.join()
+
+        assert result is not None and (result.entries, result.stored) == (3, 3)
+        assert click_stream.xlen(click_stream_key()) == 0
+
     def test_the_consumer_recreates_its_group_when_redis_lost_it(
         self, owner: Any, click_stream: Any
     ) -> None:
@@ -114,8 +170,8 @@ class TestPipeline:
             event(owner, link_id, f"click{n:011d}", now + dt.timedelta(seconds=n)) for n in range(3)
         ]
 
-        assert clicks_write(batch) == (3, 1)
-        assert clicks_write(batch) == (0, 0)
+        assert clicks_write(batch) == (3, 1, False)
+        assert clicks_write(batch) == (0, 0, False)
 
         assert MessageShortLinkClick.objects.count() == 3
         assert MessageClick.objects.get().click.click_id == "click00000000000"
@@ -153,7 +209,7 @@ class TestPipeline:
         now = timezone.now()
         assert clicks_write(
             [event(owner, theirs, "f" * 16, now), event(owner, "zzzzzzz", "g" * 16, now)]
-        ) == (0, 0)
+        ) == (0, 0, False)
         assert not MessageShortLinkClick.objects.exists()
 
     def test_a_malformed_entry_goes_to_the_dead_letter_stream_and_the_rest_are_stored(
