@@ -17,20 +17,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-import psycopg
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import connection
 from django.utils import timezone
 
 from attribution.models import Conversion, PostbackLog
 from attribution.rules import DIRECT_WITHIN
+from trackly import prepared
 
 if TYPE_CHECKING:
     from attribution.services import ConversionInput
-
-# Only what `_prepared` asks for explicitly is prepared; nothing else reaches this threshold
-# (Django's own cursors bind client-side and are never prepared).
-_NEVER_AUTOMATICALLY = 1_000_000_000
 
 _LOG_INSERT = """
     INSERT INTO attribution_postbacklog
@@ -113,41 +109,12 @@ _BY_LINK = _CREDIT.format(
 )
 
 
-def _prepared(sql: str, params: Any) -> tuple[Any, ...] | None:
-    """Run one of this module's statements as a prepared statement; its first row.
-
-    Django keeps psycopg's prepared statements off (prepare_threshold None) and binds its
-    own queries client-side; these two run on every postback, so each connection prepares
-    them once and PostgreSQL plans them once (planning was most of their cost). Same
-    connection, same transaction state as Django's cursors. Behind a pooler in transaction
-    mode that cannot keep prepared statements, set POSTBACK_PREPARED_STATEMENTS=false.
-    """
-    # Django's error wrapper: a failure marks the connection, so a broken one (PostgreSQL
-    # restarted) is closed at the end of the request, and errors are django.db's own.
-    prepare = settings.POSTBACK_PREPARED_STATEMENTS
-    with connection.wrap_database_errors:
-        connection.ensure_connection()
-        raw = connection.connection
-        if prepare and raw.prepare_threshold is None:
-            raw.prepare_threshold = _NEVER_AUTOMATICALLY
-        with psycopg.Cursor(raw) as cursor:
-            cursor.execute(sql, params, prepare=prepare)
-            return cursor.fetchone()
-
-
 def log_insert(fields: dict[str, Any]) -> PostbackLog:
     """The postback log row (services.postback_log_open's fields, in _LOG_INSERT's order)
     in one plain INSERT; autocommit: committed on return. PostgreSQL only."""
-    try:
-        row = _prepared(_LOG_INSERT, list(fields.values()))
-    except OperationalError:
-        if connection.in_atomic_block:
-            raise
-        # The request's first statement: a persistent connection that died since the last
-        # request (Django's health check, which would cost a SELECT 1 on every postback,
-        # is skipped here). Once more on a new connection.
-        connection.close()
-        row = _prepared(_LOG_INSERT, list(fields.values()))
+    # The request's first statement, so `reconnect` (a persistent connection that died
+    # since the last request). Repeating it is safe: a failed INSERT wrote nothing.
+    row = prepared.fetchone(_LOG_INSERT, list(fields.values()), reconnect=True)
     assert row is not None  # INSERT ... RETURNING
     return PostbackLog(id=row[0], **fields)
 
@@ -178,7 +145,7 @@ def conversion_credit(
         "reported_click": click_id,
         "log": log.pk,
     }
-    row = _prepared(_BY_CLICK if click_id else _BY_LINK, params)
+    row = prepared.fetchone(_BY_CLICK if click_id else _BY_LINK, params)
     if row is None:
         return None
     conversion_id, kind, click_ref, message_id, creative_id, offer_id, contact_id = row[:7]

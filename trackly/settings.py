@@ -217,9 +217,13 @@ BOT_LINK_CLICKS_PER_MINUTE = env.int("BOT_LINK_CLICKS_PER_MINUTE", default=10)
 FRAUD_CLICK_RATE_MAX = env.float("FRAUD_CLICK_RATE_MAX", default=0.40)
 FRAUD_CLICK_RATE_MIN_SENDS = env.int("FRAUD_CLICK_RATE_MIN_SENDS", default=100)
 FRAUD_CLICK_INJECTION_SECONDS = env.int("FRAUD_CLICK_INJECTION_SECONDS", default=10)
-# The common postback runs as two prepared statements (attribution/fastpath.py). Turn off
-# behind a connection pooler in transaction mode that cannot keep prepared statements.
-POSTBACK_PREPARED_STATEMENTS = env.bool("POSTBACK_PREPARED_STATEMENTS", default=True)
+# The common postback (attribution/fastpath.py) and the redirect's link lookup
+# (links/resolve.py) run as prepared statements (trackly/prepared.py). Turn off behind a
+# connection pooler in transaction mode that cannot keep them. (POSTBACK_PREPARED_STATEMENTS
+# is its earlier name, still read.)
+PREPARED_STATEMENTS = env.bool(
+    "PREPARED_STATEMENTS", default=env.bool("POSTBACK_PREPARED_STATEMENTS", default=True)
+)
 # A streamed CSV export reads in one transaction; a client that reads nothing for this
 # long is cut off, so a stalled download cannot hold back vacuum or a migration.
 EXPORT_IDLE_SECONDS = env.int("EXPORT_IDLE_SECONDS", default=60)

@@ -1,0 +1,55 @@
+"""One row from a hot-path SQL statement: prepared on PostgreSQL, Django's cursor elsewhere.
+
+Django keeps psycopg's prepared statements off (prepare_threshold None) and binds its own
+queries client-side. The few statements that run on every postback or cold redirect
+(attribution.fastpath, links.resolve) are prepared explicitly instead, so each connection
+prepares them once and PostgreSQL plans them once: planning was most of their cost. Same
+connection and transaction state as Django's cursors. Behind a pooler in transaction mode
+that cannot keep prepared statements (PgBouncer before 1.21), set PREPARED_STATEMENTS=false.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import OperationalError, connection
+
+# Only what `fetchone` asks for explicitly is prepared; nothing else reaches this threshold.
+_NEVER_AUTOMATICALLY = 1_000_000_000
+
+
+def fetchone(sql: str, params: Any, *, reconnect: bool = False) -> tuple[Any, ...] | None:
+    """The statement's first row. `%s` placeholders (or `%(name)s` with a dict).
+
+    With `reconnect`, a statement that is the first of its request: these skip Django's
+    per-request health check (a SELECT 1 each time), so a persistent connection that died
+    since the last request (PostgreSQL restarted) fails here; outside a transaction it is
+    then run once more on a new connection. Only for a statement that is safe to repeat.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    try:
+        return _prepared(sql, params)
+    except OperationalError:
+        if not reconnect or connection.in_atomic_block:
+            raise
+        connection.close()
+        return _prepared(sql, params)
+
+
+def _prepared(sql: str, params: Any) -> tuple[Any, ...] | None:
+    prepare = settings.PREPARED_STATEMENTS
+    # Django's error wrapper: a failure marks the connection, so a broken one is closed at
+    # the end of the request, and errors are django.db's own.
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        raw = connection.connection
+        if prepare and raw.prepare_threshold is None:
+            raw.prepare_threshold = _NEVER_AUTOMATICALLY
+        with psycopg.Cursor(raw) as cursor:
+            cursor.execute(sql, params, prepare=prepare)
+            return cursor.fetchone()
