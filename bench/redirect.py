@@ -5,7 +5,11 @@ Both click paths in one run: "direct" (the click written in the request, as befo
 click pipeline, and as with Redis down) and "pipeline" (the click appended to the Redis
 Stream, `manage.py consume_clicks` writing it). For the pipeline it also prints the lag
 from redirect to committed row (p50, p99), the consumer's rows/s during the run, and its
-capacity: the rate at which one consumer drains a backlog built with it stopped.
+capacity: the rate at which one consumer drains a backlog built with it stopped; then a
+blast: BENCH_BLAST_LINKS links (60,000) each clicked about once, as an SMS campaign's are,
+so every click is on a link no web process has cached. It also prints the CPU each part
+used (web server and wrk per request; Redis, consumer and PostgreSQL per stored click),
+and from those the best ratio to /healthz that storing the clicks leaves room for.
 
     make bench-redirect                   # the production server (Procfile), both paths
     BENCH_SERVERS=all make bench-redirect # every candidate server, to choose by measurement
@@ -36,6 +40,9 @@ DATABASE_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 HOST = "go.bench.example"
 CONNECTIONS, SECONDS, LINKS = 64, 10, 2000
+# A blast: this many links, each clicked about once (as in an SMS campaign, where every
+# contact has a link of their own), so no web process has them cached.
+BLAST_LINKS = int(os.environ.get("BENCH_BLAST_LINKS", "60000"))
 # The candidates, as the Procfile would run them on this 2-core machine.
 SERVERS = {
     "granian": "granian --interface wsgi --workers {workers} --blocking-threads {threads} "
@@ -101,9 +108,15 @@ def stop_server(server: subprocess.Popen) -> None:
     server.wait()
 
 
-def mint(api_key: str, count: int = LINKS) -> list[str]:
+def mint(api_key: str, count: int = LINKS, contact: str = "c") -> list[str]:
+    if count > 10_000:  # the bulk API's limit per request
+        return [
+            link_id
+            for start in range(0, count, 10_000)
+            for link_id in mint(api_key, min(10_000, count - start), f"{contact}{start}-")
+        ]
     items = [
-        {"contact": {"external_id": f"c{i}"}, "body": "Deal {{link1}}",
+        {"contact": {"external_id": f"{contact}{i}"}, "body": "Deal {{link1}}",
          "links": {"link1": {"url": f"https://shop.example.com/p/{i}?utm=sms"}}}
         for i in range(count)
     ]  # fmt: skip
@@ -258,7 +271,9 @@ def measured(
     return out
 
 
-def run_server(name: str, link_ids: list[str], pipeline: bool) -> dict[str, object]:
+def run_server(
+    name: str, link_ids: list[str], pipeline: bool, blast_ids: list[str]
+) -> dict[str, object]:
     """healthz, then the redirect, on one server; with the pipeline, its lag and rates."""
     argv = SERVERS[name].format(port=PORT, workers=WORKERS, threads=THREADS).split()
     server = start_server(argv, CLICK_STREAM="1" if pipeline else "0")
@@ -291,6 +306,11 @@ def run_server(name: str, link_ids: list[str], pipeline: bool) -> dict[str, obje
             drained = wait_drained()
             out["capacity"] = backlog / drained if drained else 0.0
             out["backlog"] = backlog
+            # The blast: links no process has cached; then every click must be stored.
+            clicks_reset()
+            out["blast"] = measured(lua([f"/{i}" for i in blast_ids]), server, consumer)
+            wait_drained()
+            out["blast_rows"] = lag_and_rate()["rows"]
         else:
             with psycopg.connect(DATABASE_URL) as conn:
                 out["rows"] = conn.execute(
@@ -335,6 +355,12 @@ def report(r: dict) -> None:
             f"  consumer: {r['rows']:,} rows stored, {r['rows_per_s']:,.0f} rows/s during the run;"
             f" capacity {r['capacity']:,.0f} rows/s (drained a {r['backlog']:,} backlog)"
         )
+        b = r["blast"]
+        print(
+            f"  blast (links clicked about once, none cached): {b['rps']:,.0f} req/s"
+            f"   p50 {b['p50']:.2f} ms   p99 {b['p99']:.2f} ms   non-2xx/3xx {b['bad']:.0f};"
+            f" {r['blast_rows']:,} of {b['requests']:,.0f} clicks stored"
+        )
     else:
         print(f"  clicks stored during the redirect run: {r['rows']:,}")
 
@@ -351,12 +377,15 @@ def main() -> None:
     )
     try:
         link_ids = mint(api_key)
+        blast_ids = mint(api_key, BLAST_LINKS, contact="b")
     finally:
         stop_server(server)
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute("ANALYZE")
     results = []
     for name in names:
         for pipeline in (False, True):
-            results.append(run_server(name, link_ids, pipeline))
+            results.append(run_server(name, link_ids, pipeline, blast_ids))
             report(results[-1])
     print("\nsummary: server / path / healthz req/s / redirect req/s / ratio / redirect p99 ms")
     for r in results:
