@@ -359,7 +359,8 @@ def report(r: dict) -> None:
         print(
             f"  blast (links clicked about once, none cached): {b['rps']:,.0f} req/s"
             f"   p50 {b['p50']:.2f} ms   p99 {b['p99']:.2f} ms   non-2xx/3xx {b['bad']:.0f};"
-            f" {r['blast_rows']:,} of {b['requests']:,.0f} clicks stored"
+            f" {r['blast_rows']:,} clicks stored for {b['requests']:,.0f} answers"
+            " (taps still in flight when wrk stopped are stored too)"
         )
     else:
         print(f"  clicks stored during the redirect run: {r['rows']:,}")
