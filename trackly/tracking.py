@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 
 from attribution import views as postbacks
 from links import redirect
 from links.domains import DomainInfo
 
 PIXEL_RE = re.compile(r"^/pixel/([^/]+)\.gif$")
+# How long a client is asked to wait when the database is out of reach.
+RETRY_AFTER_SECONDS = 5
 
 
 def dispatch(request: HttpRequest, domain: DomainInfo) -> HttpResponse:
@@ -31,3 +34,26 @@ def dispatch(request: HttpRequest, domain: DomainInfo) -> HttpResponse:
     if segment and "/" not in segment:
         return redirect.redirect(request, domain, segment)
     return redirect.unknown_link(request, domain)
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    """503 while PostgreSQL is out of reach and the answer needs it (a link or domain no
+    cache holds, a postback to record): nothing was stored, so the client is asked to
+    come back. Networks retry a postback on a 5xx; a person's page reloads itself. The
+    pixel keeps its contract: always the GIF."""
+    path = request.path_info
+    if path.startswith("/conv"):
+        response: HttpResponse = JsonResponse(
+            {"error": "Trackly cannot reach its database just now; nothing was recorded. "
+             "Retry later.", "retry_after": RETRY_AFTER_SECONDS},
+            status=503,
+        )  # fmt: skip
+    elif PIXEL_RE.match(path):
+        # The pixel always answers its GIF (it is an <img>; nothing would retry).
+        response = HttpResponse(postbacks.PIXEL, content_type="image/gif")
+    else:
+        page = render_to_string("links/unavailable.html", {"retry_after": RETRY_AFTER_SECONDS})
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -150,3 +150,63 @@ def test_a_domain_switched_off_stops_answering_once_committed(
         thread.join()
 
     assert_plain_404(get("go.race.example", "/AAAAAAA"))
+
+
+@pytest.mark.django_db
+class TestDatabaseOutOfReach:
+    """PostgreSQL down and the answer needs it: a 503 asking to retry, never a 500.
+    (With the real server stopped: tests/links/test_click_faults.py.)"""
+
+    @pytest.fixture
+    def down(self, monkeypatch: Any) -> Callable[[str], None]:
+        from django.core.cache import cache
+        from django.db import OperationalError
+
+        from links import resolve
+
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise OperationalError("connection refused")
+
+        def make_down(what: str) -> None:
+            cache.clear()
+            resolve.local.clear()
+            if what == "link":
+                monkeypatch.setattr(resolve.prepared, "fetchone", fail)
+            elif what == "domain":
+                monkeypatch.setattr(TrackingDomain.objects, "filter", fail)
+            else:
+                monkeypatch.setattr("attribution.views.postback_log_open", fail)
+
+        return make_down
+
+    @pytest.mark.parametrize("what", ["link", "domain"])
+    def test_a_tap_that_no_cache_can_answer_gets_a_page_that_retries(
+        self, owner: AccountFixture, down: Callable[[str], None], what: str, caplog: Any
+    ) -> None:
+        link_id = owner.mint(body="{{l}}", links={"l": {"url": "https://a.example/"}})["links"][0][
+            "link_id"
+        ]
+        down(what)
+        response = get(owner.domain.host, f"/{link_id}")
+        assert response.status_code == 503
+        assert response["Retry-After"] == "5" and response["Cache-Control"] == "no-store"
+        assert b'http-equiv="refresh" content="5"' in response.content
+        assert "database unavailable" in caplog.text
+
+    def test_a_postback_is_asked_to_retry_in_json(
+        self, owner: AccountFixture, down: Callable[[str], None]
+    ) -> None:
+        down("log")
+        response = get(owner.domain.host, "/conv", QUERY_STRING="click_id=abc&revenue=1")
+        assert response.status_code == 503 and response["Retry-After"] == "5"
+        assert "nothing was recorded" in response.json()["error"]
+        pixel = get(owner.domain.host, "/pixel/Abcdefg.gif")
+        assert pixel.status_code == 200 and pixel["Content-Type"] == "image/gif"  # always
+
+    def test_the_pixel_answers_its_gif_even_when_the_domain_cannot_be_read(
+        self, owner: AccountFixture, down: Callable[[str], None]
+    ) -> None:
+        down("domain")
+        pixel = get(owner.domain.host, "/pixel/Abcdefg.gif")
+        assert pixel.status_code == 200 and len(pixel.content) == 43
+        assert get(owner.domain.host, "/conv").status_code == 503
