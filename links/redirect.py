@@ -3,17 +3,19 @@
 Two doors, one behaviour:
 
 - `front(environ)`, called by trackly.wsgi before Django sees the request, answers the
-  common case (link and domain in this process's cache, live offer, no interstitial,
-  click pipeline up) straight from the WSGI environ: no request object, middleware or
-  signals. As PostHog did with event capture, the busiest endpoint leaves Django; here
-  only for the case that needs nothing of it.
+  common case (domain in this process's cache, a known link with a live offer and no
+  interstitial, click pipeline up) straight from the WSGI environ: no request object,
+  middleware or signals. As PostHog did with event capture, the busiest endpoint leaves
+  Django; here only for the case that needs nothing of it.
 - `redirect(request, ...)`, the Django view (via trackly.middleware and trackly.tracking),
-  answers everything else: cold caches, interstitials, ended offers, unknown links, the
-  embedded default and Redis down.
+  answers everything else: a domain not cached yet, interstitials, ended offers, unknown
+  links, the embedded default, Redis down, PostgreSQL down on a link no cache holds.
 
 Per redirect, with the click pipeline on (PostgreSQL and Redis): one Redis round trip
-(config version GET + stream XADD, links.click_stream) and no SQL. Without Redis, or with
-Redis down, the click is written here: two INSERTs.
+(config version GET + stream XADD, links.click_stream) and no SQL for a link this process
+has cached; for one it has not, first an MGET from Redis, or on a link's first tap
+anywhere one prepared SELECT and a SET (links.resolve). Without Redis, or with Redis down,
+the click is written here: two INSERTs.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import ipaddress
 import logging
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -136,10 +139,11 @@ def redirect(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResp
 def front(environ: dict) -> HttpResponse | None:
     """The redirect for the common case, from the WSGI environ, or None for the view.
 
-    Only when everything it needs is already in this process's cache (which the view
-    fills) and the answer is a plain 302; the click is appended exactly as the view
-    would. When the append shows the config changed, the click is handed to the view
-    (PUBLISHED), which answers from the current config.
+    Only when the domain is in this process's cache (which the view fills), the link is
+    known (looked up as the view would when not cached) and the answer is a plain 302;
+    the click is appended exactly as the view would. When the append shows the config
+    changed, the click is handed to the view (PUBLISHED), which answers from the current
+    config.
     """
     method = environ.get("REQUEST_METHOD")
     link_id = environ.get("PATH_INFO", "")[1:]
@@ -152,15 +156,23 @@ def front(environ: dict) -> HttpResponse | None:
         if host in settings.APP_HOSTS:
             return None
         domain = local.peek(domain_key(host))
-        link = local.peek(link_key(link_id))
-        if not isinstance(domain, DomainInfo) or not isinstance(link, LinkInfo):
+        if not isinstance(domain, DomainInfo):
             return None  # not cached yet (or unknown): the view looks it up
+        link = local.peek(link_key(link_id))
+        if not isinstance(link, LinkInfo):
+            # A link this process has not seen: a blast's taps are mostly such (every
+            # contact has a link of their own). From Redis, or PostgreSQL the first time.
+            link = link_info(link_id)
+            if link is None:
+                return None  # unknown: the view answers it
         if link.account_id != domain.account_id or link.interstitial is not None:
             return None
         event = _event(environ, domain, link_id)
         if not link.offer_is_live(event.clicked_at):
             return None
         target = _target(link, event.click_id)
+    except (OperationalError, InterfaceError):
+        return None  # PostgreSQL out of reach: the view answers (and logs) it
     except Exception:
         logger.exception("redirect front: falling back to the view")
         return None

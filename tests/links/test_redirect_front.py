@@ -81,13 +81,14 @@ class TestFrontDoor:
         assert stream_length(click_stream) == 2
 
     @pytest.mark.parametrize(
-        "case", ["cold cache", "unknown link", "app host", "post", "not a link id", "other host"]
+        "case",
+        ["domain not cached", "unknown link", "app host", "post", "not a link id", "other host"],
     )
     def test_it_leaves_to_the_view_what_it_does_not_have_at_hand(
         self, owner: Any, outsider: Any, click_stream: Any, case: str
     ) -> None:
         link_id = mint(owner)
-        if case != "cold cache":
+        if case != "domain not cached":
             warm(owner, link_id)
         host, path, method = owner.domain.host, f"/{link_id}", "GET"
         if case == "unknown link":
@@ -105,6 +106,43 @@ class TestFrontDoor:
 
         assert redirect.front(environ(host, path, method)) is None
         assert stream_length(click_stream) == 0  # nothing appended: the view will
+
+    @pytest.mark.parametrize("where", ["redis", "postgresql"])
+    def test_it_looks_up_a_link_this_process_has_not_seen(
+        self, owner: Any, click_stream: Any, where: str
+    ) -> None:
+        """A blast: every contact's own link, tapped once. Only the domain is cached."""
+        link_id = mint(owner)
+        tracking_domain_by_host(owner.domain.host)
+        if where == "redis":
+            resolve.link_info(link_id)  # as another process did
+            resolve.local.entries.pop(resolve.link_key(link_id))
+        else:
+            cache.delete(resolve.link_key(link_id))
+
+        response = redirect.front(environ(owner.domain.host, f"/{link_id}"))
+
+        assert response is not None and response.status_code == 302
+        assert response["Location"].startswith("https://shop.example/p?a=1&click_id=")
+        assert stream_length(click_stream) == 1
+        assert isinstance(resolve.local.peek(resolve.link_key(link_id)), resolve.LinkInfo)
+        [result] = ClickConsumer(click_stream).drain()
+        assert result.stored == 1
+
+    def test_with_postgresql_down_a_link_no_cache_holds_is_the_views(
+        self, owner: Any, click_stream: Any, monkeypatch: Any
+    ) -> None:
+        from django.db import OperationalError
+
+        link_id = mint(owner)
+        tracking_domain_by_host(owner.domain.host)
+
+        def down(*args: Any, **kwargs: Any) -> Any:
+            raise OperationalError("connection refused")
+
+        monkeypatch.setattr(resolve.prepared, "fetchone", down)
+        assert redirect.front(environ(owner.domain.host, f"/{link_id}")) is None
+        assert stream_length(click_stream) == 0
 
     @pytest.mark.parametrize("case", ["interstitial", "paused offer", "expired offer"])
     def test_interstitials_and_ended_offers_are_the_views(
