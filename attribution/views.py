@@ -30,6 +30,7 @@ from links import ids
 from links.domains import DomainInfo
 from links.models import MessageShortLink, MessageShortLinkClick
 from links.redirect import client_ip
+from trackly.errors import DATABASE_DOWN, DatabaseUnavailable
 from trackly.models import Account, Offer
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,10 @@ def _handle(
     work: Any,
     override: dict[str, str] | None = None,
 ) -> JsonResponse:
-    log = _open_log(request, domain, endpoint)
+    try:
+        log = _open_log(request, domain, endpoint)
+    except DATABASE_DOWN as exc:
+        raise DatabaseUnavailable from exc  # nothing recorded: the network may retry
     try:
         if request.method not in ("GET", "POST"):
             raise Reject(405, None, "method not allowed; use GET or POST")

@@ -24,7 +24,6 @@ import ipaddress
 import logging
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -37,6 +36,8 @@ from links.domains import DomainInfo, domain_key, tracking_domain_by_host
 from links.models import normalize_host
 from links.resolve import LinkInfo, link_info, link_key, local
 from links.services import click_record
+from trackly import redis_conn
+from trackly.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN
 
 logger = logging.getLogger(__name__)
 
@@ -149,8 +150,8 @@ def front(environ: dict) -> HttpResponse | None:
     link_id = environ.get("PATH_INFO", "")[1:]
     if (method != "GET" and method != "HEAD") or not ids.is_link_id(link_id):
         return None
-    if not click_stream.enabled():
-        return None
+    if not click_stream.enabled() or not redis_conn.available():
+        return None  # the view writes the click itself
     try:
         host = normalize_host(environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""))
         if host in settings.APP_HOSTS:
@@ -165,14 +166,22 @@ def front(environ: dict) -> HttpResponse | None:
             link = link_info(link_id)
             if link is None:
                 return None  # unknown: the view answers it
+            # Race: the lookup read a newer config version (another process changed a
+            # domain, offer or account since this process cached the domain): that
+            # cleared this process's copies, the domain included. The view answers from
+            # the current config.
+            if local.peek(domain_key(host)) is not domain:
+                return None
         if link.account_id != domain.account_id or link.interstitial is not None:
             return None
         event = _event(environ, domain, link_id)
         if not link.offer_is_live(event.clicked_at):
             return None
         target = _target(link, event.click_id)
-    except (OperationalError, InterfaceError):
-        return None  # PostgreSQL out of reach: the view answers (and logs) it
+    except DATABASE_DOWN:
+        # The view answers 503 (and logs it) without trying to connect once more.
+        environ[DATABASE_DOWN_SEEN] = True
+        return None
     except Exception:
         logger.exception("redirect front: falling back to the view")
         return None

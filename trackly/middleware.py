@@ -4,8 +4,9 @@
 - A host in APP_HOSTS gets the dashboard, admin and API (trackly.urls).
 - An active tracking domain gets only the tracking URLs (trackly.tracking).
 - Any other host gets a plain 404, never an error page.
-- On a tracking domain, PostgreSQL out of reach where the answer needs it: a 503 that
-  asks the client to retry (trackly.tracking.unavailable), logged; never a 500.
+- On a tracking domain, PostgreSQL out of reach before anything was stored (the domain
+  or link lookup, a postback's log row): a 503 that asks the client to retry
+  (trackly.tracking.unavailable, trackly.errors), logged; never a 500.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
 from links.domains import tracking_domain_by_host
 from links.models import normalize_host
 from trackly import tracking
+from trackly.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN, DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,21 @@ class HostRoutingMiddleware:
         if host in self.app_hosts:
             return self.get_response(request)
         try:
-            domain = tracking_domain_by_host(host)
+            if request.META.get(DATABASE_DOWN_SEEN):
+                raise DatabaseUnavailable("the redirect's front door found it out of reach")
+            try:
+                domain = tracking_domain_by_host(host)
+            except DATABASE_DOWN as exc:
+                raise DatabaseUnavailable from exc
             if domain is None:
                 return HttpResponseNotFound("Not found\n", content_type="text/plain")
+            # Only what failed before it stored anything raises DatabaseUnavailable; any
+            # other database error stays a 500.
             return tracking.dispatch(request, domain)
-        except (OperationalError, InterfaceError) as exc:
+        except DatabaseUnavailable as exc:
+            cause = exc.__cause__ or exc
             logger.warning(
-                "%s %r on %r: database unavailable (%s); answered 503",
-                request.method, request.path, host, exc,
+                "%s %r on %r: database unavailable (%s: %s); answered 503",
+                request.method, request.path, host, type(cause).__name__, cause,
             )  # fmt: skip
             return tracking.unavailable(request)

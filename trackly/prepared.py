@@ -14,10 +14,14 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import DatabaseError, OperationalError, connection
 
 # Only what `fetchone` asks for explicitly is prepared; nothing else reaches this threshold.
 _NEVER_AUTOMATICALLY = 1_000_000_000
+# A statement this connection prepared that PostgreSQL will no longer run: a migration
+# changed a column it returns ("cached plan must not change result type", 0A000), or a
+# pooler dropped it (26000).
+_STALE = frozenset({"0A000", "26000"})
 
 
 def fetchone(sql: str, params: Any, *, reconnect: bool = False) -> tuple[Any, ...] | None:
@@ -36,6 +40,17 @@ def fetchone(sql: str, params: Any, *, reconnect: bool = False) -> tuple[Any, ..
         return _prepared(sql, params)
     except OperationalError:
         if not reconnect or connection.in_atomic_block:
+            raise
+        connection.close()
+        return _prepared(sql, params)
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) not in _STALE:
+            raise
+        # Race: a release's migration altered a table while this connection held the
+        # statement. A new connection prepares it afresh; inside a transaction (which the
+        # error aborted) this one is closed at the end of the request instead.
+        if connection.in_atomic_block:
+            connection.close_at = 0.0
             raise
         connection.close()
         return _prepared(sql, params)

@@ -83,6 +83,13 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A PostgreSQL that does not answer (a partition, not a refusal) must not hold a web
+    # thread: give up connecting after this long (the redirect then answers what its
+    # caches hold, or 503).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default: many short writers, so wait for the lock instead of failing.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

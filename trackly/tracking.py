@@ -15,7 +15,9 @@ from django.template.loader import render_to_string
 from attribution import views as postbacks
 from links import redirect
 from links.domains import DomainInfo
+from trackly.errors import DATABASE_DOWN, DatabaseUnavailable
 
+POSTBACK_PATHS = ("/conv", "/conv/", "/conv/offer", "/conv/offer/")
 PIXEL_RE = re.compile(r"^/pixel/([^/]+)\.gif$")
 # How long a client is asked to wait when the database is out of reach.
 RETRY_AFTER_SECONDS = 5
@@ -23,26 +25,31 @@ RETRY_AFTER_SECONDS = 5
 
 def dispatch(request: HttpRequest, domain: DomainInfo) -> HttpResponse:
     path = request.path_info
-    if path in ("/conv", "/conv/"):
+    if path in POSTBACK_PATHS[:2]:
         return postbacks.conv(request, domain)
-    if path in ("/conv/offer", "/conv/offer/"):
+    if path in POSTBACK_PATHS[2:]:
         return postbacks.conv_offer(request, domain)
     pixel = PIXEL_RE.match(path)
     if pixel:
         return postbacks.pixel(request, domain, pixel.group(1))
     segment = path[1:]
-    if segment and "/" not in segment:
-        return redirect.redirect(request, domain, segment)
-    return redirect.unknown_link(request, domain)
+    try:
+        if segment and "/" not in segment:
+            return redirect.redirect(request, domain, segment)
+        return redirect.unknown_link(request, domain)
+    except DATABASE_DOWN as exc:
+        # Only the lookups reach the database before the click is stored (its direct
+        # write catches its own errors): nothing of this tap is stored.
+        raise DatabaseUnavailable from exc
 
 
 def unavailable(request: HttpRequest) -> HttpResponse:
     """503 while PostgreSQL is out of reach and the answer needs it (a link or domain no
-    cache holds, a postback to record): nothing was stored, so the client is asked to
+    cache holds, a postback's log row): nothing was stored, so the client is asked to
     come back. Networks retry a postback on a 5xx; a person's page reloads itself. The
     pixel keeps its contract: always the GIF."""
     path = request.path_info
-    if path.startswith("/conv"):
+    if path in POSTBACK_PATHS:
         response: HttpResponse = JsonResponse(
             {"error": "Trackly cannot reach its database just now; nothing was recorded. "
              "Retry later.", "retry_after": RETRY_AFTER_SECONDS},

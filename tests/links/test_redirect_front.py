@@ -129,18 +129,39 @@ class TestFrontDoor:
         [result] = ClickConsumer(click_stream).drain()
         assert result.stored == 1
 
-    def test_with_postgresql_down_a_link_no_cache_holds_is_the_views(
+    def test_with_postgresql_down_the_view_answers_503_without_trying_again(
         self, owner: Any, click_stream: Any, monkeypatch: Any
     ) -> None:
         from django.db import OperationalError
 
         link_id = mint(owner)
         tracking_domain_by_host(owner.domain.host)
+        attempts: list[str] = []
 
         def down(*args: Any, **kwargs: Any) -> Any:
+            attempts.append("lookup")
             raise OperationalError("connection refused")
 
         monkeypatch.setattr(resolve.prepared, "fetchone", down)
+        from tests.links.test_redirect import FrontClient
+
+        response = FrontClient(HTTP_HOST=owner.domain.host).get(f"/{link_id}")
+
+        assert response.status_code == 503 and response["Retry-After"] == "5"
+        assert attempts == ["lookup"]  # the front door's; the view did not try again
+        assert stream_length(click_stream) == 0
+
+    def test_a_config_change_seen_by_the_lookup_leaves_the_tap_to_the_view(
+        self, owner: Any, click_stream: Any
+    ) -> None:
+        """Another process changed the config (say, deactivated this domain) after this
+        one cached the domain: the link lookup reads the new version, and the cached
+        domain may be stale, so the front door declines."""
+        link_id = mint(owner)
+        tracking_domain_by_host(owner.domain.host)
+        resolve.cache.incr(resolve.CONFIG_VERSION_KEY)  # as another process would
+        resolve.local.confirmed -= resolve.LOCAL_TRUST_SECONDS + 0.01  # a second later
+
         assert redirect.front(environ(owner.domain.host, f"/{link_id}")) is None
         assert stream_length(click_stream) == 0
 

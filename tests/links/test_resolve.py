@@ -130,3 +130,22 @@ def test_a_connection_lost_between_requests_is_opened_again(owner: Any) -> None:
     info = link_info_load(link.link_id)
     assert info is not None and info.link_id == link.link_id
     assert connection.connection.info.backend_pid != backend
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lookup_prepared_before_a_migration_is_prepared_again(owner: Any) -> None:
+    """A release's migration changed a column the statement returns while this
+    connection held it: PostgreSQL refuses the old plan ("cached plan must not change
+    result type"); the lookup prepares it again on a new connection."""
+    link = minted(owner, {"url": "https://shop.example/"})
+    assert link_info_load(link.link_id) is not None  # prepared on this connection
+    backend = connection.connection.info.backend_pid
+    table = "links_messageshortlink"
+    with psycopg.connect(connection.connection.info.dsn, autocommit=True) as admin:
+        admin.execute(f"ALTER TABLE {table} ALTER COLUMN destination_url TYPE varchar(2001)")
+        try:
+            info = link_info_load(link.link_id)
+        finally:
+            admin.execute(f"ALTER TABLE {table} ALTER COLUMN destination_url TYPE varchar(2000)")
+    assert info is not None and info.destination_template == "https://shop.example/"
+    assert connection.connection.info.backend_pid != backend

@@ -210,3 +210,25 @@ class TestDatabaseOutOfReach:
         pixel = get(owner.domain.host, "/pixel/Abcdefg.gif")
         assert pixel.status_code == 200 and len(pixel.content) == 43
         assert get(owner.domain.host, "/conv").status_code == 503
+
+    def test_a_link_id_that_starts_like_a_postback_path_gets_the_page(
+        self, owner: AccountFixture, down: Callable[[str], None]
+    ) -> None:
+        down("link")
+        response = get(owner.domain.host, "/convAb1")
+        assert response.status_code == 503
+        assert response["Content-Type"].startswith("text/html")
+
+    def test_a_failure_after_the_postback_was_recorded_is_not_a_503(
+        self, owner: AccountFixture, monkeypatch: Any
+    ) -> None:
+        """A 503 says "nothing recorded, retry"; once the log row is written, a database
+        error is a 500, so a network does not send again what may have been counted."""
+        from django.db import OperationalError
+
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise OperationalError("deadlock detected")
+
+        monkeypatch.setattr("attribution.views._conv", fail)
+        with pytest.raises(OperationalError):
+            get(owner.domain.host, "/conv", QUERY_STRING="click_id=abc&revenue=1")
