@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import redis
 from django.conf import settings
 
 from links.resolve import config_version_key, local
@@ -82,7 +81,7 @@ def publish(event: ClickEvent) -> bool | None:
         version, _ = redis_conn.round_trip(
             (("GET", config_version_key()), ("XADD", settings.CLICK_STREAM_KEY, "*", *event.flat()))
         )
-    except (*redis_conn.ERRORS, redis.ResponseError) as exc:
+    except redis_conn.ROUND_TRIP_ERRORS as exc:
         # Refused, timed out or OOM: the entry may or may not be in the stream. Writing it
         # directly too can, rarely, store one tap as two raw clicks (two click ids; the
         # MessageClick is still one) rather than lose it.

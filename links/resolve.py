@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -120,10 +119,8 @@ def link_info_load(link_id: str) -> LinkInfo | None:
     )
 
 
-def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
-    """A timestamp as the ORM would give it: SQLite's raw cursor returns text."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A timestamp as the ORM would give it: SQLite's raw cursor returns it naive (UTC)."""
     if value is not None and timezone.is_naive(value):
         value = value.replace(tzinfo=dt.UTC)
     return value
@@ -194,7 +191,7 @@ def config_cached(key: str, load: Callable[[], T | None], *, seconds: int) -> T 
         return load()  # Redis is down: the circuit is open, read the source
     try:
         version, entry = _shared_get(key)
-    except (*redis_conn.ERRORS, redis.ResponseError) as exc:
+    except redis_conn.ROUND_TRIP_ERRORS as exc:
         redis_conn.failed(exc, "config read from PostgreSQL")
         return load()
     if entry is not None and entry[0] == version:
@@ -207,7 +204,7 @@ def config_cached(key: str, load: Callable[[], T | None], *, seconds: int) -> T 
             _shared_set(key, (version, _MISSING), 60)
         else:
             _shared_set(key, (version, value), seconds)
-    except (*redis_conn.ERRORS, redis.ResponseError) as exc:
+    except redis_conn.ROUND_TRIP_ERRORS as exc:
         redis_conn.failed(exc, "config not cached")
         return value
     local.put(key, version, value)

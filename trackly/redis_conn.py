@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 # What a dead, restarting or overloaded Redis raises.
 ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError, OSError)
+# What round_trip raises besides: an error reply (OOM, a wrong type), after which the
+# caller treats Redis as failed too.
+ROUND_TRIP_ERRORS: tuple[type[Exception], ...] = (*ERRORS, redis.ResponseError)
 
 _lock = threading.Lock()
 _client: redis.Redis | None = None
