@@ -38,19 +38,15 @@ def fetchone(sql: str, params: Any, *, reconnect: bool = False) -> tuple[Any, ..
             return cursor.fetchone()
     try:
         return _prepared(sql, params)
-    except OperationalError:
-        if not reconnect or connection.in_atomic_block:
-            raise
-        connection.close()
-        return _prepared(sql, params)
     except DatabaseError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) not in _STALE:
-            raise
         # Race: a release's migration altered a table while this connection held the
-        # statement. A new connection prepares it afresh; inside a transaction (which the
-        # error aborted) this one is closed at the end of the request instead.
+        # statement. A new connection prepares it afresh.
+        stale = getattr(exc.__cause__, "sqlstate", None) in _STALE
+        if not (stale or (reconnect and isinstance(exc, OperationalError))):
+            raise
         if connection.in_atomic_block:
-            connection.close_at = 0.0
+            if stale:  # the error aborted the transaction: close at the end of the request
+                connection.close_at = 0.0
             raise
         connection.close()
         return _prepared(sql, params)
