@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import hashlib
 import hmac
@@ -11,9 +12,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+from trackly import bounds
 
 DEFAULT_CLICK_WINDOW_DAYS = 90
 DEFAULT_OPT_OUT_PATTERNS = "*unsubscribe*\n*opt-out*\n*optout*"
@@ -29,8 +32,17 @@ def validate_currency(value: str) -> None:
         raise ValidationError(f"{value!r} is not an ISO 4217 code (three capital letters).")
 
 
+def validate_not_before_earliest(value: dt.datetime) -> None:
+    if value < bounds.EARLIEST:
+        raise ValidationError(f"Must be on or after {bounds.EARLIEST.date().isoformat()}.")
+
+
 def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    # surrogatepass: a secret is compared, never shown; a stray surrogate must not crash it.
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+CLICK_WINDOW_VALIDATORS = [MinValueValidator(1), MaxValueValidator(bounds.MAX_CLICK_WINDOW_DAYS)]
 
 
 class Account(models.Model):
@@ -50,13 +62,13 @@ class Account(models.Model):
     )
     default_click_window_days = models.PositiveIntegerField(
         default=DEFAULT_CLICK_WINDOW_DAYS,
-        validators=[MinValueValidator(1)],
+        validators=CLICK_WINDOW_VALIDATORS,
         help_text="Conversions are credited to clicks at most this many days old, "
         "unless the offer sets its own window.",
     )
     data_retention_days = models.PositiveIntegerField(
         default=395,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(bounds.MAX_RETENTION_DAYS)],
         help_text="How long raw clicks and postback logs are kept.",
     )
     opt_out_patterns = models.TextField(
@@ -73,6 +85,15 @@ class Account(models.Model):
     bot_ip_fanout_seconds = models.PositiveIntegerField(
         default=60, help_text="...within this many seconds is a scanner."
     )
+    # Postbacks to /conv prove they come from the account's network with this token
+    # (`token=`); only its SHA-256 is kept, the token is shown once, like an API key.
+    postback_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    require_postback_token = models.BooleanField(
+        default=True,
+        help_text="On: /conv without the account's postback token is refused (403), and the "
+        "pixel (which cannot carry a secret) records the offer's default payout, never the "
+        "revenue it reports.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -80,6 +101,16 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def rotate_postback_token(self) -> str:
+        token = f"pbt_{secrets.token_urlsafe(24)}"
+        self.postback_token_hash = hash_secret(token)
+        return token
+
+    def postback_token_matches(self, token: str) -> bool:
+        return bool(self.postback_token_hash) and hmac.compare_digest(
+            self.postback_token_hash, hash_secret(token)
+        )
 
     def opt_out_pattern_list(self) -> list[str]:
         return [line.strip().lower() for line in self.opt_out_patterns.splitlines() if line.strip()]
@@ -119,11 +150,22 @@ class ApiKeyQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True, account__is_active=True)
 
 
+class ApiScope(models.TextChoices):
+    MINT = "mint", "Mint messages"
+    READ = "read", "Read reports, conversions, journeys and messages"
+    CONFIG = "config", "Configure offers, lists, interstitials, campaigns, creatives, keys"
+
+
+def all_scopes() -> list[str]:
+    return [scope.value for scope in ApiScope]
+
+
 class ApiKey(models.Model):
     """A secret the sending platform presents as `Authorization: Bearer <key>`.
 
     Only a SHA-256 of the key is stored; the key itself is shown once, when made. The
-    public `prefix` finds the row, and the hash is compared in constant time.
+    public `prefix` finds the row, and the hash is compared in constant time. `scopes`
+    say what the key may do (ApiScope).
     """
 
     PREFIX_LENGTH = 8
@@ -135,6 +177,9 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(
+        default=all_scopes, help_text="What the key may do: mint, read, config."
+    )
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -145,13 +190,22 @@ class ApiKey(models.Model):
         return f"trk_{self.prefix}… ({self.name})"
 
     @classmethod
-    def generate(cls, *, account: Account, name: str = "default") -> tuple[ApiKey, str]:
+    def generate(
+        cls, *, account: Account, name: str = "default", scopes: list[str] | None = None
+    ) -> tuple[ApiKey, str]:
         prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
         raw = f"trk_{prefix}_{secrets.token_urlsafe(32)}"
         key = cls.objects.create(
-            account=account, name=name, prefix=prefix, key_hash=hash_secret(raw)
+            account=account,
+            name=name,
+            prefix=prefix,
+            key_hash=hash_secret(raw),
+            scopes=all_scopes() if scopes is None else sorted(set(scopes)),
         )
         return key, raw
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
 
     @staticmethod
     def prefix_of(raw: str) -> str | None:
@@ -307,9 +361,20 @@ class Offer(models.Model):
         help_text="Where clicks go while the offer is paused or expired.",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, validators=[validate_not_before_earliest]
+    )
     default_payout = models.DecimalField(
         max_digits=14, decimal_places=4, default=Decimal("0"), validators=[MinValueValidator(0)]
+    )
+    revenue_cap = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="A postback reporting more revenue than this is refused (400) and logged. "
+        "Blank: no cap.",
     )
     interstitial_mode = models.CharField(
         max_length=16, choices=InterstitialMode.choices, default=InterstitialMode.NONE
@@ -327,7 +392,7 @@ class Offer(models.Model):
     click_window_days = models.PositiveIntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(1)],
+        validators=CLICK_WINDOW_VALIDATORS,
         help_text="Blank: the account's default click window.",
     )
     created_at = models.DateTimeField(default=timezone.now)
