@@ -19,6 +19,7 @@ from links.services import (
     messages_mint,
 )
 from trackly.authentication import account_of
+from trackly.models import ApiScope
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ def _mint_response(request: Request, items: list[Any], *, bulk: bool) -> Respons
 
 
 class MessageCreate(APIView):
+    write_scopes = (ApiScope.MINT,)
+
     @extend_schema(
         operation_id="messages_create",
         request=api_docs.MessageIn,
@@ -66,6 +69,8 @@ class MessageCreate(APIView):
 
 
 class MessageBulkCreate(APIView):
+    write_scopes = (ApiScope.MINT,)
+
     @extend_schema(
         operation_id="messages_bulk_create",
         request=api_docs.MessageIn(many=True),

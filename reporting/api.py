@@ -26,10 +26,12 @@ from reporting import selectors
 from reporting.exports import report_csv_response
 from reporting.metrics import COLUMNS, COUNT_FIELDS, MONEY_FIELDS, RATIO_FIELDS, present
 from trackly.authentication import account_of
-from trackly.models import Contact, Message
+from trackly.models import ApiScope, Contact, Message
 
 
 class MessageDetail(APIView):
+    read_scopes = (ApiScope.MINT, ApiScope.READ)
+
     @extend_schema(
         operation_id="messages_retrieve",
         responses={200: api_docs.MessageDetailOut, 404: api_docs.Error},
@@ -68,6 +70,8 @@ _FILTERS = [
 
 
 class ConversionList(APIView):
+    read_scopes = (ApiScope.READ,)
+
     @extend_schema(operation_id="conversions_list", parameters=_FILTERS)
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -94,6 +98,8 @@ class ConversionList(APIView):
 
 
 class ContactJourney(APIView):
+    read_scopes = (ApiScope.READ,)
+
     @extend_schema(operation_id="contacts_journey")
     def get(self, request: Request, pk: int) -> Response:
         contact = get_object_or_404(Contact, pk=pk, account=account_of(request))
@@ -181,6 +187,7 @@ _REPORT_OUT = inline_serializer(
 
 
 class ReportView(APIView):
+    read_scopes = (ApiScope.READ,)
     content_negotiation_class = _JsonOrCsv
 
     @extend_schema(

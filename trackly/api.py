@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from links.models import InterstitialTemplate
 from trackly.authentication import account_of
-from trackly.models import Campaign, Creative, Offer, SendingList
+from trackly.models import ApiScope, Campaign, Creative, Offer, SendingList
 from trackly.services import sending_list_bot_detection_switch
 
 
@@ -178,6 +178,9 @@ class AccountViewSet(
     viewsets.GenericViewSet,
 ):
     model: type[Model]
+    # Configuration: read with a config or read key, changed only with config.
+    read_scopes = (ApiScope.CONFIG, ApiScope.READ)
+    write_scopes = (ApiScope.CONFIG,)
 
     def get_queryset(self) -> QuerySet:
         return self.model.objects.filter(account=account_of(self.request)).order_by("id")

@@ -61,8 +61,27 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class HasAccount(permissions.BasePermission):
+    """An API key of an account, holding a scope the view accepts for the method.
+
+    Each API view names the scopes it accepts: `read_scopes` for GET and HEAD (any one of
+    them), `write_scopes` for everything else. A view that names none is closed, so a new
+    endpoint cannot be left open by forgetting to scope it.
+    """
+
     def has_permission(self, request: Request, view: object) -> bool:
-        return isinstance(request.user, ApiClient)
+        if not isinstance(request.user, ApiClient):
+            return False
+        accepted = view_scopes(view, request.method or "GET")
+        if not any(request.user.api_key.has_scope(scope) for scope in accepted):
+            needed = " or ".join(f"'{scope}'" for scope in accepted) or "a scope"
+            raise exceptions.PermissionDenied(f"This API key lacks the {needed} scope.")
+        return True
+
+
+def view_scopes(view: object, method: str) -> tuple[str, ...]:
+    if method in permissions.SAFE_METHODS:
+        return tuple(getattr(view, "read_scopes", ()))
+    return tuple(getattr(view, "write_scopes", ()))
 
 
 def account_of(request: Request) -> Account:
