@@ -145,9 +145,7 @@ class TestRevoke:
         assert client.post(f"/api/v1/api-keys/{key.pk}/revoke", {}).status_code == 200
         assert client.get("/api/v1/api-keys").status_code == 401
 
-    def test_a_key_cannot_revoke_a_key_holding_scopes_it_lacks(
-        self, owner: AccountFixture
-    ) -> None:
+    def test_a_key_cannot_revoke_a_key_holding_scopes_it_lacks(self, owner: AccountFixture) -> None:
         minter, _ = key_with(owner, ["mint"])
         _, config_only = key_with(owner, ["config"])
         response = config_only.post(f"/api/v1/api-keys/{minter.pk}/revoke", {})
