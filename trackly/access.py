@@ -114,7 +114,7 @@ def membership_role_change(*, membership: Membership, role: str) -> Membership:
     role = _role_clean(role)
     with transaction.atomic():
         current = _locked(membership)
-        if current.role == Membership.Role.OWNER and role != Membership.Role.OWNER:
+        if role != Membership.Role.OWNER:
             _keep_an_owner(current, "role")
         current.role = role
         current.save(update_fields=["role"])
@@ -124,8 +124,7 @@ def membership_role_change(*, membership: Membership, role: str) -> Membership:
 def membership_remove(*, membership: Membership) -> None:
     with transaction.atomic():
         current = _locked(membership)
-        if current.role == Membership.Role.OWNER:
-            _keep_an_owner(current, "membership")
+        _keep_an_owner(current, "membership")
         current.delete()
 
 
@@ -140,11 +139,20 @@ def _locked(membership: Membership) -> Membership:
     return current
 
 
+def membership_is_last_owner(membership: Membership) -> bool:
+    """The account's only owner, whom no change may demote or remove."""
+    return (
+        membership.role == Membership.Role.OWNER
+        and not Membership.objects.filter(
+            account_id=membership.account_id, role=Membership.Role.OWNER
+        )
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
 def _keep_an_owner(membership: Membership, field: str) -> None:
-    others = Membership.objects.filter(
-        account_id=membership.account_id, role=Membership.Role.OWNER
-    ).exclude(pk=membership.pk)
-    if not others.exists():
+    if membership_is_last_owner(membership):
         raise AccessError(
             field,
             f"{membership.user} is the account's last owner: make another member owner first.",
