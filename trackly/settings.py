@@ -243,7 +243,11 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trackly API",
-    "DESCRIPTION": "Link tracking and click attribution for SMS and email marketing.",
+    "DESCRIPTION": "Link tracking and click attribution for SMS and email marketing. "
+    "Each API key holds scopes (mint, read, config); a request outside them is a 403 naming "
+    "the scope. Each key is rate limited (API_RATE_LIMIT, 600 per minute by default): every "
+    "answer carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (seconds), and "
+    "past the limit it is a 429 with Retry-After.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
