@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from tests.conftest import AccountFixture
@@ -188,3 +191,12 @@ def test_the_schema_documents_the_api_keys_endpoints(db: Any) -> None:
     assert issued["application/json"]["schema"]["$ref"].endswith("/ApiKeyIssued")
     assert "api_key" in schema["components"]["schemas"]["ApiKeyIssued"]["properties"]
     assert "post" in paths["/api/v1/api-keys/{id}/revoke/"]
+
+
+def test_the_key_create_account_prints_holds_every_scope(db: Any) -> None:
+    out = io.StringIO()
+    call_command("create_account", "Fresh Co", "--domain", "go.fresh.example", stdout=out)
+    raw = json.loads(out.getvalue())["api_key"]
+    key = ApiKey.objects.get(prefix=ApiKey.prefix_of(raw))
+    assert sorted(key.scopes) == ["config", "mint", "read"]
+    assert issue(keyed(raw), name="Any", scopes=["mint", "read", "config"]).status_code == 201
