@@ -66,7 +66,10 @@ def account_page(view: View) -> View:
         except (BadParam, ReportParamError) as exc:
             # ReportObjectNotFound (a filter naming another account's campaign) is a 404.
             status = getattr(exc, "status", 400)
-            context = {"account": account, "param": exc.param, "message": exc.message}
+            context = {
+                "account": account, "membership": membership, "param": exc.param,
+                "message": exc.message,
+            }  # fmt: skip
             return render(request, "reporting/bad_request.html", context, status=status)
 
     return wrapper

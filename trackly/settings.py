@@ -220,6 +220,9 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # A success does not wipe the count: an attacker logging into their own account between
 # guesses must not reset their IP's failures.
 AXES_RESET_ON_SUCCESS = False
+# Masked in the attempt rows and axes' logs: secrets are never stored in clear (the password
+# always is masked).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 # Its admin pages are registered by trackly.admin, for superusers only (they hold every
 # tenant's usernames and IPs).
 AXES_ENABLE_ADMIN = False

@@ -135,3 +135,15 @@ def test_failures_older_than_fifteen_minutes_are_forgotten(alice: Any, clock: An
     clock.now += dt.timedelta(minutes=16)
     assert login("alice", "wrong", "10.0.5.9").status_code == 200  # the first of a new count
     assert login("alice", PASSWORD, "10.0.5.10").logged_in
+
+
+def test_a_failed_attempt_is_stored_without_its_secrets(alice: Any, clock: Any) -> None:
+    client = Client(HTTP_HOST="localhost", REMOTE_ADDR="10.0.6.1")
+    client.post(
+        DASHBOARD_LOGIN,
+        {"username": "alice", "password": "hunter2-guess", "csrfmiddlewaretoken": "tok3n-value"},
+    )
+    attempt = AccessAttempt.objects.get()
+    assert attempt.username == "alice"
+    assert "hunter2-guess" not in attempt.post_data
+    assert "tok3n-value" not in attempt.post_data

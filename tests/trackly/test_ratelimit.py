@@ -12,6 +12,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.conftest import AccountFixture
+from tests.servers import free_port
 from tests.trackly.test_api_scopes import _views
 from trackly import ratelimit, redis_conn
 from trackly.models import ApiKey
@@ -158,6 +159,19 @@ def test_without_redis_each_process_counts_on_its_own(
     assert [reports(owner).status_code for _ in range(3)] == [200, 200, 429]
     clock.now = WINDOW_START + 61
     assert reports(owner).status_code == 200
+
+
+def test_with_redis_down_each_process_counts_on_its_own(
+    owner: AccountFixture, clock: Any, limit: Any, settings: Any
+) -> None:
+    # The limiter's Redis refuses connections (nothing listens there); the API goes on,
+    # limited per process, and does not wait on Redis again until REDIS_RETRY_SECONDS.
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    redis_conn.reset()
+    ratelimit._local.clear()
+    limit("2/min")
+    assert [reports(owner).status_code for _ in range(3)] == [200, 200, 429]
+    assert not redis_conn.available()
 
 
 def test_tracking_hosts_are_never_rate_limited(
