@@ -20,6 +20,8 @@ from django.utils import timezone
 from links.models import InterstitialTemplate, TrackingDomain
 from trackly.access import (
     AccessError,
+    api_key_issue,
+    api_key_revoke,
     membership_is_last_owner,
     membership_remove,
     membership_role_change,
@@ -40,6 +42,7 @@ from trackly.models import (
     Message,
     Offer,
     SendingList,
+    all_scopes,
 )
 from trackly.services import sending_list_bot_detection_switch
 
@@ -83,7 +86,9 @@ class ApiKeyInline(ScopedFormFields, admin.TabularInline):
     model = ApiKey
     extra = 0
     fields = ["name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "scopes", "created_at", "last_used_at"]
+    # Revoked is final (a revoked key may have leaked): keys are revoked with the action
+    # under API keys, the dashboard or the API, never un-revoked by editing the date.
+    readonly_fields = ["prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
     can_delete = False
     show_change_link = False
 
@@ -123,7 +128,9 @@ class AccountAdmin(TenantScopedAdmin):
     @admin.action(description="Issue a new API key (shown once)")
     def issue_api_key(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         for account in queryset:
-            _, raw = ApiKey.generate(account=account, name=f"admin {timezone.now():%Y-%m-%d}")
+            _, raw = api_key_issue(
+                account=account, name=f"admin {timezone.now():%Y-%m-%d}", scopes=all_scopes()
+            )
             self.message_user(
                 request,
                 f"API key for {account}: {raw} (copy it now: it is not shown again)",
@@ -136,7 +143,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
     list_display = ["__str__", "account", "scopes", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["prefix", "name", "account__name"]
-    readonly_fields = ["account", "prefix", "scopes", "created_at", "last_used_at"]
+    readonly_fields = ["account", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
     fields = ["account", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
@@ -145,8 +152,10 @@ class ApiKeyAdmin(TenantScopedAdmin):
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} key(s).")
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        for key in keys:
+            api_key_revoke(key=key)
+        self.message_user(request, f"Revoked {len(keys)} key(s).")
 
 
 class MembershipForm(forms.ModelForm):

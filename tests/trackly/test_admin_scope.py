@@ -233,3 +233,37 @@ def test_a_superuser_sees_every_account(owner: AccountFixture, outsider: Account
     page = client.get("/admin/trackly/offer/").content.decode()
     assert "Theirs-Offer" in page
     assert client.get("/admin/auth/group/").status_code == 200
+
+
+class TestApiKeys:
+    def test_staff_revoke_their_accounts_keys_and_a_revoked_key_stays_revoked(
+        self, browser: Client, owner: AccountFixture, outsider: AccountFixture
+    ) -> None:
+        ours = ApiKey.objects.get(account=owner.account)
+        theirs = ApiKey.objects.get(account=outsider.account)
+        response = browser.post(
+            "/admin/trackly/apikey/",
+            {"action": "revoke", "_selected_action": [ours.pk, theirs.pk]},
+        )
+        assert response.status_code == 302
+        ours.refresh_from_db()
+        theirs.refresh_from_db()
+        assert ours.revoked_at is not None
+        assert theirs.revoked_at is None  # not in the staff user's list, so not selected
+        # The date is not a field to clear: un-revoking a key that may have leaked is not
+        # an edit.
+        browser.post(f"/admin/trackly/apikey/{ours.pk}/change/", {"name": "x", "revoked_at": ""})
+        ours.refresh_from_db()
+        assert ours.revoked_at is not None
+
+    def test_the_issue_action_makes_a_key_with_every_scope(
+        self, browser: Client, owner: AccountFixture
+    ) -> None:
+        response = browser.post(
+            "/admin/trackly/account/",
+            {"action": "issue_api_key", "_selected_action": [owner.account.pk]},
+            follow=True,
+        )
+        assert "copy it now" in response.content.decode()
+        newest = ApiKey.objects.filter(account=owner.account).latest("created_at")
+        assert sorted(newest.scopes) == ["config", "mint", "read"]
