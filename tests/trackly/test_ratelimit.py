@@ -3,6 +3,9 @@ answer, 429 past it; tracking hosts never limited."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -12,7 +15,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.conftest import AccountFixture
-from tests.servers import free_port
+from tests.servers import ROOT, free_port
 from tests.trackly.test_api_scopes import _views
 from trackly import ratelimit, redis_conn
 from trackly.models import ApiKey
@@ -208,3 +211,12 @@ def test_the_rate_is_read_per_minute(text: str, per_minute: int) -> None:
 def test_a_rate_that_is_not_per_minute_is_refused(text: str) -> None:
     with pytest.raises(ImproperlyConfigured, match="API_RATE_LIMIT"):
         ratelimit.parse_rate(text)
+
+
+def test_a_mistyped_rate_stops_the_process_at_start_up() -> None:
+    env = {**os.environ, "API_RATE_LIMIT": "lots"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "API_RATE_LIMIT must be requests per minute" in result.stderr
