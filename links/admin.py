@@ -12,9 +12,10 @@ from links.models import (
     MessageShortLinkClick,
     TrackingDomain,
 )
+from trackly.admin_scope import TenantScopedAdmin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(TenantScopedAdmin):
     """Clicks are evidence: admins read them, nobody edits them by hand."""
 
     show_full_result_count = False
@@ -30,7 +31,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrackingDomain)
-class TrackingDomainAdmin(admin.ModelAdmin):
+class TrackingDomainAdmin(TenantScopedAdmin):
     list_display = ["host", "account", "https", "is_primary", "is_active", "fallback_url"]
     list_filter = ["is_active", "https"]
     search_fields = ["host", "account__name"]
@@ -38,7 +39,7 @@ class TrackingDomainAdmin(admin.ModelAdmin):
 
 
 @admin.register(InterstitialTemplate)
-class InterstitialTemplateAdmin(admin.ModelAdmin):
+class InterstitialTemplateAdmin(TenantScopedAdmin):
     list_display = ["name", "account", "title", "cta_text"]
     list_filter = ["account"]
     search_fields = ["name", "title"]

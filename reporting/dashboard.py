@@ -20,7 +20,7 @@ from links.models import MessageClick, MessageShortLinkClick
 from reporting.metrics import ratio
 from reporting.models import BotReasonRollup
 from reporting.selectors import ReportFilters
-from trackly.models import Account, Campaign, Creative, Message, Offer, SendingList
+from trackly.models import Account, Campaign, Creative, Membership, Message, Offer, SendingList
 
 DEFAULT_DAYS = 30
 
@@ -30,6 +30,18 @@ def member_accounts(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]
     if not user.is_authenticated:
         return Account.objects.none()
     return Account.objects.filter(memberships__user=user, is_active=True).order_by("name", "id")
+
+
+def membership_of(user: AbstractBaseUser | AnonymousUser, account_id: int) -> Membership | None:
+    """The user's membership of an active account, with the account, in one query; None
+    for an account that is not theirs (or not active), which the pages answer with 404."""
+    if not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.select_related("account")
+        .filter(user=user, account_id=account_id, account__is_active=True)
+        .first()
+    )
 
 
 def account_tz(account: Account) -> zoneinfo.ZoneInfo:

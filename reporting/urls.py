@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from reporting import views
+from reporting import access_views, views
 
 urlpatterns = [
     path("", views.home, name="dashboard-home"),
@@ -27,4 +27,21 @@ urlpatterns = [
     path("<int:account_id>/conversions/", views.conversions, name="dashboard-conversions"),
     path("<int:account_id>/postbacks/", views.postbacks, name="dashboard-postbacks"),
     path("<int:account_id>/bots/", views.bots, name="dashboard-bots"),
+    path("<int:account_id>/api-keys/", access_views.api_keys, name="dashboard-api-keys"),
+    path(
+        "<int:account_id>/api-keys/<int:key_id>/revoke/",
+        access_views.api_key_revoke_view,
+        name="dashboard-api-key-revoke",
+    ),
+    path("<int:account_id>/members/", access_views.members, name="dashboard-members"),
+    path(
+        "<int:account_id>/members/<int:membership_id>/role/",
+        access_views.member_role,
+        name="dashboard-member-role",
+    ),
+    path(
+        "<int:account_id>/members/<int:membership_id>/remove/",
+        access_views.member_remove,
+        name="dashboard-member-remove",
+    ),
 ]

@@ -17,7 +17,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponseBase, QueryDict
+from django.http import Http404, HttpRequest, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -49,20 +49,27 @@ View = Callable[..., HttpResponseBase]
 
 def account_page(view: View) -> View:
     """Login required; the URL's account must be one of the user's (else 404); a bad query
-    parameter is a 400 page naming it."""
+    parameter is a 400 page naming it. The user's membership is `request.membership`."""
 
     @login_required
     @require_GET
     @wraps(view)
     def wrapper(request: HttpRequest, account_id: int, **kwargs: Any) -> HttpResponseBase:
-        account = get_object_or_404(dashboard.member_accounts(request.user), pk=account_id)
+        membership = dashboard.membership_of(request.user, account_id)
+        if membership is None:
+            raise Http404("No such account among yours.")
+        request.membership = membership
+        account = membership.account
         try:
             with timezone.override(account.time_zone):  # pages show the account's clock
                 return view(request, account, **kwargs)
         except (BadParam, ReportParamError) as exc:
             # ReportObjectNotFound (a filter naming another account's campaign) is a 404.
             status = getattr(exc, "status", 400)
-            context = {"account": account, "param": exc.param, "message": exc.message}
+            context = {
+                "account": account, "membership": membership, "param": exc.param,
+                "message": exc.message,
+            }  # fmt: skip
             return render(request, "reporting/bad_request.html", context, status=status)
 
     return wrapper
@@ -104,6 +111,7 @@ def page(
         {
             "account": account,
             "accounts": dashboard.member_accounts(request.user),
+            "membership": request.membership,
             "nav": nav,
             # A new date range keeps the table's order.
             "keep": {

@@ -1,13 +1,37 @@
+"""Django admin of accounts and what they own; tenant-scoped for staff who are not
+superusers (trackly.admin_scope), who also see users only as members of their accounts and
+never groups or login attempts."""
+
 from __future__ import annotations
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from links.models import InterstitialTemplate, TrackingDomain
+from trackly.access import (
+    AccessError,
+    api_key_issue,
+    api_key_revoke,
+    membership_is_last_owner,
+    membership_remove,
+    membership_role_change,
+)
+from trackly.admin_scope import (
+    ScopedFormFields,
+    SuperuserOnlyAdmin,
+    TenantScopedAdmin,
+    unrestricted,
+)
 from trackly.models import (
     Account,
     ApiKey,
@@ -18,17 +42,18 @@ from trackly.models import (
     Message,
     Offer,
     SendingList,
+    all_scopes,
 )
 from trackly.services import sending_list_bot_detection_switch
 
 
-class TrackingDomainInline(admin.TabularInline):
+class TrackingDomainInline(ScopedFormFields, admin.TabularInline):
     model = TrackingDomain
     extra = 0
     fields = ["host", "https", "port", "fallback_url", "is_primary", "is_active"]
 
 
-class InterstitialTemplateInline(admin.StackedInline):
+class InterstitialTemplateInline(ScopedFormFields, admin.StackedInline):
     model = InterstitialTemplate
     extra = 0
     fields = [
@@ -39,17 +64,31 @@ class InterstitialTemplateInline(admin.StackedInline):
     ]
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ScopedFormFields, admin.TabularInline):
+    """Members at a glance; staff who are not superusers change them in Memberships (or on
+    the dashboard's Members page), where the owner rules apply."""
+
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return unrestricted(request) and super().has_add_permission(request, obj)
 
-class ApiKeyInline(admin.TabularInline):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return unrestricted(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return unrestricted(request) and super().has_delete_permission(request, obj)
+
+
+class ApiKeyInline(ScopedFormFields, admin.TabularInline):
     model = ApiKey
     extra = 0
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    fields = ["name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
+    # Revoked is final (a revoked key may have leaked): keys are revoked with the action
+    # under API keys, the dashboard or the API, never un-revoked by editing the date.
+    readonly_fields = ["prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
     can_delete = False
     show_change_link = False
 
@@ -58,7 +97,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(TenantScopedAdmin):
     list_display = [
         "name",
         "id",
@@ -79,10 +118,19 @@ class AccountAdmin(admin.ModelAdmin):
         ("Data", {"fields": ["data_retention_days"]}),
     ]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return unrestricted(request) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting an account deletes all it has: a superuser's decision.
+        return unrestricted(request) and super().has_delete_permission(request, obj)
+
     @admin.action(description="Issue a new API key (shown once)")
     def issue_api_key(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         for account in queryset:
-            _, raw = ApiKey.generate(account=account, name=f"admin {timezone.now():%Y-%m-%d}")
+            _, raw = api_key_issue(
+                account=account, name=f"admin {timezone.now():%Y-%m-%d}", scopes=all_scopes()
+            )
             self.message_user(
                 request,
                 f"API key for {account}: {raw} (copy it now: it is not shown again)",
@@ -91,12 +139,12 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "account", "created_at", "last_used_at", "revoked_at"]
+class ApiKeyAdmin(TenantScopedAdmin):
+    list_display = ["__str__", "account", "scopes", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["prefix", "name", "account__name"]
-    readonly_fields = ["account", "prefix", "created_at", "last_used_at"]
-    fields = ["account", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["account", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
+    fields = ["account", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -104,20 +152,92 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} key(s).")
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        for key in keys:
+            api_key_revoke(key=key)
+        self.message_user(request, f"Revoked {len(keys)} key(s).")
+
+
+class MembershipForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["user", "account", "role"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # self.instance still holds the stored role here (the form's values come after).
+        demoted = data.get("role") != Membership.Role.OWNER
+        if self.instance.pk and demoted and membership_is_last_owner(self.instance):
+            self.add_error("role", "The account's last owner: make another member owner first.")
+        return data
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantScopedAdmin):
+    """Staff who are not superusers see the members of the accounts they configure and
+    change those of the accounts they own (Membership.can_manage_members), never adding
+    one elsewhere; an account keeps its last owner (trackly.access)."""
+
+    form = MembershipForm
     list_display = ["user", "account", "role", "created_at"]
     list_filter = ["role", "account"]
     search_fields = ["user__username", "user__email", "account__name"]
     autocomplete_fields = ["user", "account"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A membership changes role; moving it to another user or account is a new one.
+        return ["user", "account"] if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "account" and not unrestricted(request):
+            kwargs["queryset"] = Account.objects.members_managed_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and (
+            unrestricted(request) or Account.objects.members_managed_by(request.user).exists()
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._manages(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not unrestricted(request) and membership_is_last_owner(obj):
+            return False
+        return super().has_delete_permission(request, obj) and self._manages(request, obj)
+
+    def _manages(self, request: HttpRequest, obj: Membership | None) -> bool:
+        if obj is None or unrestricted(request):
+            return True
+        return Account.objects.members_managed_by(request.user).filter(pk=obj.account_id).exists()
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not unrestricted(request):
+            actions.pop("delete_selected", None)  # one at a time, through the owner rule
+        return actions
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        if not change or "role" not in form.changed_data:
+            super().save_model(request, obj, form, change)
+            return
+        try:  # under the account's lock: the form's check could have raced another change
+            membership_role_change(membership=obj, role=obj.role)
+        except AccessError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        if unrestricted(request):
+            super().delete_model(request, obj)
+            return
+        try:
+            membership_remove(membership=obj)
+        except AccessError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(TenantScopedAdmin):
     list_display = ["external_id", "phone", "email", "account", "created_at"]
     list_filter = ["account"]
     search_fields = ["external_id", "phone", "email"]
@@ -126,7 +246,7 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(SendingList)
-class SendingListAdmin(admin.ModelAdmin):
+class SendingListAdmin(TenantScopedAdmin):
     def save_model(self, request: HttpRequest, obj: SendingList, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and "bot_detection_enabled" in form.changed_data:
@@ -146,7 +266,7 @@ class SendingListAdmin(admin.ModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(TenantScopedAdmin):
     list_display = ["name", "external_id", "account", "created_at"]
     list_filter = ["account"]
     search_fields = ["name", "external_id"]
@@ -154,7 +274,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(Creative)
-class CreativeAdmin(admin.ModelAdmin):
+class CreativeAdmin(TenantScopedAdmin):
     list_display = ["name", "external_id", "campaign", "account", "created_at"]
     list_filter = ["account"]
     search_fields = ["name", "external_id", "campaign__name"]
@@ -162,7 +282,7 @@ class CreativeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(TenantScopedAdmin):
     list_display = [
         "name",
         "account",
@@ -216,7 +336,7 @@ class OfferAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(TenantScopedAdmin):
     list_display = [
         "id",
         "external_id",
@@ -234,3 +354,47 @@ class MessageAdmin(admin.ModelAdmin):
     readonly_fields = ["body", "rewritten_body", "segments", "created_at"]
     date_hierarchy = "sent_at"
     show_full_result_count = False
+
+
+# Users and what belongs to no account -------------------------------------------------
+
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class ScopedUserAdmin(TenantScopedAdmin, UserAdmin):
+    """Superusers manage users. Other staff only see the members of their accounts (to
+    pick them in Memberships) and change none: a user may belong to other accounts too, and
+    their password or flags are not one account's to change."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return unrestricted(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return unrestricted(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return unrestricted(request) and super().has_delete_permission(request, obj)
+
+
+@admin.register(Group)
+class SuperuserGroupAdmin(SuperuserOnlyAdmin, GroupAdmin):
+    pass
+
+
+# Login attempts (django-axes): every tenant's usernames and IPs.
+@admin.register(AccessAttempt)
+class SuperuserAccessAttemptAdmin(SuperuserOnlyAdmin, AccessAttemptAdmin):
+    pass
+
+
+@admin.register(AccessLog)
+class SuperuserAccessLogAdmin(SuperuserOnlyAdmin, AccessLogAdmin):
+    pass
+
+
+@admin.register(AccessFailureLog)
+class SuperuserAccessFailureLogAdmin(SuperuserOnlyAdmin, AccessFailureLogAdmin):
+    pass

@@ -33,3 +33,10 @@ MAX_OFFSET = 1_000_000
 MAX_LINKS_PER_MESSAGE = 50
 # Body and query of a tracking request (redirects, postbacks): refused past this (413).
 MAX_TRACKING_REQUEST_BYTES = 64 * 1024
+
+# Abuse. Logins (dashboard and admin, django-axes): this many failures for one username, or
+# from one client IP, lock further attempts for LOGIN_LOCKOUT. The API: each key's requests
+# are counted in fixed windows of this many seconds (the limit itself is API_RATE_LIMIT).
+LOGIN_FAILURE_LIMIT = 10
+LOGIN_LOCKOUT = dt.timedelta(minutes=15)
+API_RATE_WINDOW_SECONDS = 60

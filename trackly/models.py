@@ -9,6 +9,7 @@ import hmac
 import secrets
 import zoneinfo
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -43,6 +44,19 @@ def hash_secret(secret: str) -> str:
 
 
 CLICK_WINDOW_VALIDATORS = [MinValueValidator(1), MaxValueValidator(bounds.MAX_CLICK_WINDOW_DAYS)]
+
+
+class AccountQuerySet(models.QuerySet):
+    def configured_by(self, user: Any) -> AccountQuerySet:
+        """The accounts whose configuration and API keys the user manages (Membership)."""
+        # One membership per (user, account): the join cannot repeat an account.
+        return self.filter(memberships__user=user, memberships__role__in=Membership.CONFIG_ROLES)
+
+    def members_managed_by(self, user: Any) -> AccountQuerySet:
+        """The accounts whose members the user manages."""
+        return self.filter(
+            memberships__user=user, memberships__role__in=Membership.MEMBER_MANAGER_ROLES
+        )
 
 
 class Account(models.Model):
@@ -96,6 +110,8 @@ class Account(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = AccountQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
@@ -121,11 +137,19 @@ class Account(models.Model):
 
 
 class Membership(models.Model):
+    """A user's place in an account. Every role reads the dashboard and exports (`member`
+    will also manage audiences and automations); `admin` also manages the configuration
+    and API keys; `owner` also manages the members. The dashboard and Django admin ask
+    these rules, nothing else."""
+
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         ADMIN = "admin", "Admin"
         MEMBER = "member", "Member"
         VIEWER = "viewer", "Viewer (read-only)"
+
+    CONFIG_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+    MEMBER_MANAGER_ROLES = frozenset({Role.OWNER})
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -143,6 +167,12 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.account} ({self.role})"
+
+    def can_manage_config(self) -> bool:
+        return self.role in self.CONFIG_ROLES
+
+    def can_manage_members(self) -> bool:
+        return self.role in self.MEMBER_MANAGER_ROLES
 
 
 class ApiKeyQuerySet(models.QuerySet):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from trackly import bounds
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -44,6 +46,7 @@ INSTALLED_APPS = [
     "links",
     "attribution",
     "reporting",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +59,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The API's rate-limit headers (trackly.ratelimit), on every answer to a keyed request.
+    "trackly.ratelimit.RateLimitHeadersMiddleware",
+    # Last, as axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "trackly.urls"
@@ -195,9 +202,39 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# Login throttling (django-axes, trackly.login_guard), dashboard and admin alike: failures
+# are counted per username and per client IP, each on its own (so neither many usernames
+# from one IP nor many IPs on one username get past it), in the database (AccessAttempt).
+AUTHENTICATION_BACKENDS = [
+    "trackly.login_guard.LoginGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = bounds.LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = bounds.LOGIN_LOCKOUT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "links.redirect.client_ip"  # TRUSTED_PROXY_COUNT-aware
+AXES_LOCKOUT_CALLABLE = "trackly.login_guard.lockout_response"
+# Attempts while locked out are refused without being counted, so a lockout ends
+# LOGIN_LOCKOUT after the failure that caused it, however often the client retries.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success does not wipe the count: an attacker logging into their own account between
+# guesses must not reset their IP's failures.
+AXES_RESET_ON_SUCCESS = False
+# Masked in the attempt rows and axes' logs: secrets are never stored in clear (the password
+# always is masked).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+# Its admin pages are registered by trackly.admin, for superusers only (they hold every
+# tenant's usernames and IPs).
+AXES_ENABLE_ADMIN = False
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["trackly.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["trackly.authentication.HasAccount"],
+    # A key's request is counted against its rate limit first (even one its scopes then
+    # refuse), then checked for the scope the view needs.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "trackly.ratelimit.WithinRateLimit",
+        "trackly.authentication.HasAccount",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -209,7 +246,11 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trackly API",
-    "DESCRIPTION": "Link tracking and click attribution for SMS and email marketing.",
+    "DESCRIPTION": "Link tracking and click attribution for SMS and email marketing. "
+    "Each API key holds scopes (mint, read, config); a request outside them is a 403 naming "
+    "the scope. Each key is rate limited (API_RATE_LIMIT, 600 per minute by default): every "
+    "answer carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (seconds), and "
+    "past the limit it is a 429 with Retry-After.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -234,6 +275,10 @@ PREPARED_STATEMENTS = env.bool(
 # A streamed CSV export reads in one transaction; a client that reads nothing for this
 # long is cut off, so a stalled download cannot hold back vacuum or a migration.
 EXPORT_IDLE_SECONDS = env.int("EXPORT_IDLE_SECONDS", default=60)
+
+# Requests per API key per minute (a fixed 60-second window, counted in Redis when there
+# is one): `600/min`, or `600`; 0 turns the limit off. Tracking hosts are never limited.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
 
 # The minting API's limits (the issue pins these numbers).
 MINT_MAX_BULK_ITEMS = 10_000

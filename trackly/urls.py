@@ -15,6 +15,7 @@ from rest_framework.routers import SimpleRouter
 from links import api as links_api
 from reporting import api as reporting_api
 from trackly import api as trackly_api
+from trackly import api_keys
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -31,6 +32,7 @@ router.register("interstitials", trackly_api.InterstitialTemplateViewSet, basena
 router.register("lists", trackly_api.SendingListViewSet, basename="list")
 router.register("campaigns", trackly_api.CampaignViewSet, basename="campaign")
 router.register("creatives", trackly_api.CreativeViewSet, basename="creative")
+router.register("api-keys", api_keys.ApiKeyViewSet, basename="api-key")
 
 api_v1 = [
     re_path(r"^messages/?$", links_api.MessageCreate.as_view(), name="messages-create"),
