@@ -10,7 +10,12 @@ from typing import Any
 from django.http import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
@@ -161,11 +166,18 @@ def _figures() -> dict[str, serializers.Field]:
     }
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "integer"}, {"type": "string", "format": "date"}], "nullable": True}
+)
+class _ReportKey(serializers.JSONField):
+    """A row's key: the object's id, the day for `days`, null for "No campaign" and the like."""
+
+
 _REPORT_ROWS = inline_serializer(
     "ReportRow",
     many=True,
     fields={
-        "key": serializers.CharField(help_text="the id (a date for days); null: none"),
+        "key": _ReportKey(help_text="the id (a date for days); null: none"),
         "label": serializers.CharField(),
         "sent_at": serializers.DateTimeField(required=False, help_text="messages only"),
         "contact_id": serializers.IntegerField(required=False, help_text="messages only"),

@@ -15,6 +15,7 @@ from rest_framework.routers import SimpleRouter
 from links import api as links_api
 from reporting import api as reporting_api
 from trackly import api as trackly_api
+from trackly import api_errors
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -52,6 +53,8 @@ api_v1 = [
         name="api-docs",
     ),
     *router.urls,
+    # Anything else under /api/v1/ is a JSON 404, like the API's other refusals.
+    re_path(r"^.*$", api_errors.not_found),
 ]
 
 urlpatterns = [
