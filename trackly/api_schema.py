@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
 from trackly.api_errors import ErrorOut
@@ -38,3 +39,24 @@ class TracklyAutoSchema(AutoSchema):
             answer["description"] = description
             responses[code] = answer
         return responses
+
+
+def close_request_bodies(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Request components admit only the fields they name (unknown fields are refused)."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component.setdefault("additionalProperties", False)
+    return result
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "trackly.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "`Authorization: Bearer trk_...`: an API key of the account, with "
+            "the scopes the operation needs (mint, read, config).",
+        }

@@ -216,6 +216,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Request bodies get components of their own (no read-only fields, blank strings refused
+    # where they are), closed to fields they do not name: the API refuses unknown fields.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OfferStatusEnum": "trackly.models.Offer.Status",
+        "ConversionStatusEnum": ["accepted", "pending"],
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "trackly.api_schema.close_request_bodies",
+    ],
 }
 
 # Bot behaviour and fraud thresholds (README: "Bots and fraud"). Per-list and per-account
