@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from trackly.api_errors import ErrorOut
 
 
 class ContactIn(serializers.Serializer):
@@ -64,16 +67,38 @@ class MessageDetailOut(MessageOut):
     revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
-class Error(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = serializers.DictField(required=False)
+Error = ErrorOut
 
 
-class BulkItemError(serializers.Serializer):
-    index = serializers.IntegerField()
-    errors = serializers.DictField()
+@extend_schema_field(
+    {
+        "oneOf": [
+            {
+                "type": "array",
+                "description": "One entry per bad item.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "index": {"type": "integer", "description": "0-based, in the request"},
+                        "errors": {
+                            "type": "object",
+                            "description": "field (dotted path) -> messages",
+                        },
+                    },
+                    "required": ["index", "errors"],
+                },
+            },
+            {
+                "type": "object",
+                "description": "The request as a whole is wrong (not a list, too many items).",
+            },
+        ]
+    }
+)
+class BulkErrorsField(serializers.JSONField):
+    pass
 
 
 class BulkError(serializers.Serializer):
     detail = serializers.CharField()
-    errors = BulkItemError(many=True)
+    errors = BulkErrorsField(required=False)

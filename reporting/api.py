@@ -10,7 +10,12 @@ from typing import Any
 from django.http import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
@@ -22,6 +27,7 @@ from rest_framework.views import APIView
 from links import api_docs
 from links.selectors import message_click_summary
 from links.services import message_result, primary_tracking_domain
+from reporting import api_docs as read_docs
 from reporting import selectors
 from reporting.exports import report_csv_response
 from reporting.metrics import COLUMNS, COUNT_FIELDS, MONEY_FIELDS, RATIO_FIELDS, present
@@ -69,10 +75,20 @@ _FILTERS = [
 ]
 
 
+_PAGING = [
+    OpenApiParameter("limit", int, description="rows per page"),
+    OpenApiParameter("offset", int, description="rows to skip"),
+]
+
+
 class ConversionList(APIView):
     read_scopes = (ApiScope.READ,)
 
-    @extend_schema(operation_id="conversions_list", parameters=_FILTERS)
+    @extend_schema(
+        operation_id="conversions_list",
+        parameters=[*_FILTERS, *_PAGING],
+        responses={200: read_docs.ConversionPage},
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         for field in ("offer", "campaign", "creative", "message", "contact"):
@@ -100,7 +116,12 @@ class ConversionList(APIView):
 class ContactJourney(APIView):
     read_scopes = (ApiScope.READ,)
 
-    @extend_schema(operation_id="contacts_journey")
+    @extend_schema(
+        operation_id="contacts_journey",
+        responses={200: read_docs.JourneyOut},
+        description="A contact's messages, clicks (with bot verdicts) and conversions in time "
+        "order, and the revenue credited.",
+    )
     def get(self, request: Request, pk: int) -> Response:
         contact = get_object_or_404(Contact, pk=pk, account=account_of(request))
         return Response(selectors.contact_journey(contact))
@@ -161,11 +182,18 @@ def _figures() -> dict[str, serializers.Field]:
     }
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "integer"}, {"type": "string", "format": "date"}], "nullable": True}
+)
+class _ReportKey(serializers.JSONField):
+    """A row's key: the object's id, the day for `days`, null for "No campaign" and the like."""
+
+
 _REPORT_ROWS = inline_serializer(
     "ReportRow",
     many=True,
     fields={
-        "key": serializers.CharField(help_text="the id (a date for days); null: none"),
+        "key": _ReportKey(help_text="the id (a date for days); null: none"),
         "label": serializers.CharField(),
         "sent_at": serializers.DateTimeField(required=False, help_text="messages only"),
         "contact_id": serializers.IntegerField(required=False, help_text="messages only"),

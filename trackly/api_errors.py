@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import Http404
-from rest_framework import exceptions, status
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -35,3 +36,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             response.data,
         )
     return response
+
+
+class ErrorOut(serializers.Serializer):
+    """The error body of every API answer of 400 and above, for the OpenAPI schema."""
+
+    detail = serializers.CharField(help_text="What went wrong, for a person.")
+    errors = serializers.JSONField(
+        required=False,
+        help_text="Field (dotted path) -> messages; in a bulk mint, a list of "
+        '{"index", "errors"} per bad item.',
+    )
+
+
+@csrf_exempt  # it changes nothing; a POST to a wrong URL is a 404, not a CSRF page
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """An API URL that names nothing: JSON like every other API answer, never a page."""
+    logger.info("api %s %s -> 404 no such endpoint", request.method, request.path)
+    return JsonResponse({"detail": "No such API endpoint (see /api/v1/schema/)."}, status=404)

@@ -15,7 +15,7 @@ from rest_framework.routers import SimpleRouter
 from links import api as links_api
 from reporting import api as reporting_api
 from trackly import api as trackly_api
-from trackly import api_keys
+from trackly import api_errors, api_keys
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -54,6 +54,8 @@ api_v1 = [
         name="api-docs",
     ),
     *router.urls,
+    # Anything else under /api/v1/ is a JSON 404, like the API's other refusals.
+    re_path(r"^.*$", api_errors.not_found),
 ]
 
 urlpatterns = [
