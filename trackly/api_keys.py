@@ -69,7 +69,11 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     write_scopes = (ApiScope.CONFIG,)
     serializer_class = ApiKeySerializer
 
+    lookup_value_regex = "[0-9]+"
+
     def get_queryset(self) -> QuerySet[ApiKey]:
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI schema has no account
+            return ApiKey.objects.none()
         return ApiKey.objects.filter(account=account_of(self.request)).order_by("id")
 
     @extend_schema(
