@@ -190,9 +190,10 @@ def _hours_rebuild(account_id: int, hours: set[dt.datetime | None], kept: _Kept)
                 (hour + dt.timedelta(minutes=59, seconds=59)).astimezone(tz),
             )
         except OverflowError as exc:  # a day before year 1 or after 9999 there
-            _failure_log(kept, account_id, f"{hour.date().isoformat()} (UTC)", exc)
-            failed.add(hour)
-            continue
+            if _hour_has_figures(account_id, hour):
+                _failure_log(kept, account_id, f"{hour.date().isoformat()} (UTC)", exc)
+                failed.add(hour)
+            continue  # else nothing is left to build there (the row was put right)
         for moment in local:
             hours_of_day[moment.date()].add(hour)
 
@@ -213,15 +214,19 @@ def _days_list_rebuild(account_id: int, tz: zoneinfo.ZoneInfo, days: Sequence[dt
     return _days_rebuild(account_id, tz, days[0], days[-1])
 
 
+# Where each figure's time is: the rows whose hours the triggers mark.
+_FIGURE_TIMES: tuple[tuple[type[Model], str], ...] = (
+    (Message, "sent_at"),
+    (MessageShortLinkClick, "clicked_at"),
+    (MessageClick, "clicked_at"),
+    (Conversion, "occurred_at"),
+)
+
+
 def _account_hours(account_id: int) -> set[dt.datetime]:
     """Every UTC hour in which the account has a figure: a send, a click, a conversion."""
     hours: set[dt.datetime] = set()
-    for model, column in (
-        (Message, "sent_at"),
-        (MessageShortLinkClick, "clicked_at"),
-        (MessageClick, "clicked_at"),
-        (Conversion, "occurred_at"),
-    ):
+    for model, column in _FIGURE_TIMES:
         hours.update(
             model.objects.filter(account_id=account_id)
             .annotate(hour=TruncHour(column, tzinfo=dt.UTC))
@@ -230,6 +235,18 @@ def _account_hours(account_id: int) -> set[dt.datetime]:
             .distinct()
         )
     return hours
+
+
+def _hour_has_figures(account_id: int, hour: dt.datetime) -> bool:
+    """Whether the account has a send, a click or a conversion in this UTC hour."""
+    last_hour = dt.datetime.max.replace(minute=0, second=0, microsecond=0, tzinfo=dt.UTC)
+    for model, column in _FIGURE_TIMES:
+        rows = model.objects.filter(account_id=account_id, **{f"{column}__gte": hour})
+        if hour < last_hour:
+            rows = rows.filter(**{f"{column}__lt": hour + dt.timedelta(hours=1)})
+        if rows.exists():
+            return True
+    return False
 
 
 def _isolated(
@@ -314,10 +331,14 @@ def _days_rebuild(
         queryset = queryset.filter(account_id=account_id)
         if first is not None and last is not None:
             # A day's UTC bounds, widened by a day on each side (DST, odd offsets); the
-            # exact cut is the local day computed by the database below.
-            low = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), tz)
-            high = dt.datetime.combine(last + dt.timedelta(days=2), dt.time(), tz)
-            queryset = queryset.filter(**{f"{column}__gte": low, f"{column}__lt": high})
+            # exact cut is the local day computed by the database below. Open at the ends
+            # of the calendar, where a day more is past what a Python date holds.
+            if first > dt.date.min + dt.timedelta(days=2):
+                low = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), tz)
+                queryset = queryset.filter(**{f"{column}__gte": low})
+            if last < dt.date.max - dt.timedelta(days=3):
+                high = dt.datetime.combine(last + dt.timedelta(days=2), dt.time(), tz)
+                queryset = queryset.filter(**{f"{column}__lt": high})
         queryset = queryset.annotate(day=TruncDate(column, tzinfo=tz))
         if first is not None:
             queryset = queryset.filter(day__range=(first, last))
