@@ -147,3 +147,11 @@ class TestPages:
 
     def test_a_page_of_more_than_1000_rows_names_page_size(self, owner: AccountFixture) -> None:
         assert list(errors(owner.get("/api/v1/reports/days", page_size=1001))) == ["page_size"]
+
+    @pytest.mark.parametrize("param", ["page", "page_size"])
+    @pytest.mark.parametrize("value", ["ten", "1" + "0" * 30, "-1", "0", "²"])
+    def test_a_huge_or_non_numeric_page_is_a_400_naming_it(
+        self, owner: AccountFixture, param: str, value: str
+    ) -> None:
+        owner.client.raise_request_exception = False
+        assert list(errors(owner.get("/api/v1/reports/messages", **{param: value}))) == [param]
