@@ -81,11 +81,18 @@ class BuildResult:
 @dataclass
 class _Kept:
     """What this build could not rebuild. It is marked again for the next build, and the
-    rest of this build passes over it (it would only fail again)."""
+    rest of this build passes over it (it would only fail again). Kept by what it names,
+    not by marker id, so that two builds at once do not hand a failing hour back and forth
+    for ever."""
 
-    hour_markers: set[int] = field(default_factory=set)  # DirtyHour ids
+    hours: set[tuple[int, dt.datetime | None]] = field(default_factory=set)  # account, hour
     messages: set[int] = field(default_factory=set)
     failed: int = 0
+
+    def unkept(self, markers: QuerySet[DirtyHour]) -> QuerySet[DirtyHour]:
+        for account_id, hour in self.hours:
+            markers = markers.exclude(account_id=account_id, hour=hour)  # None: IS NULL
+        return markers
 
 
 def rollups_build(*, everything: bool = False) -> BuildResult:
@@ -128,7 +135,7 @@ def _build_step(kept: _Kept) -> BuildResult | None:
         # (one account's hours per step) and of a batch of messages, duplicates and all.
         # One committed after the DELETE stays for the next build; one committed before
         # it is seen by the rebuild's reads, which come after the DELETE.
-        pending = DirtyHour.objects.exclude(pk__in=kept.hour_markers)
+        pending = kept.unkept(DirtyHour.objects.all())
         account_id = pending.order_by("id").values_list("account_id", flat=True).first()
         if account_id is not None:
             marked = pending.filter(account_id=account_id)
@@ -287,9 +294,11 @@ def _failure_log(kept: _Kept, account_id: int, day: str, exc: Exception) -> None
 
 
 def _hours_mark_again(account_id: int, hours: set[dt.datetime | None], kept: _Kept) -> None:
-    # Outside the savepoints that failed, so inside the step's transaction: committed with it.
-    for hour in hours:
-        kept.hour_markers.add(DirtyHour.objects.create(account_id=account_id, hour=hour).pk)
+    # Outside the savepoints that failed, so inside the step's transaction: committed with
+    # it. An hour kept before in this build still has its marker (it was not claimed).
+    again = {hour for hour in hours if (account_id, hour) not in kept.hours}
+    DirtyHour.objects.bulk_create([DirtyHour(account_id=account_id, hour=h) for h in again])
+    kept.hours.update((account_id, hour) for hour in again)
 
 
 def _spans(days: list[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:

@@ -11,17 +11,19 @@ import logging
 import os
 import subprocess
 import sys
+import threading
+import time
 import zoneinfo
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from reporting.models import DailyRollup, DirtyHour, DirtyMessage, MessageRollup
-from reporting.services import rollups_build
+from reporting.services import BUILD_LOCK, rollups_build
 from tests.conftest import AccountFixture
 from trackly.models import Contact, Message
 
@@ -172,12 +174,55 @@ def test_a_message_that_cannot_be_built_fails_alone_and_stays_marked(
     assert list(DirtyMessage.objects.values_list("message_id", flat=True)) == [refused]
 
 
+def queued(cursor: Any) -> int:
+    """How many sessions of this database wait for the build lock."""
+    cursor.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND objid = %s AND database = (SELECT oid FROM pg_database "
+        "WHERE datname = current_database())",
+        [BUILD_LOCK],
+    )
+    return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_builds_at_once_each_pass_over_a_failing_hour_and_end(make_account: Any) -> None:
+    # Each build marks the hour again for the next build; the other must not take that
+    # marker as new work, or the two would hand the hour back and forth for ever.
+    owner = make_account(time_zone="America/New_York")
+    owner.mint()
+    bad_message(owner)
+    done: list[Any] = []
+
+    def build() -> None:
+        try:
+            done.append(rollups_build())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=build, daemon=True) for _ in range(2)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Both builds queue behind the build lock, then run their steps in turns.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUILD_LOCK])
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while queued(cursor) < 2:
+            assert time.monotonic() < deadline, "the builds never queued for the lock"
+            time.sleep(0.01)
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(done) == 2 and sum(result.failed for result in done) == 2
+    assert DirtyHour.objects.filter(account_id=owner.account.pk, hour=YEAR_1).exists()
+
+
 # Run by manage.py shell on the embedded default (SQLite, no Redis): two accounts, one
 # with a year-1 send in New York, then a build; prints what was built and kept.
 _SQLITE_BUILD = """
 import datetime as dt, json
 from reporting.models import DailyRollup, DirtyHour, DirtyMessage, MessageRollup
-from reporting.services import rollups_build
+from reporting.services import BUILD_LOCK, rollups_build
 from trackly.models import Account, Contact, Message
 
 for name, zone in (("bad", "America/New_York"), ("good", "UTC")):
