@@ -162,7 +162,10 @@ def _hours_rebuild(account_id: int, hours: set[dt.datetime | None], kept: _Kept)
     time_zone = Account.objects.filter(pk=account_id).values_list("time_zone", flat=True).first()
     if time_zone is None:
         return 0  # a deleted account: its rows went with it
-    tz = zoneinfo.ZoneInfo(time_zone)
+    tz = _zone(kept, account_id, time_zone)
+    if tz is None:
+        _hours_mark_again(account_id, hours, kept)
+        return 0
     if None in hours:
         _account_messages_mark(account_id)
         try:
@@ -198,14 +201,14 @@ def _hours_rebuild(account_id: int, hours: set[dt.datetime | None], kept: _Kept)
             )
         except OverflowError as exc:  # a day before year 1 or after 9999 there
             if _hour_has_figures(account_id, hour):
-                _failure_log(kept, account_id, f"{hour.date().isoformat()} (UTC)", exc)
+                _failure_log(kept, account_id, f"day {hour.date().isoformat()} (UTC)", exc)
                 failed.add(hour)
             continue  # else nothing is left to build there (the row was put right)
         for moment in local:
             hours_of_day[moment.date()].add(hour)
 
     def day_failed(day: dt.date, exc: Exception) -> None:
-        _failure_log(kept, account_id, day.isoformat(), exc)
+        _failure_log(kept, account_id, f"day {day.isoformat()}", exc)
         failed.update(hours_of_day[day])
 
     rebuilt = 0
@@ -281,13 +284,23 @@ def _raise_if_broken(exc: Exception) -> None:
         raise exc
 
 
-def _failure_log(kept: _Kept, account_id: int, day: str, exc: Exception) -> None:
+def _zone(kept: _Kept, account_id: int, time_zone: str) -> zoneinfo.ZoneInfo | None:
+    """The account's zone; None (logged) if this machine's tzdata has no such zone."""
+    try:
+        return zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        _failure_log(kept, account_id, f"every day (time zone {time_zone!r})", exc)
+        return None
+
+
+def _failure_log(kept: _Kept, account_id: int, what: str, exc: Exception) -> None:
+    """`what`: "day 2026-01-04", "every day"."""
     kept.failed += 1
     logger.error(
-        "rollups: account %s, day %s could not be built (%s: %s); its marker is kept for "
-        "the next build",
+        "rollups: account %s, %s could not be built (%s: %s); its marker is kept for the "
+        "next build",
         account_id,
-        day,
+        what,
         type(exc).__name__,
         exc,
     )
@@ -489,26 +502,31 @@ def _messages_rebuild(message_ids: list[int], kept: _Kept) -> int:
     failed: list[int] = []
     rebuilt = 0
     for (account_id, time_zone), pks in by_account.items():
-
-        def message_failed(message_id: int, exc: Exception, account_id: int = account_id) -> None:
-            kept.failed += 1
-            logger.error(
-                "rollups: message %s of account %s could not be built (%s: %s); it stays "
-                "marked for the next build",
-                message_id,
-                account_id,
-                type(exc).__name__,
-                exc,
-            )
-            failed.append(message_id)
-
-        rebuild = functools.partial(
-            _account_messages_rebuild, zoneinfo.ZoneInfo(time_zone), several=several
-        )
+        tz = _zone(kept, account_id, time_zone)
+        if tz is None:
+            failed.extend(pks)
+            continue
+        rebuild = functools.partial(_account_messages_rebuild, tz, several=several)
+        message_failed = functools.partial(_message_failed, kept, failed, account_id)
         rebuilt += _isolated(sorted(pks), rebuild, message_failed)
     DirtyMessage.objects.bulk_create([DirtyMessage(message_id=pk) for pk in failed])
     kept.messages.update(failed)
     return rebuilt
+
+
+def _message_failed(
+    kept: _Kept, failed: list[int], account_id: int, message_id: int, exc: Exception
+) -> None:
+    kept.failed += 1
+    failed.append(message_id)
+    logger.error(
+        "rollups: message %s of account %s could not be built (%s: %s); it stays marked for "
+        "the next build",
+        message_id,
+        account_id,
+        type(exc).__name__,
+        exc,
+    )
 
 
 def _account_messages_rebuild(

@@ -25,7 +25,7 @@ from django.utils import timezone
 from reporting.models import DailyRollup, DirtyHour, DirtyMessage, MessageRollup
 from reporting.services import BUILD_LOCK, rollups_build
 from tests.conftest import AccountFixture
-from trackly.models import Contact, Message
+from trackly.models import Account, Contact, Message
 
 YEAR_1 = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 YEAR_9999 = dt.datetime(9999, 12, 31, 23, tzinfo=dt.UTC)
@@ -172,6 +172,25 @@ def test_a_message_that_cannot_be_built_fails_alone_and_stays_marked(
     assert result.failed == 1
     assert [m for m in failures(caplog) if f"message {refused} of account {owner.account.pk}" in m]
     assert list(DirtyMessage.objects.values_list("message_id", flat=True)) == [refused]
+
+
+@pytest.mark.django_db
+def test_an_account_whose_time_zone_this_machine_lacks_fails_alone(
+    owner: AccountFixture, outsider: AccountFixture, caplog: Any
+) -> None:
+    # Written around the model's validator, as a raw UPDATE would (or a zone that a newer
+    # tzdata dropped).
+    minted = owner.mint()
+    outsider.mint()
+    Account.objects.filter(pk=owner.account.pk).update(time_zone="Mars/Olympus_Mons")
+    caplog.set_level(logging.ERROR, logger="reporting.services")
+
+    rollups_build()
+
+    assert sends(outsider, timezone.now().date()) == 1
+    assert [m for m in failures(caplog) if f"account {owner.account.pk}, every day" in m]
+    assert DirtyHour.objects.filter(account_id=owner.account.pk).exists()
+    assert list(DirtyMessage.objects.values_list("message_id", flat=True)) == [minted["id"]]
 
 
 def queued(cursor: Any) -> int:
