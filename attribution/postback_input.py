@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_datetime
 
-EARLIEST_TS = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-MAX_REVENUE = Decimal("9999999999.9999")  # what Conversion.revenue (14, 4) can hold
+from trackly import bounds
+
 _DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
 _EVENT_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _UNIX_RE = re.compile(r"^\d{9,11}(\.\d+)?$")
@@ -46,11 +46,12 @@ def parse_revenue(value: str | None, default: Decimal) -> Decimal:
             "revenue", f"{value[:40]!r} is not a non-negative decimal such as 25.00"
         )
     try:
-        amount = Decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        places = Decimal(10) ** -bounds.MONEY_DECIMAL_PLACES
+        amount = Decimal(value).quantize(places, rounding=ROUND_HALF_UP)
     except InvalidOperation as exc:
         raise PostbackInvalid("revenue", f"{value[:40]!r} is not a decimal") from exc
-    if amount > MAX_REVENUE:
-        raise PostbackInvalid("revenue", f"must be at most {MAX_REVENUE}")
+    if amount > bounds.MONEY_MAX:
+        raise PostbackInvalid("revenue", f"must be at most {bounds.MONEY_MAX}")
     return amount
 
 
@@ -101,6 +102,8 @@ def parse_ts(value: str | None, now: dt.datetime) -> dt.datetime:
             parsed = parsed.replace(tzinfo=dt.UTC)
     if parsed is None:
         raise PostbackInvalid("ts", f"{value[:40]!r} is not unix seconds or an ISO 8601 time")
-    if not EARLIEST_TS <= parsed <= now + dt.timedelta(days=1):
-        raise PostbackInvalid("ts", "must be after 2000-01-01 and not in the future")
+    try:
+        bounds.moment_check("ts", parsed, now=now, ahead=bounds.POSTBACK_TS_MAX_AHEAD)
+    except bounds.OutOfBounds as exc:
+        raise PostbackInvalid(exc.field, exc.message) from None
     return parsed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from trackly import bounds
 from trackly.api_errors import ErrorOut
 
 
@@ -24,8 +25,13 @@ class MessageIn(serializers.Serializer):
     external_id = serializers.CharField(required=False, help_text="Idempotency key.")
     contact = ContactIn()
     channel = serializers.ChoiceField(choices=["sms", "email"], default="sms")
-    body = serializers.CharField(help_text="SMS text or email HTML, at most 10,000 bytes.")
-    sent_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+    body = serializers.CharField(
+        help_text="SMS text or email HTML, at most 10,000 bytes and "
+        f"{bounds.MAX_LINKS_PER_MESSAGE} tracked links."
+    )
+    sent_at = serializers.DateTimeField(
+        required=False, help_text="From 2000-01-01 to 7 days ahead. Default: now."
+    )
     list = serializers.CharField(required=False, help_text="Name or external id.")
     campaign = serializers.CharField(required=False, help_text="Name or external id.")
     creative = serializers.CharField(required=False, help_text="Name or external id.")

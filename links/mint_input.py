@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from links.rewrite import PLACEHOLDER_RE, is_trackable_url
+from trackly import bounds
 
 Errors = dict[str, list[str]]
 NAME_MAX = 200
@@ -194,6 +195,12 @@ def _parse_sent_at(value: Any, errors: Errors) -> dt.datetime:
             parsed = parsed.replace(tzinfo=dt.UTC)
     if parsed is None:
         _add(errors, "sent_at", "Must be an ISO 8601 date-time or unix seconds.")
+        return now
+    try:
+        # A year-1 sent_at once broke every account's rollup build.
+        bounds.moment_check("sent_at", parsed, now=now, ahead=bounds.SENT_AT_MAX_AHEAD)
+    except bounds.OutOfBounds as exc:
+        _add(errors, exc.field, exc.message)
         return now
     return parsed
 

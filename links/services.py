@@ -18,6 +18,7 @@ from links.models import MessageClick, MessageShortLink, MessageShortLinkClick, 
 from links.resolve import LinkInfo
 from links.rewrite import Binding, Plan, plan_html, plan_sms, render
 from links.segments import sms_segments
+from trackly import bounds
 from trackly.models import Account, Campaign, Contact, Creative, Message, Offer, SendingList
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,12 @@ def _prepare(account: Account, items: list[MessageInput]) -> list[_Prepared]:
             bindings[name] = Binding(url=url, track=link.track)
         planner = plan_html if item.channel == Message.Channel.EMAIL else plan_sms
         plan = planner(item.body, bindings, is_opt_out)
+        if len(plan.links) > bounds.MAX_LINKS_PER_MESSAGE:
+            # Counted after planning: bare URLs and hrefs are tracked links too.
+            item_errors.setdefault("body", []).append(
+                f"At most {bounds.MAX_LINKS_PER_MESSAGE} tracked links per message; this body "
+                f"has {len(plan.links)}."
+            )
         if item_errors:
             errors[index] = item_errors
         else:

@@ -3,7 +3,6 @@ and the reports."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +17,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -31,8 +29,10 @@ from reporting import api_docs as read_docs
 from reporting import selectors
 from reporting.exports import report_csv_response
 from reporting.metrics import COLUMNS, COUNT_FIELDS, MONEY_FIELDS, RATIO_FIELDS, present
+from trackly import bounds
 from trackly.authentication import account_of
 from trackly.models import ApiScope, Contact, Message
+from trackly.pagination import BoundedLimitOffsetPagination
 
 
 class MessageDetail(APIView):
@@ -61,8 +61,12 @@ class MessageDetail(APIView):
 _FILTERS = [
     OpenApiParameter(name, description=text)
     for name, text in [
-        ("start", "occurred on or after this date (YYYY-MM-DD, UTC)"),
-        ("end", "occurred on or before this date (YYYY-MM-DD, UTC)"),
+        (
+            "start",
+            "occurred on or after this day (YYYY-MM-DD, in the account's time zone; "
+            f"default: {bounds.REPORT_MAX_SPAN_DAYS:,} days up to end)",
+        ),
+        ("end", "occurred on or before this day (default: today)"),
         ("offer", "offer id"),
         ("campaign", "campaign id"),
         ("creative", "creative id"),
@@ -97,18 +101,15 @@ class ConversionList(APIView):
                 return Response(
                     {"detail": "Invalid filter.", "errors": {field: ["Must be an id."]}}, status=400
                 )
-        for field in ("start", "end"):
-            value = params.get(field)
-            if value and not _is_date(value):
-                return Response(
-                    {
-                        "detail": "Invalid filter.",
-                        "errors": {field: ["Must be a date, YYYY-MM-DD."]},
-                    },
-                    status=400,
-                )
-        queryset = selectors.conversions_for(account_of(request), params)
-        paginator = LimitOffsetPagination()
+        account = account_of(request)
+        try:
+            start, end = selectors.days_parse(params, today=selectors.local_today(account))
+        except selectors.ReportParamError as exc:
+            return Response(
+                {"detail": "Invalid filter.", "errors": {exc.param: [exc.message]}}, status=400
+            )
+        queryset = selectors.conversions_for(account, params, start=start, end=end)
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response([selectors.conversion_row(c) for c in page])
 
@@ -125,14 +126,6 @@ class ContactJourney(APIView):
     def get(self, request: Request, pk: int) -> Response:
         contact = get_object_or_404(Contact, pk=pk, account=account_of(request))
         return Response(selectors.contact_journey(contact))
-
-
-def _is_date(value: str) -> bool:
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 class _JsonOrCsv(BaseContentNegotiation):
@@ -154,8 +147,10 @@ _REPORT_PARAMETERS = [
         description="What one row is.",
     ),
     OpenApiParameter("start", OpenApiTypes.DATE, description="first day, inclusive, in the "
-                     "account's time zone (messages: sent on or after)"),
-    OpenApiParameter("end", OpenApiTypes.DATE, description="last day, inclusive"),
+                     "account's time zone (messages: sent on or after); default: "
+                     f"{bounds.REPORT_MAX_SPAN_DAYS:,} days up to end"),
+    OpenApiParameter("end", OpenApiTypes.DATE, description="last day, inclusive; default: "
+                     "today"),
     OpenApiParameter("campaign", int, description="campaign id"),
     OpenApiParameter("creative", int, description="creative id"),
     OpenApiParameter("offer", int, description="offer id (messages: those carrying a link "
@@ -165,7 +160,7 @@ _REPORT_PARAMETERS = [
                      "-revenue"),
     OpenApiParameter("page", int, description="1-based"),
     OpenApiParameter("page_size", int, description=f"rows per page, at most "
-                     f"{selectors.MAX_PAGE_SIZE} (default {selectors.DEFAULT_PAGE_SIZE})"),
+                     f"{bounds.MAX_PAGE_SIZE} (default {selectors.DEFAULT_PAGE_SIZE})"),
     OpenApiParameter("format", str, enum=["json", "csv"], description="csv: every row "
                      "(no paging) and a last 'total' line, the JSON's columns"),
 ]  # fmt: skip
@@ -240,7 +235,9 @@ class ReportView(APIView):
             )
         account, params = account_of(request), request.query_params
         try:
-            filters = selectors.ReportFilters.from_params(params)
+            filters = selectors.ReportFilters.from_params(
+                params, today=selectors.local_today(account)
+            )
             page = _positive_int(params, "page")
             page_size = _positive_int(params, "page_size")
             fmt = params.get("format") or "json"

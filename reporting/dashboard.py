@@ -13,13 +13,12 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet, Sum
-from django.utils import timezone
 
 from attribution.models import Conversion, FraudFlag, PostbackLog
 from links.models import MessageClick, MessageShortLinkClick
 from reporting.metrics import ratio
 from reporting.models import BotReasonRollup
-from reporting.selectors import ReportFilters
+from reporting.selectors import ReportFilters, day_bounds, days_parse, local_today
 from trackly.models import Account, Campaign, Creative, Membership, Message, Offer, SendingList
 
 DEFAULT_DAYS = 30
@@ -59,31 +58,20 @@ class DateRange:
     def parse(
         cls, params: Any, account: Account, *, default_days: int | None = DEFAULT_DAYS
     ) -> DateRange:
-        """`start` and `end` as the report API reads them; neither given: the last
-        `default_days` days up to today (None: all time)."""
-        given = ReportFilters.from_params({"start": params.get("start"), "end": params.get("end")})
-        start, end = given.start, given.end
-        if start is None and end is None and default_days:
-            end = timezone.now().astimezone(account_tz(account)).date()
-            start = end - dt.timedelta(days=default_days - 1)
+        """`start` and `end` as the report API reads them and held to the same bounds,
+        except what is left out: a missing end is today, a missing start `default_days`
+        days up to the end (None: both stay open, all time)."""
+        start, end = days_parse(params, today=local_today(account), default_span_days=default_days)
         return cls(start, end)
 
     def days(self, account: Account) -> int:
         """How many days the range spans; an open end is today."""
-        today = timezone.now().astimezone(account_tz(account)).date()
-        end = self.end or today
+        end = self.end or local_today(account)
         return (end - (self.start or end)).days + 1
 
     def bounds(self, account: Account) -> tuple[dt.datetime | None, dt.datetime | None]:
         """[start 00:00, day after end 00:00) in the account's time zone, as aware times."""
-        tz = account_tz(account)
-        lower = dt.datetime.combine(self.start, dt.time(), tz) if self.start else None
-        upper = (
-            dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), tz)
-            if self.end
-            else None
-        )
-        return lower, upper
+        return day_bounds(account, self.start, self.end)
 
     def filter(self, queryset: QuerySet, field: str, account: Account) -> QuerySet:
         lower, upper = self.bounds(account)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -13,18 +14,19 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Count, F, FloatField, QuerySet, Sum
 from django.db.models.functions import Cast, NullIf
+from django.utils import timezone
 
 from attribution.models import Conversion
 from links.models import MessageShortLinkClick
 from reporting.metrics import COLUMNS, COUNT_FIELDS, derive
 from reporting.models import FIGURES, DailyRollup, MessageRollup
+from trackly import bounds
 from trackly.models import Account, Campaign, Contact, Creative, Message, Offer, SendingList
 
 CLICK_CREDIT = (Conversion.AttributionType.DIRECT, Conversion.AttributionType.CLICK_THROUGH)
 
 DIMENSIONS = ("campaigns", "creatives", "offers", "lists", "days", "messages")
 DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 MAX_ID = 2**63 - 1
 
 
@@ -57,31 +59,64 @@ class ReportFilters:
     ID_PARAMS = ("campaign", "creative", "offer", "list")
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> ReportFilters:
-        """Parse query parameters; raises ReportParamError naming the first bad one."""
+    def from_params(cls, params: Mapping[str, str], *, today: dt.date) -> ReportFilters:
+        """Parse query parameters; raises ReportParamError naming the first bad one. The
+        days are days_parse's, `today` in the account's time zone (local_today)."""
         values: dict[str, Any] = {}
-        for name in ("start", "end"):
-            raw = (params.get(name) or "").strip()
-            if raw:
-                try:
-                    values[name] = dt.date.fromisoformat(raw)
-                except ValueError:
-                    raise ReportParamError(name, "Must be a date, YYYY-MM-DD.") from None
-                if len(raw) != 10:
-                    raise ReportParamError(name, "Must be a date, YYYY-MM-DD.")
+        values["start"], values["end"] = days_parse(params, today=today)
         for name in cls.ID_PARAMS:
             raw = (params.get(name) or "").strip()
             if raw:
                 values[name] = parse_id(name, raw)
-        filters = cls(**values)
-        if filters.start and filters.end and filters.start > filters.end:
-            raise ReportParamError("end", "Must be on or after start.")
-        return filters
+        return cls(**values)
 
     def as_params(self) -> dict[str, str | None]:
         return {
             k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(self).items()
         }
+
+
+def local_today(account: Account) -> dt.date:
+    """Today in the account's time zone, the day its reports end on by default."""
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(account.time_zone)).date()
+
+
+def days_parse(
+    params: Mapping[str, str],
+    *,
+    today: dt.date,
+    default_span_days: int | None = bounds.REPORT_MAX_SPAN_DAYS,
+) -> tuple[dt.date | None, dt.date | None]:
+    """`start` and `end` (YYYY-MM-DD, inclusive local days) as every report, list and page
+    reads them: held to trackly.bounds.day_range, which fills in what is missing. Raises
+    ReportParamError naming the bad one."""
+    days: dict[str, dt.date | None] = {}
+    for name in ("start", "end"):
+        raw = (params.get(name) or "").strip()
+        days[name] = None
+        if raw:
+            try:
+                days[name] = dt.date.fromisoformat(raw)
+            except ValueError:
+                raise ReportParamError(name, "Must be a date, YYYY-MM-DD.") from None
+            if len(raw) != 10:
+                raise ReportParamError(name, "Must be a date, YYYY-MM-DD.")
+    try:
+        return bounds.day_range(
+            days["start"], days["end"], today=today, default_span_days=default_span_days
+        )
+    except bounds.OutOfBounds as exc:
+        raise ReportParamError(exc.field, exc.message) from None
+
+
+def day_bounds(
+    account: Account, start: dt.date | None, end: dt.date | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """[start 00:00, the day after end 00:00) in the account's time zone (None: open)."""
+    tz = zoneinfo.ZoneInfo(account.time_zone)
+    lower = dt.datetime.combine(start, dt.time(), tz) if start else None
+    upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz) if end else None
+    return lower, upper
 
 
 def parse_id(name: str, raw: str) -> int:
@@ -121,10 +156,15 @@ def report(
     sort = _report_check(account, dimension, filters, order=order)
     if page is not None and page < 1:
         raise ReportParamError("page", "Must be 1 or more.")
-    if page_size is not None and not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ReportParamError("page_size", f"Must be from 1 to {MAX_PAGE_SIZE}.")
     paged = page is not None or page_size is not None
     page, page_size = page or 1, page_size or DEFAULT_PAGE_SIZE
+    try:
+        offset = (page - 1) * page_size
+        bounds.page_check(
+            size_field="page_size", size=page_size, offset_field="page", offset=offset
+        )
+    except bounds.OutOfBounds as exc:
+        raise ReportParamError(exc.field, exc.message) from None
     totals = _report_totals(account, dimension, filters)
     if dimension == "messages":
         ordered = _messages(account, filters).order_by(*_message_order(sort))
@@ -407,8 +447,17 @@ def message_conversion_summary(message: Message) -> dict[str, Any]:
     }
 
 
-def conversions_for(account: Account, params: dict[str, str]) -> QuerySet[Conversion]:
+def conversions_for(
+    account: Account, params: Mapping[str, str], *, start: dt.date | None, end: dt.date | None
+) -> QuerySet[Conversion]:
+    """The account's conversions that occurred from `start` to `end` (local days, None:
+    open), newest first, narrowed by the list's other filters."""
     queryset = Conversion.objects.filter(account=account).order_by("-occurred_at", "-id")
+    lower, upper = day_bounds(account, start, end)
+    if lower:
+        queryset = queryset.filter(occurred_at__gte=lower)
+    if upper:
+        queryset = queryset.filter(occurred_at__lt=upper)
     filters = {
         "offer": "offer_id",
         "campaign": "campaign_id",
@@ -418,8 +467,6 @@ def conversions_for(account: Account, params: dict[str, str]) -> QuerySet[Conver
         "status": "status",
         "attribution": "attribution_type",
         "event": "event",
-        "start": "occurred_at__date__gte",
-        "end": "occurred_at__date__lte",
     }
     for param, lookup in filters.items():
         if params.get(param):

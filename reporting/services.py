@@ -6,19 +6,25 @@ rows (delete, then insert, in one transaction) and deletes the markers. Rebuildi
 raw rows, never adding deltas, is what makes it idempotent and lets late changes (a click
 turned bot, a late or re-attributed conversion, a list's bot-detection switch) correct it.
 The embedded SQLite default has no triggers and rebuilds everything on each build.
+
+One account's data never stops another's figures: each account's days, and each batch of
+messages, are rebuilt in savepoints, and what fails is narrowed down to the day or the
+message that fails, logged with its account, and left marked for the next build.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import (
     Count,
     DecimalField,
@@ -31,7 +37,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, TruncDate, TruncHour
 
 from attribution.models import Conversion
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
@@ -46,6 +52,9 @@ from reporting.models import (
 from reporting.selectors import CLICK_CREDIT
 from trackly.models import Account, Message
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
 VIEW_THROUGH = Conversion.AttributionType.VIEW_THROUGH
 
 # pg_advisory_xact_lock key held by each build step ("RLUP" in ASCII).
@@ -57,10 +66,33 @@ MAX_SPAN_DAYS = 31
 Slice = tuple[dt.date, int | None, int | None, int | None, int | None]  # day, c, cr, list, offer
 
 
+# What a rebuild raises when the rows it reads cannot be built (a date past what Python or
+# the rollup can hold, an overflowing figure): that day or message fails alone.
+BUILD_ERRORS = (DatabaseError, ArithmeticError, ValueError)
+
+
 @dataclass
 class BuildResult:
     days: int = 0  # (account, day) slices rebuilt that have figures
     messages: int = 0  # messages rebuilt
+    failed: int = 0  # days and messages that could not be built: logged, left marked
+
+
+@dataclass
+class _Kept:
+    """What this build could not rebuild. It is marked again for the next build, and the
+    rest of this build passes over it (it would only fail again). Kept by what it names,
+    not by marker id, so that two builds at once do not hand a failing hour back and forth
+    for ever."""
+
+    hours: set[tuple[int, dt.datetime | None]] = field(default_factory=set)  # account, hour
+    messages: set[int] = field(default_factory=set)
+    failed: int = 0
+
+    def unkept(self, markers: QuerySet[DirtyHour]) -> QuerySet[DirtyHour]:
+        for account_id, hour in self.hours:
+            markers = markers.exclude(account_id=account_id, hour=hour)  # None: IS NULL
+        return markers
 
 
 def rollups_build(*, everything: bool = False) -> BuildResult:
@@ -69,9 +101,11 @@ def rollups_build(*, everything: bool = False) -> BuildResult:
     if everything or connection.vendor != "postgresql":
         rollups_mark_everything()
     result = BuildResult()
-    while (step := _build_step()) is not None:
+    kept = _Kept()
+    while (step := _build_step(kept)) is not None:
         result.days += step.days
         result.messages += step.messages
+    result.failed = kept.failed
     return result
 
 
@@ -85,9 +119,9 @@ def rollups_mark_everything(account_ids: Iterable[int] | None = None) -> None:
     )
 
 
-def _build_step() -> BuildResult | None:
+def _build_step(kept: _Kept) -> BuildResult | None:
     """Claim and rebuild one account's stale days and a batch of stale messages, in one
-    transaction. None when there was nothing to claim."""
+    transaction. None when there was nothing to claim but what this build `kept`."""
     result = BuildResult()
     with transaction.atomic():
         # Race: two builds at once (beat overlapping a slow build, `build_rollups` run by
@@ -101,45 +135,189 @@ def _build_step() -> BuildResult | None:
         # (one account's hours per step) and of a batch of messages, duplicates and all.
         # One committed after the DELETE stays for the next build; one committed before
         # it is seen by the rebuild's reads, which come after the DELETE.
-        account_id = DirtyHour.objects.order_by("id").values_list("account_id", flat=True).first()
+        pending = kept.unkept(DirtyHour.objects.all())
+        account_id = pending.order_by("id").values_list("account_id", flat=True).first()
         if account_id is not None:
-            marked = DirtyHour.objects.filter(account_id=account_id)
+            marked = pending.filter(account_id=account_id)
             hours = set(marked.values_list("hour", flat=True).distinct())
             if None not in hours:
                 marked = marked.filter(hour__in=hours)
             marked.delete()
-            result.days = _hours_rebuild(account_id, hours)
+            result.days = _hours_rebuild(account_id, hours, kept)
         message_ids = list(
-            DirtyMessage.objects.order_by("message_id")
+            DirtyMessage.objects.exclude(message_id__in=kept.messages)
+            .order_by("message_id")
             .values_list("message_id", flat=True)
             .distinct()[:MESSAGE_BATCH]
         )
         if message_ids:
             DirtyMessage.objects.filter(message_id__in=message_ids).delete()
-            result.messages = _messages_rebuild(message_ids)
+            result.messages = _messages_rebuild(message_ids, kept)
     return result if account_id is not None or message_ids else None
 
 
-def _hours_rebuild(account_id: int, hours: set[dt.datetime | None]) -> int:
+def _hours_rebuild(account_id: int, hours: set[dt.datetime | None], kept: _Kept) -> int:
     """Rebuild the local days these UTC hours touch (None: every day, and every message).
-    Returns how many days were rebuilt."""
+    Returns how many days were rebuilt; the hours of days that failed are marked again."""
     time_zone = Account.objects.filter(pk=account_id).values_list("time_zone", flat=True).first()
     if time_zone is None:
         return 0  # a deleted account: its rows went with it
-    tz = zoneinfo.ZoneInfo(time_zone)
+    tz = _zone(kept, account_id, time_zone)
+    if tz is None:
+        _hours_mark_again(account_id, hours, kept)
+        return 0
     if None in hours:
         _account_messages_mark(account_id)
-        return _days_rebuild(account_id, tz, None, None)
-    days = set()
+        try:
+            with transaction.atomic():
+                return _days_rebuild(account_id, tz, None, None)
+        except BUILD_ERRORS as exc:
+            _raise_if_broken(exc)
+            logger.warning(
+                "rollups: account %s could not be rebuilt whole (%s); rebuilding it day by day",
+                account_id,
+                exc,
+            )
+        try:
+            with transaction.atomic():
+                # The whole rebuild would have emptied the account's days first.
+                hours = _account_hours(account_id)
+                DailyRollup.objects.filter(account_id=account_id).delete()
+                BotReasonRollup.objects.filter(account_id=account_id).delete()
+        except BUILD_ERRORS as exc:
+            _raise_if_broken(exc)
+            _failure_log(kept, account_id, "every day", exc)
+            _hours_mark_again(account_id, {None}, kept)
+            return 0
+
+    hours_of_day: dict[dt.date, set[dt.datetime]] = defaultdict(set)
+    failed: set[dt.datetime] = set()
     for hour in filter(None, hours):
-        # An hour can straddle two local days in a zone with a :30 or :45 offset.
-        days.add(hour.astimezone(tz).date())
-        days.add((hour + dt.timedelta(minutes=59, seconds=59)).astimezone(tz).date())
-    return sum(_days_rebuild(account_id, tz, first, last) for first, last in _spans(sorted(days)))
+        try:
+            # An hour can straddle two local days in a zone with a :30 or :45 offset.
+            local = (
+                hour.astimezone(tz),
+                (hour + dt.timedelta(minutes=59, seconds=59)).astimezone(tz),
+            )
+        except OverflowError as exc:  # a day before year 1 or after 9999 there
+            if _hour_has_figures(account_id, hour):
+                _failure_log(kept, account_id, f"day {hour.date().isoformat()} (UTC)", exc)
+                failed.add(hour)
+            continue  # else nothing is left to build there (the row was put right)
+        for moment in local:
+            hours_of_day[moment.date()].add(hour)
+
+    def day_failed(day: dt.date, exc: Exception) -> None:
+        _failure_log(kept, account_id, f"day {day.isoformat()}", exc)
+        failed.update(hours_of_day[day])
+
+    rebuilt = 0
+    for first, last in _spans(sorted(hours_of_day)):
+        days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+        rebuild = functools.partial(_days_list_rebuild, account_id, tz)
+        rebuilt += _isolated(days, rebuild, day_failed)
+    _hours_mark_again(account_id, failed, kept)
+    return rebuilt
+
+
+def _days_list_rebuild(account_id: int, tz: zoneinfo.ZoneInfo, days: Sequence[dt.date]) -> int:
+    return _days_rebuild(account_id, tz, days[0], days[-1])
+
+
+# Where each figure's time is: the rows whose hours the triggers mark.
+_FIGURE_TIMES: tuple[tuple[type[Model], str], ...] = (
+    (Message, "sent_at"),
+    (MessageShortLinkClick, "clicked_at"),
+    (MessageClick, "clicked_at"),
+    (Conversion, "occurred_at"),
+)
+
+
+def _account_hours(account_id: int) -> set[dt.datetime]:
+    """Every UTC hour in which the account has a figure: a send, a click, a conversion."""
+    hours: set[dt.datetime] = set()
+    for model, column in _FIGURE_TIMES:
+        hours.update(
+            model.objects.filter(account_id=account_id)
+            .annotate(hour=TruncHour(column, tzinfo=dt.UTC))
+            .order_by()
+            .values_list("hour", flat=True)
+            .distinct()
+        )
+    return hours
+
+
+def _hour_has_figures(account_id: int, hour: dt.datetime) -> bool:
+    """Whether the account has a send, a click or a conversion in this UTC hour."""
+    last_hour = dt.datetime.max.replace(minute=0, second=0, microsecond=0, tzinfo=dt.UTC)
+    for model, column in _FIGURE_TIMES:
+        rows = model.objects.filter(account_id=account_id, **{f"{column}__gte": hour})
+        if hour < last_hour:
+            rows = rows.filter(**{f"{column}__lt": hour + dt.timedelta(hours=1)})
+        if rows.exists():
+            return True
+    return False
+
+
+def _isolated(
+    parts: list[T], build: Callable[[list[T]], int], failed: Callable[[T, Exception], None]
+) -> int:
+    """`build(parts)` in a savepoint; if it fails, each half again, down to the single
+    parts that fail, which `failed` is told of. One bad day or message among thousands
+    costs a few rebuilds (a bisection), and only itself is left unbuilt."""
+    try:
+        with transaction.atomic():
+            return build(parts)
+    except BUILD_ERRORS as exc:
+        _raise_if_broken(exc)
+        if len(parts) == 1:
+            failed(parts[0], exc)
+            return 0
+    middle = len(parts) // 2
+    return _isolated(parts[:middle], build, failed) + _isolated(parts[middle:], build, failed)
+
+
+def _raise_if_broken(exc: Exception) -> None:
+    """Raise `exc` again if it took the transaction with it (a lost connection: rolling
+    back to the savepoint failed), which no day or message is to blame for."""
+    if connection.needs_rollback:
+        raise exc
+
+
+def _zone(kept: _Kept, account_id: int, time_zone: str) -> zoneinfo.ZoneInfo | None:
+    """The account's zone; None (logged) if this machine's tzdata has no such zone."""
+    try:
+        return zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        _failure_log(kept, account_id, f"every day (time zone {time_zone!r})", exc)
+        return None
+
+
+def _failure_log(kept: _Kept, account_id: int, what: str, exc: Exception) -> None:
+    """`what`: "day 2026-01-04", "every day"."""
+    kept.failed += 1
+    logger.error(
+        "rollups: account %s, %s could not be built (%s: %s); its marker is kept for the "
+        "next build",
+        account_id,
+        what,
+        type(exc).__name__,
+        exc,
+    )
+
+
+def _hours_mark_again(account_id: int, hours: set[dt.datetime | None], kept: _Kept) -> None:
+    # Outside the savepoints that failed, so inside the step's transaction: committed with
+    # it. An hour kept before in this build still has its marker (it was not claimed).
+    again = {hour for hour in hours if (account_id, hour) not in kept.hours}
+    DirtyHour.objects.bulk_create([DirtyHour(account_id=account_id, hour=h) for h in again])
+    kept.hours.update((account_id, hour) for hour in again)
 
 
 def _spans(days: list[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
     """Runs of consecutive days, each at most MAX_SPAN_DAYS long."""
+    if not days:
+        return
     first = last = days[0]
     for day in days[1:]:
         if day == last + dt.timedelta(days=1) and (day - first).days < MAX_SPAN_DAYS:
@@ -175,10 +353,14 @@ def _days_rebuild(
         queryset = queryset.filter(account_id=account_id)
         if first is not None and last is not None:
             # A day's UTC bounds, widened by a day on each side (DST, odd offsets); the
-            # exact cut is the local day computed by the database below.
-            low = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), tz)
-            high = dt.datetime.combine(last + dt.timedelta(days=2), dt.time(), tz)
-            queryset = queryset.filter(**{f"{column}__gte": low, f"{column}__lt": high})
+            # exact cut is the local day computed by the database below. Open at the ends
+            # of the calendar, where a day more is past what a Python date holds.
+            if first > dt.date.min + dt.timedelta(days=2):
+                low = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), tz)
+                queryset = queryset.filter(**{f"{column}__gte": low})
+            if last < dt.date.max - dt.timedelta(days=3):
+                high = dt.datetime.combine(last + dt.timedelta(days=2), dt.time(), tz)
+                queryset = queryset.filter(**{f"{column}__lt": high})
         queryset = queryset.annotate(day=TruncDate(column, tzinfo=tz))
         if first is not None:
             queryset = queryset.filter(day__range=(first, last))
@@ -295,79 +477,115 @@ def _first_offer(message: str) -> Subquery:
     )
 
 
-def _messages_rebuild(message_ids: list[int]) -> int:
-    """Rewrite the MessageRollup rows of these messages, by INSERT ... SELECT (per account:
-    the local sent day needs the account's zone), the figures as correlated subqueries.
-    Returns how many messages have rows now."""
-    MessageRollup.objects.filter(message_id__in=message_ids).delete()
-    accounts = (
-        Message.objects.filter(pk__in=message_ids)
-        .values_list("account_id", "account__time_zone")
-        .distinct()
-    )
+def _messages_rebuild(message_ids: list[int], kept: _Kept) -> int:
+    """Rewrite the MessageRollup rows of these messages, per account (the local sent day
+    needs the account's zone), each account's in a savepoint: a message that cannot be
+    built is logged and marked again, the others are built. Returns how many messages
+    have rows now."""
+    by_account: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for pk, account_id, time_zone in Message.objects.filter(pk__in=message_ids).values_list(
+        "pk", "account_id", "account__time_zone"
+    ):
+        by_account[(account_id, time_zone)].append(pk)
+    present = {pk for pks in by_account.values() for pk in pks}
+    MessageRollup.objects.filter(
+        message_id__in=[pk for pk in message_ids if pk not in present]
+    ).delete()  # rows of messages that are gone
     # Messages carrying links to more than one offer (rare) also get rows for the others.
-    several = list(
+    several = set(
         MessageShortLink.objects.filter(message_id__in=message_ids, offer__isnull=False)
         .values("message_id")
         .annotate(offers=Count("offer_id", distinct=True))
         .filter(offers__gt=1)
         .values_list("message_id", flat=True)
     )
+    failed: list[int] = []
     rebuilt = 0
-    for account_id, time_zone in list(accounts):
-        tz = zoneinfo.ZoneInfo(time_zone)
-        firsts = (
-            Message.objects.filter(pk__in=message_ids, account_id=account_id)
-            .annotate(
-                offer=_first_offer("pk"),
-                first=Value(True),
-                day=TruncDate("sent_at", tzinfo=tz),
-                **_message_figures("pk"),
-            )
-            .values_list(
-                "pk",
-                "offer",
-                "first",
-                "account_id",
-                "day",
-                "sent_at",
-                "campaign_id",
-                "creative_id",
-                "sending_list_id",
-                "contact_id",
-                "external_id",
-                *(f"figure_{f}" for f in FIGURES),
-            )  # fmt: skip
+    for (account_id, time_zone), pks in by_account.items():
+        tz = _zone(kept, account_id, time_zone)
+        if tz is None:
+            failed.extend(pks)
+            continue
+        rebuild = functools.partial(_account_messages_rebuild, tz, several=several)
+        message_failed = functools.partial(_message_failed, kept, failed, account_id)
+        rebuilt += _isolated(sorted(pks), rebuild, message_failed)
+    DirtyMessage.objects.bulk_create([DirtyMessage(message_id=pk) for pk in failed])
+    kept.messages.update(failed)
+    return rebuilt
+
+
+def _message_failed(
+    kept: _Kept, failed: list[int], account_id: int, message_id: int, exc: Exception
+) -> None:
+    kept.failed += 1
+    failed.append(message_id)
+    logger.error(
+        "rollups: message %s of account %s could not be built (%s: %s); it stays marked for "
+        "the next build",
+        message_id,
+        account_id,
+        type(exc).__name__,
+        exc,
+    )
+
+
+def _account_messages_rebuild(
+    tz: zoneinfo.ZoneInfo, message_ids: list[int], *, several: set[int]
+) -> int:
+    """Replace the MessageRollup rows of these messages of one account (in zone `tz`), by
+    INSERT ... SELECT, the figures as correlated subqueries."""
+    MessageRollup.objects.filter(message_id__in=message_ids).delete()
+    several = several.intersection(message_ids)
+    firsts = (
+        Message.objects.filter(pk__in=message_ids)
+        .annotate(
+            offer=_first_offer("pk"),
+            first=Value(True),
+            day=TruncDate("sent_at", tzinfo=tz),
+            **_message_figures("pk"),
         )
-        others = (
-            MessageShortLink.objects.filter(
-                message_id__in=several, account_id=account_id, offer__isnull=False
-            )
-            .exclude(offer_id=_first_offer("message_id"))
-            .annotate(
-                first=Value(False),
-                day=TruncDate("message__sent_at", tzinfo=tz),
-                **_message_figures("message_id"),
-            )
-            .values_list(
-                "message_id",
-                "offer_id",
-                "first",
-                "account_id",
-                "day",
-                "message__sent_at",
-                "message__campaign_id",
-                "message__creative_id",
-                "message__sending_list_id",
-                "message__contact_id",
-                "message__external_id",
-                *(f"figure_{f}" for f in FIGURES),
-            )  # fmt: skip
-            .distinct()
+        .values_list(
+            "pk",
+            "offer",
+            "first",
+            "account_id",
+            "day",
+            "sent_at",
+            "campaign_id",
+            "creative_id",
+            "sending_list_id",
+            "contact_id",
+            "external_id",
+            *(f"figure_{f}" for f in FIGURES),
+        )  # fmt: skip
+    )
+    others = (
+        MessageShortLink.objects.filter(message_id__in=several, offer__isnull=False)
+        .exclude(offer_id=_first_offer("message_id"))
+        .annotate(
+            first=Value(False),
+            day=TruncDate("message__sent_at", tzinfo=tz),
+            **_message_figures("message_id"),
         )
-        rebuilt += _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, firsts.order_by())
-        if several:
-            _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, others.order_by())
+        .values_list(
+            "message_id",
+            "offer_id",
+            "first",
+            "account_id",
+            "day",
+            "message__sent_at",
+            "message__campaign_id",
+            "message__creative_id",
+            "message__sending_list_id",
+            "message__contact_id",
+            "message__external_id",
+            *(f"figure_{f}" for f in FIGURES),
+        )  # fmt: skip
+        .distinct()
+    )
+    rebuilt = _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, firsts.order_by())
+    if several:
+        _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, others.order_by())
     return rebuilt
 
 

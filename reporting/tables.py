@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponseBase, QueryDict, StreamingHttpR
 from reporting import metrics
 from reporting.exports import chunked
 from reporting.selectors import streamed
+from trackly import bounds
 
 PAGE_SIZE = 50
 KINDS = ("text", "int", "money", "pct", "date", "datetime", "bool")
@@ -227,9 +228,15 @@ def exports(request: HttpRequest, name: str) -> bool:
 
 def page_number(request: HttpRequest, param: str = "page") -> int:
     value = request.GET.get(param) or "1"
-    if not (value.isascii() and value.isdigit()) or int(value) < 1 or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9 or int(value) < 1:
         raise BadParam(param, "Must be a page number: 1, 2, 3...")
-    return int(value)
+    number = int(value)
+    try:
+        offset = (number - 1) * PAGE_SIZE
+        bounds.page_check(size_field="page_size", size=PAGE_SIZE, offset_field=param, offset=offset)
+    except bounds.OutOfBounds as exc:
+        raise BadParam(exc.field, exc.message) from None
+    return number
 
 
 def table_build(

@@ -211,7 +211,7 @@ def report_filters(request: HttpRequest, account: Account) -> tuple[DateRange, R
     params.update(
         {k: d.isoformat() if d else "" for k, d in (("start", dates.start), ("end", dates.end))}
     )
-    return dates, ReportFilters.from_params(params)
+    return dates, ReportFilters.from_params(params, today=selectors.local_today(account))
 
 
 def report_columns(dimension: Dimension) -> tuple[Column, ...]:

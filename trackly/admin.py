@@ -13,11 +13,13 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from links.models import InterstitialTemplate, TrackingDomain
+from trackly import bounds
 from trackly.access import (
     AccessError,
     api_key_issue,
@@ -335,8 +337,22 @@ class OfferAdmin(TenantScopedAdmin):
             offer.save(update_fields=["status", "updated_at"])
 
 
+class MessageAdminForm(forms.ModelForm):
+    def clean_sent_at(self) -> Any:
+        sent_at = self.cleaned_data["sent_at"]
+        try:
+            # As minting holds it: a year-1 sent_at once broke every account's rollups.
+            bounds.moment_check(
+                "sent_at", sent_at, now=timezone.now(), ahead=bounds.SENT_AT_MAX_AHEAD
+            )
+        except bounds.OutOfBounds as exc:
+            raise ValidationError(exc.message) from None
+        return sent_at
+
+
 @admin.register(Message)
 class MessageAdmin(TenantScopedAdmin):
+    form = MessageAdminForm
     list_display = [
         "id",
         "external_id",

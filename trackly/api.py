@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from links.models import InterstitialTemplate
+from trackly import bounds
 from trackly.authentication import account_of
 from trackly.models import ApiScope, Campaign, Creative, Offer, SendingList
 from trackly.services import sending_list_bot_detection_switch
@@ -33,6 +34,17 @@ def validate_http_url(value: str) -> str:
     if value and not value.lower().startswith(("http://", "https://")):
         raise serializers.ValidationError("Must be an http or https URL.")
     return value
+
+
+def money_field(**kwargs: Any) -> serializers.DecimalField:
+    """A money input: from 0 to what a money column holds (trackly.bounds), else a 400
+    naming the field."""
+    return serializers.DecimalField(
+        max_digits=bounds.MONEY_MAX_DIGITS,
+        decimal_places=bounds.MONEY_DECIMAL_PLACES,
+        min_value=0,
+        **kwargs,
+    )
 
 
 class AccountModelSerializer(serializers.ModelSerializer):
@@ -128,9 +140,7 @@ class OfferSerializer(AccountModelSerializer):
     interstitial_template = AccountScopedField(
         queryset=InterstitialTemplate.objects.all(), required=False, allow_null=True
     )
-    default_payout = serializers.DecimalField(
-        max_digits=14, decimal_places=4, min_value=0, required=False
-    )
+    default_payout = money_field(required=False)
 
     class Meta:
         model = Offer

@@ -290,7 +290,7 @@ def test_clicks_the_consumer_stores_reach_the_reports(owner: Any, click_stream: 
 
     rollups_build()
 
-    totals = report(owner.account, "days", ReportFilters.from_params({})).totals
+    totals = report(owner.account, "days", ReportFilters()).totals
     assert (totals["sends"], totals["raw_clicks"], totals["bot_clicks"]) == (1, 3, 1)
     assert totals["unique_clicks"] == 1
 
