@@ -1,4 +1,8 @@
-"""One error shape for the whole API: {"detail": "...", "errors": {field: [messages]}}."""
+"""One error shape for the whole API: {"detail": "...", "errors": {field: [messages]}}.
+
+Fields are named by dotted path (`contact.phone`, `links.link1.url`), nested serializers'
+errors included; a bulk request's are per item: {"errors": [{"index": 3, "errors": {...}}]}.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         data = exc.detail
         response.data = {
             "detail": "Invalid request: see errors.",
-            "errors": data if isinstance(data, dict) else {"non_field_errors": data},
+            "errors": dotted(data) if isinstance(data, dict) else {"non_field_errors": data},
         }
     request = context.get("request")
     if response.status_code >= status.HTTP_400_BAD_REQUEST:
@@ -35,3 +39,22 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             response.data,
         )
     return response
+
+
+def dotted(errors: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested serializer errors ({"contact": {"phon": [...]}}) as {"contact.phon": [...]};
+    a list field's items as `name[2]`."""
+    flat: dict[str, Any] = {}
+    for key, value in errors.items():
+        if isinstance(key, int):
+            name = f"{prefix}[{key}]"
+        else:
+            name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(dotted(value, name))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for index, item in enumerate(value):
+                flat.update(dotted(item, f"{name}[{index}]"))
+        else:
+            flat[name] = value
+    return flat
