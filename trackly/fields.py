@@ -11,9 +11,10 @@ from trackly import uris
 
 
 class UriField(models.URLField):
-    """A URLField that converts an IRI to its URI where the value enters: on validation
-    (admin forms, full_clean; the length is checked on the URI) and on every save, so no
-    write path (admin, API, ORM) stores one a Location header cannot carry.
+    """A URLField that converts an IRI to its URI wherever the value enters: validation
+    (admin forms, full_clean) refuses what cannot be converted and checks the length of
+    the URI; every save, update() and lookup converts what can be, so no write path
+    (admin, API, ORM) stores an IRI, and `filter(url=iri)` finds its URI.
 
     The column is a URLField's: migrations record it as one (deconstruct), so adopting
     this field changes no schema and needs no migration.
@@ -28,16 +29,27 @@ class UriField(models.URLField):
         except ValueError as exc:
             raise ValidationError(str(exc), code="invalid") from exc
 
+    def get_prep_value(self, value: Any) -> Any:
+        # Not CharField's (it calls to_python, which raises): a query never fails here.
+        value = models.Field.get_prep_value(self, value)
+        if value is None:
+            return None
+        return _converted(str(value))
+
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         value = super().pre_save(model_instance, add)
         if isinstance(value, str) and not value.isascii():
-            try:
-                value = uris.to_uri(value)
-            except ValueError:
-                return value  # refused by validation; the redirect copes (uris.to_location)
-            setattr(model_instance, self.attname, value)
+            value = _converted(value)
+            setattr(model_instance, self.attname, value)  # what the API answers with
         return value
 
     def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
         name, _, args, kwargs = super().deconstruct()
         return name, "django.db.models.URLField", args, kwargs
+
+
+def _converted(value: str) -> str:
+    try:
+        return uris.to_uri(value)
+    except ValueError:
+        return value  # refused by validation; the redirect copes (uris.to_location)
