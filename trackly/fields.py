@@ -43,6 +43,10 @@ class UriField(models.URLField):
             setattr(model_instance, self.attname, value)  # what the API answers with
         return value
 
+    def formfield(self, **kwargs: Any) -> Any:
+        # A URL typed in a form without its scheme is https (Django 6's default, chosen now).
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
+
     def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
         name, _, args, kwargs = super().deconstruct()
         return name, "django.db.models.URLField", args, kwargs

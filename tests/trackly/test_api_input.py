@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework import serializers
 from rest_framework.views import APIView
 
 from links.models import InterstitialTemplate, MessageShortLink
 from tests.conftest import AccountFixture
+from trackly.api_errors import dotted
 from trackly.api_input import JSONParser, RefuseUnknownFields
 from trackly.models import Campaign, Contact, Creative, Message, Offer, SendingList
 
@@ -90,6 +92,16 @@ class TestText:
         response = send(owner, f"/api/v1/{path}/{created['id']}", {"name": LONE}, "patch")
         assert response.status_code == 400 and list(response.json()["errors"]) == ["name"]
         assert model.objects.get().name == valid["name"]
+
+    def test_a_body_in_utf_16_is_checked_too(self, owner: AccountFixture) -> None:
+        owner.client.raise_request_exception = False
+        body = json.dumps(MESSAGE | {"body": f"hi {LONE} {{{{link1}}}}"}).encode("utf-16")
+        response = owner.client.post(
+            "/api/v1/messages", data=body, content_type="application/json; charset=utf-16"
+        )
+        assert response.status_code == 400, response.content
+        assert list(response.json()["errors"]) == ["body"]
+        assert nothing_minted()
 
     def test_a_surrogate_pair_is_text(self, owner: AccountFixture) -> None:
         # json.dumps writes 😀 as the pair \ud83d\ude00, which JSON reads back as 😀.
@@ -207,6 +219,24 @@ class TestUnknownFields:
         self, owner: AccountFixture, path: str
     ) -> None:
         assert owner.get(path, utm_source="x", colour="red").status_code == 200
+
+    def test_a_nested_serializer_that_adopts_it_names_the_dotted_path(self) -> None:
+        # As an endpoint added later would nest one: each level refuses its own fields.
+        class ContactIn(RefuseUnknownFields):
+            phone = serializers.CharField()
+
+        class MessageIn(RefuseUnknownFields):
+            body = serializers.CharField()
+            contact = ContactIn()
+
+        data = {"body": "x", "contact": {"phon": "+14155550123"}, "sent": 1}
+        serializer = MessageIn(data=data)
+        assert not serializer.is_valid()
+        assert dotted(serializer.errors) == {
+            "contact.phon": ["Unknown field."],
+            "contact.phone": ["This field is required."],
+            "sent": ["Unknown field."],
+        }
 
     def test_every_api_serializer_refuses_unknown_fields(self) -> None:
         # A serializer-backed endpoint added later adopts the rule by inheriting

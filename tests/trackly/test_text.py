@@ -43,3 +43,7 @@ def test_raw_json_without_such_an_escape_needs_no_walk() -> None:
     assert text.may_hold_unstorable(b'{"a": "\\ud800"}')
     assert text.may_hold_unstorable(b'{"a": "\\uDBFF\\uDFFF"}')  # a pair too: then walked
     assert text.may_hold_unstorable(b'{"a": "\\u0000"}')
+
+
+def test_a_body_in_utf_16_is_always_walked() -> None:
+    assert text.may_hold_unstorable('{"a": "\\ud800"}'.encode("utf-16"))
