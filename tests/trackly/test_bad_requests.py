@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from tests.conftest import AccountFixture
-from trackly.models import Membership
+from trackly.models import Campaign, Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +122,26 @@ class TestFormBodyWithoutABoundary:
         response = owner.client.post("/api/v1/messages", data=b"body=x", content_type=content_type)
         assert response.status_code == 415
         assert "Unsupported media type" in response.json()["detail"]
+
+
+class TestFormPosts:
+    def test_a_login_with_bytes_that_are_no_utf_8_is_a_form_error_not_a_500(self, db: Any) -> None:
+        # An encoded lone surrogate (ED A0 80): Django decodes form bodies with replacement.
+        response = browser().post(
+            "/accounts/login/",
+            data="username=a%ED%A0%80&password=x",
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert response.status_code == 200
+        assert b"That username and password do not match" in response.content
+
+    def test_an_admin_form_refuses_a_nul_by_itself(self, owner: AccountFixture) -> None:
+        admin = get_user_model().objects.create_superuser("root", "r@example.com", None)
+        response = browser(admin).post(
+            "/admin/trackly/campaign/add/",
+            {"account": owner.account.pk, "name": "a\x00b", "created_at_0": "2026-01-01",
+             "created_at_1": "00:00:00"},
+        )  # fmt: skip
+        assert response.status_code == 200
+        assert b"Null characters are not allowed." in response.content
+        assert not Campaign.objects.exists()
