@@ -18,6 +18,7 @@ from links.services import (
     NoTrackingDomain,
     messages_mint,
 )
+from trackly.api_input import unknown_fields_refuse
 from trackly.authentication import account_of
 from trackly.models import ApiScope
 
@@ -70,6 +71,9 @@ class MessageCreate(APIView):
 
 class MessageBulkCreate(APIView):
     write_scopes = (ApiScope.MINT,)
+    # The body may also be {"messages": [...]}: its items are reported one by one too
+    # (trackly.api_input.JSONParser).
+    bulk_items_key = "messages"
 
     @extend_schema(
         operation_id="messages_bulk_create",
@@ -84,8 +88,9 @@ class MessageBulkCreate(APIView):
     def post(self, request: Request) -> Response:
         items = request.data
         limit = settings.MINT_MAX_BULK_ITEMS
-        if isinstance(items, dict) and isinstance(items.get("messages"), list):
-            items = items["messages"]
+        if isinstance(items, dict) and isinstance(items.get(self.bulk_items_key), list):
+            unknown_fields_refuse(items, (self.bulk_items_key,))
+            items = items[self.bulk_items_key]
         if not isinstance(items, list) or not items:
             problem = "Expected a non-empty JSON list of messages."
         elif len(items) > limit:

@@ -2,7 +2,9 @@
 
 Hand-written rather than a DRF serializer because the bulk endpoint parses 10,000 items per
 request and a serializer costs ~50x more per item; `links.api_docs` describes the same
-shape to OpenAPI.
+shape to OpenAPI. Fields the API does not take are refused by name (trackly.api_input);
+text no column can store (NUL, lone surrogates) never gets here: the API's JSON parser
+refuses it (trackly.api_input.JSONParser).
 """
 
 from __future__ import annotations
@@ -19,12 +21,20 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from links.rewrite import PLACEHOLDER_RE, is_trackable_url
-from trackly import bounds
+from links.rewrite import MAX_URL_LENGTH, PLACEHOLDER_RE, is_trackable_url
+from trackly import bounds, uris
+from trackly.api_input import unknown_fields
 
 Errors = dict[str, list[str]]
 NAME_MAX = 200
 LINK_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # what may appear inside {{ }}
+# The fields each object of a message may have (links.api_docs.MessageIn); others are refused.
+MESSAGE_FIELDS = frozenset(
+    ["external_id", "contact", "channel", "body", "sent_at", "list", "campaign", "creative",
+     "links"]
+)  # fmt: skip
+CONTACT_FIELDS = frozenset(["external_id", "phone", "email"])
+LINK_FIELDS = frozenset(["url", "offer", "track"])
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,8 @@ def _parse_contact(value: Any, errors: Errors) -> ContactInput | None:
     if not isinstance(value, dict):
         _add(errors, "contact", "Required: an object with external_id, phone and/or email.")
         return None
+    if not value.keys() <= CONTACT_FIELDS:
+        errors.update(unknown_fields(value, CONTACT_FIELDS, "contact"))
     external_id = value.get("external_id")
     phone = value.get("phone")
     email = value.get("email")
@@ -151,6 +163,8 @@ def _parse_links(value: Any, errors: Errors) -> dict[str, LinkInput]:
         if not isinstance(spec, dict):
             _add(errors, field, "Must be an object with url, offer and track.")
             continue
+        if not spec.keys() <= LINK_FIELDS:
+            errors.update(unknown_fields(spec, LINK_FIELDS, field))
         url = spec.get("url")
         offer = spec.get("offer")
         track = spec.get("track", True)
@@ -166,14 +180,31 @@ def _parse_links(value: Any, errors: Errors) -> dict[str, LinkInput]:
             elif track is False:
                 # An untracked link goes out as written; an offer URL still has its macros.
                 _add(errors, f"{field}.url", "Required when track is false.")
-        elif not isinstance(url, str) or not is_trackable_url(url.strip()):
+        elif not isinstance(url, str):
             _add(errors, f"{field}.url", "Must be an absolute http or https URL.")
-        elif len(url) > 2000:
-            _add(errors, f"{field}.url", "Must be at most 2000 characters.")
         else:
-            url = url.strip()
+            url = _link_url(url, f"{field}.url", errors)
         links[name] = LinkInput(url=url, offer=offer, track=track is not False)
     return links
+
+
+def _link_url(raw: str, field: str, errors: Errors) -> str | None:
+    """The URL as written, once its URI (what it is stored and redirected as: the
+    rewrite converts it, trackly.uris) is known to be a good one; else None, with the
+    error added. An untracked link goes out as written."""
+    url = raw.strip()
+    try:
+        uri = uris.to_uri(url)
+    except ValueError as exc:
+        _add(errors, field, str(exc))
+        return None
+    if len(uri) > MAX_URL_LENGTH:
+        _add(errors, field, f"Must be at most {MAX_URL_LENGTH} characters (as a URI).")
+        return None
+    if not is_trackable_url(uri):
+        _add(errors, field, "Must be an absolute http or https URL.")
+        return None
+    return url
 
 
 def _parse_sent_at(value: Any, errors: Errors) -> dt.datetime:
@@ -205,28 +236,12 @@ def _parse_sent_at(value: Any, errors: Errors) -> dt.datetime:
     return parsed
 
 
-def _nul_fields(value: Any, path: str = "") -> list[str]:
-    """Fields holding a NUL character, which no text column can store."""
-    if isinstance(value, str):
-        return [path or "non_field_errors"] if "\x00" in value else []
-    if isinstance(value, dict):
-        found = [f"{path}.{k}".lstrip(".") for k in value if isinstance(k, str) and "\x00" in k]
-        for key, item in value.items():
-            found += _nul_fields(item, f"{path}.{key}".lstrip("."))
-        return found
-    if isinstance(value, list):
-        return [f for item in value for f in _nul_fields(item, path)]
-    return []
-
-
 def parse_message(data: Any) -> tuple[MessageInput | None, Errors]:
     errors: Errors = {}
     if not isinstance(data, dict):
         return None, {"non_field_errors": ["Each message must be a JSON object."]}
-    for field in _nul_fields(data):
-        _add(errors, field, "Contains a NUL character.")
-    if errors:
-        return None, errors
+    if not data.keys() <= MESSAGE_FIELDS:
+        errors.update(unknown_fields(data, MESSAGE_FIELDS))
 
     external_id = data.get("external_id")
     if external_id is not None and (

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from trackly.fields import UriField
 from trackly.models import Account, Contact, Message, Offer
 
 
@@ -27,7 +28,7 @@ class TrackingDomain(models.Model):
     port = models.PositiveIntegerField(
         null=True, blank=True, help_text="Only for development hosts such as 127.0.0.1:8000."
     )
-    fallback_url = models.URLField(
+    fallback_url = UriField(
         max_length=2000,
         blank=True,
         help_text="Unknown links, and paused offers with no fallback of their own, go here.",
@@ -77,7 +78,7 @@ class InterstitialTemplate(models.Model):
     cta_text = models.CharField("call-to-action text", max_length=100, default="Continue")
     og_title = models.CharField("og:title", max_length=200, blank=True)
     og_description = models.TextField("og:description", blank=True)
-    og_image = models.URLField("og:image", max_length=2000, blank=True)
+    og_image = UriField("og:image", max_length=2000, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -105,7 +106,7 @@ class MessageShortLink(models.Model):
         Offer, on_delete=models.SET_NULL, null=True, blank=True, related_name="links"
     )
     name = models.CharField(max_length=64, help_text="The placeholder it filled, e.g. link1.")
-    destination_url = models.URLField(
+    destination_url = UriField(
         max_length=2000, help_text="The URL the body carried; an offer's URL wins when set."
     )
     created_at = models.DateTimeField(default=timezone.now)

@@ -36,7 +36,7 @@ from links.domains import DomainInfo, domain_key, tracking_domain_by_host
 from links.models import normalize_host
 from links.resolve import LinkInfo, link_info, link_key, local
 from links.services import click_record
-from trackly import redis_conn
+from trackly import redis_conn, uris
 from trackly.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,10 @@ def _finished(method: str | None, response: HttpResponse) -> HttpResponse:
 
 def _redirect(url: str) -> HttpResponse:
     response = HttpResponse(status=302)
-    response["Location"] = url
+    # ASCII whatever is stored: a header value that is not would go out MIME-encoded,
+    # which no browser follows. Destinations enter as URIs (trackly.uris); this covers
+    # rows stored before that, at the cost of one isascii() for the rest.
+    response["Location"] = uris.to_location(url)
     return response
 
 
@@ -229,16 +232,19 @@ def _click_write(link: LinkInfo, event: ClickEvent) -> None:
 
 
 def _target(link: LinkInfo, click_id: str) -> str:
-    return destination_url(
-        link.destination_template,
-        {
-            "click_id": click_id,
-            "link_id": link.link_id,
-            "message_id": link.message_id,
-            "contact_id": link.contact_id,
-            "offer_id": link.offer_id,
-            "campaign_id": link.campaign_id,
-            "creative_id": link.creative_id,
-        },
-        link.click_param,
+    """Where the click goes, as a URI (the interstitial's button carries it too)."""
+    return uris.to_location(
+        destination_url(
+            link.destination_template,
+            {
+                "click_id": click_id,
+                "link_id": link.link_id,
+                "message_id": link.message_id,
+                "contact_id": link.contact_id,
+                "offer_id": link.offer_id,
+                "campaign_id": link.campaign_id,
+                "creative_id": link.creative_id,
+            },
+            link.click_param,
+        )
     )

@@ -3,7 +3,9 @@
 Pure functions, no Django. Rewriting is two steps so that link ids can be minted in bulk
 between them: `plan_sms` / `plan_html` cut a body into literal text and `Slot`s (the links
 to mint), and `render` joins the pieces back with each slot's short URL. Everything that
-is not a slot comes back exactly as it went in.
+is not a slot comes back exactly as it went in. A slot's destination is the link's URI
+(trackly.uris: `https://例え.jp/パス` is minted as `https://xn--r8jz45g.jp/%E3%83%91...`),
+so a redirect's Location is ASCII.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ from __future__ import annotations
 import html
 import html.entities
 import ipaddress
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
+
+from trackly import uris
+
+logger = logging.getLogger(__name__)
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
 # A bare URL in SMS text; trailing punctuation is trimmed afterwards.
@@ -70,6 +77,15 @@ def is_trackable_url(url: str) -> bool:
 _CHARREF_RE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)")
 
 
+def trackable_uri(url: str) -> str | None:
+    """The URI of `url` (an IRI converted) when it is a trackable URL, else None."""
+    try:
+        uri = uris.to_uri(url)
+    except ValueError:
+        return None
+    return uri if is_trackable_url(uri) else None
+
+
 def unescape_attribute(value: str) -> str:
     """Decode character references in an attribute value the way browsers do.
 
@@ -121,20 +137,32 @@ class _Planner:
             if name not in self.plan.unbound:
                 self.plan.unbound.append(name)
             return original
-        if force_literal or not binding.track or self.is_opt_out(binding.url):
+        if force_literal or not binding.track or self._opt_out(binding.url):
             return self.escape(binding.url)
-        self.plan.links.setdefault(name, binding.url)
+        # Validated where it entered (mint input, offers); a row stored before URIs were
+        # enforced is converted as the redirect converts it.
+        self.plan.links.setdefault(name, uris.to_location(binding.url))
         return Slot(name)
 
     def bare_url(self, url: str, original: str) -> str | Slot:
-        if self.is_opt_out(url):
+        """A link found in the body: `url` as written (character references decoded),
+        `original` its text, which stays when it is not a trackable URL."""
+        uri = trackable_uri(url)
+        if uri is None or self._opt_out(url):
             return original
-        name = self._auto_by_url.get(url)
+        name = self._auto_by_url.get(uri)
         if name is None:
             name = self._next_auto_name()
-            self._auto_by_url[url] = name
-            self.plan.links[name] = url
+            self._auto_by_url[uri] = name
+            self.plan.links[name] = uri
         return Slot(name)
+
+    def _opt_out(self, url: str) -> bool:
+        # Patterns match the URL as written (an IRI, say) or as the URI it would become.
+        if self.is_opt_out(url):
+            return True
+        uri = uris.to_location(url)
+        return uri != url and self.is_opt_out(uri)
 
     def _next_auto_name(self) -> str:
         while True:
@@ -164,7 +192,7 @@ def plan_sms(body: str, bindings: dict[str, Binding], is_opt_out: Callable[[str]
             pos = match.end()
             continue
         url = _trim_bare_url(match.group(0))
-        planner.add(planner.bare_url(url, url) if is_trackable_url(url) else url)
+        planner.add(planner.bare_url(url, url))
         pos = match.start() + len(url)
     planner.add(body[pos:])
     return planner.plan
@@ -222,13 +250,30 @@ class _AnchorFinder(HTMLParser):
 
     handle_startendtag = handle_starttag
 
+    def parse_html_declaration(self, i: int) -> int:
+        # In an HTML document `<![` opens a bogus comment that ends at the next `>` (the
+        # HTML tokenizer's markup declaration open state: CDATA sections exist only inside
+        # SVG and MathML), as browsers read it. Python 3.11's html.parser instead parses
+        # an SGML marked section and raises AssertionError on any keyword it does not know
+        # (`<![foo[ x ]]>`), which failed the whole mint.
+        if self.rawdata.startswith("<![", i):
+            return self.parse_bogus_comment(i)
+        return super().parse_html_declaration(i)
+
 
 def plan_html(
     document: str, bindings: dict[str, Binding], is_opt_out: Callable[[str], bool]
 ) -> Plan:
     finder = _AnchorFinder(document)
-    finder.feed(document)
-    finder.close()
+    try:
+        finder.feed(document)
+        finder.close()
+    except AssertionError:
+        # html.parser gives up on markup it cannot read by raising AssertionError. The
+        # links found before that point are rewritten; the rest of the document comes
+        # back as it is. (None is known since parse_html_declaration: the fuzz test in
+        # tests/links/test_rewrite.py looks for more.)
+        logger.warning("rewrite: html.parser gave up at line %d, col %d", *finder.getpos())
     planner = _Planner(bindings, is_opt_out, escape=lambda s: html.escape(s, quote=True))
 
     # Non-overlapping edits: (start, end, replacement), from href rewrites and placeholders.
@@ -242,7 +287,7 @@ def plan_html(
         if anchor.href_span is None or PLACEHOLDER_RE.search(anchor.href_raw):
             continue
         url = unescape_attribute(anchor.href_raw).strip()
-        if is_trackable_url(url):
+        if trackable_uri(url) is not None:
             edits.append((*anchor.href_span, planner.bare_url(url, anchor.href_raw)))
             href_spans.append(anchor.href_span)
 

@@ -2,6 +2,9 @@
 
 List, create, read and update only: deleting is an admin's decision, in Django admin.
 Every queryset is scoped to the key's account, so another account's object is a 404.
+A field a serializer does not take, or a read-only one, is refused by name
+(trackly.api_input.RefuseUnknownFields, on AccountModelSerializer); URLs are stored and
+answered as URIs (UriField).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from links.models import InterstitialTemplate
-from trackly import bounds
+from trackly import bounds, uris
+from trackly.api_input import RefuseUnknownFields, unknown_fields_refuse
 from trackly.authentication import account_of
+from trackly.fields import UriField as UriModelField
 from trackly.models import ApiScope, Campaign, Creative, Offer, SendingList
 from trackly.services import sending_list_bot_detection_switch
 
@@ -47,7 +52,25 @@ def money_field(**kwargs: Any) -> serializers.DecimalField:
     )
 
 
-class AccountModelSerializer(serializers.ModelSerializer):
+class UriField(serializers.URLField):
+    """A URL, converted from an IRI to the URI it is stored as (trackly.uris) before its
+    validators (length included) see it."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return uris.to_uri(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class AccountModelSerializer(RefuseUnknownFields, serializers.ModelSerializer):
+    # A model's UriField gets the API's UriField when a serializer does not declare it.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        UriModelField: UriField,
+    }
+
     def create(self, validated_data: dict[str, Any]) -> Model:
         validated_data["account"] = account_of(self.context["request"])
         return self._save(lambda: super(AccountModelSerializer, self).create(validated_data))
@@ -70,9 +93,7 @@ class AccountModelSerializer(serializers.ModelSerializer):
 
 
 class InterstitialTemplateSerializer(AccountModelSerializer):
-    og_image = serializers.URLField(
-        required=False, allow_blank=True, validators=[validate_http_url]
-    )
+    og_image = UriField(required=False, allow_blank=True, validators=[validate_http_url])
 
     class Meta:
         model = InterstitialTemplate
@@ -133,8 +154,8 @@ class CreativeSerializer(AccountModelSerializer):
 
 
 class OfferSerializer(AccountModelSerializer):
-    destination_url = serializers.URLField(max_length=2000, validators=[validate_http_url])
-    fallback_url = serializers.URLField(
+    destination_url = UriField(max_length=2000, validators=[validate_http_url])
+    fallback_url = UriField(
         max_length=2000, required=False, allow_blank=True, validators=[validate_http_url]
     )
     interstitial_template = AccountScopedField(
@@ -242,6 +263,7 @@ class OfferViewSet(AccountViewSet):
     @extend_schema(request=None, responses={200: _SECRET_RESPONSE})
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
+        unknown_fields_refuse(request.data, allowed=())  # it takes no fields
         offer = self.get_object()
         secret = offer.rotate_postback_secret()
         offer.save(update_fields=["postback_secret_hash", "updated_at"])

@@ -1,4 +1,8 @@
-"""One error shape for the whole API: {"detail": "...", "errors": {field: [messages]}}."""
+"""One error shape for the whole API: {"detail": "...", "errors": {field: [messages]}}.
+
+Fields are named by dotted path (`contact.phone`, `links.link1.url`), nested serializers'
+errors included; a bulk request's are per item: {"errors": [{"index": 3, "errors": {...}}]}.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         data = exc.detail
         response.data = {
             "detail": "Invalid request: see errors.",
-            "errors": data if isinstance(data, dict) else {"non_field_errors": data},
+            "errors": dotted(data) if isinstance(data, dict) else {"non_field_errors": data},
         }
     request = context.get("request")
     if response.status_code >= status.HTTP_400_BAD_REQUEST:
@@ -54,3 +58,22 @@ def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """An API URL that names nothing: JSON like every other API answer, never a page."""
     logger.info("api %s %s -> 404 no such endpoint", request.method, request.path)
     return JsonResponse({"detail": "No such API endpoint (see /api/v1/schema/)."}, status=404)
+
+
+def dotted(errors: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested serializer errors ({"contact": {"phon": [...]}}) as {"contact.phon": [...]};
+    a list field's items as `name[2]`."""
+    flat: dict[str, Any] = {}
+    for key, value in errors.items():
+        if isinstance(key, int):
+            name = f"{prefix}[{key}]"
+        else:
+            name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(dotted(value, name))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for index, item in enumerate(value):
+                flat.update(dotted(item, f"{name}[{index}]"))
+        else:
+            flat[name] = value
+    return flat

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from links.api_docs import Error
 from trackly.access import NAME_MAX_LENGTH, AccessError, api_key_issue, api_key_revoke
+from trackly.api_input import RefuseUnknownFields
 from trackly.authentication import account_of
 from trackly.models import ApiKey, ApiScope
 
@@ -31,20 +32,12 @@ class ApiKeySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApiKeyIssueSerializer(serializers.Serializer):
+class ApiKeyIssueSerializer(RefuseUnknownFields):
     name = serializers.CharField(max_length=NAME_MAX_LENGTH, trim_whitespace=True)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=ApiScope.choices),
         help_text="What the key may do: mint, read, config; only scopes the calling key holds.",
     )
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        # A misspelt field would otherwise be dropped without a word.
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class ApiKeyIssued(serializers.Serializer):

@@ -7,6 +7,9 @@
 - On a tracking domain, PostgreSQL out of reach before anything was stored (the domain
   or link lookup, a postback's log row): a 503 that asks the client to retry
   (trackly.tracking.unavailable, trackly.errors), logged; never a 500.
+
+And, on the app hosts, a query parameter holding a NUL is a 400 naming it
+(QueryTextMiddleware).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
 from links.domains import tracking_domain_by_host
 from links.models import normalize_host
-from trackly import tracking
+from trackly import error_pages, text, tracking
 from trackly.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN, DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -55,3 +58,28 @@ class HostRoutingMiddleware:
                 request.method, request.path, host, type(cause).__name__, cause,
             )  # fmt: skip
             return tracking.unavailable(request)
+
+
+class QueryTextMiddleware:
+    """A query parameter of the dashboard, admin or API holding a NUL character (`%00`),
+    which no column can store or be compared with, is a 400 naming it (JSON under /api/),
+    never a 500 in the query it would reach. Only for the app hosts: HostRoutingMiddleware
+    answers the tracking domains before this runs.
+
+    (A query string cannot carry a lone surrogate: Django decodes it with errors="replace".)
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query:
+            for name, values in request.GET.lists():
+                problem = next(filter(None, map(text.problem, [name, *values])), None)
+                if problem is not None:
+                    param = text.printable(name)
+                    logger.info("%s %s: query parameter %r refused: %s",
+                                request.method, request.path, param, problem)  # fmt: skip
+                    return error_pages.bad_request_page(request, param, problem)
+        return self.get_response(request)

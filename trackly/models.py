@@ -18,6 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from trackly import bounds
+from trackly.fields import UriField
 
 DEFAULT_CLICK_WINDOW_DAYS = 90
 DEFAULT_OPT_OUT_PATTERNS = "*unsubscribe*\n*opt-out*\n*optout*"
@@ -375,7 +376,7 @@ class Offer(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="offers")
     name = models.CharField(max_length=200)
     external_id = models.CharField(max_length=200, null=True, blank=True)
-    destination_url = models.URLField(
+    destination_url = UriField(
         max_length=2000,
         help_text="May use the macros {click_id}, {link_id}, {message_id}, {contact_id}, "
         "{offer_id}, {campaign_id}, {creative_id}.",
@@ -385,7 +386,7 @@ class Offer(models.Model):
         default="click_id",
         help_text="Query parameter that carries the click id when the URL has no {click_id}.",
     )
-    fallback_url = models.URLField(
+    fallback_url = UriField(
         max_length=2000,
         blank=True,
         help_text="Where clicks go while the offer is paused or expired.",

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "trackly.middleware.HostRoutingMiddleware",
+    "trackly.middleware.QueryTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -236,7 +237,8 @@ REST_FRAMEWORK = {
         "trackly.authentication.HasAccount",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, refusing text no column can store (NUL, lone surrogates) by field.
+    "DEFAULT_PARSER_CLASSES": ["trackly.api_input.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "trackly.api_schema.TracklyAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "trackly.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,

@@ -58,6 +58,9 @@ api_v1 = [
     re_path(r"^.*$", api_errors.not_found),
 ]
 
+# A request Django could not read (multipart without a boundary, ...): a 400 naming it.
+handler400 = "trackly.error_pages.bad_request"
+
 urlpatterns = [
     # Marketers land on their dashboard (which asks them to log in); admins use /admin/.
     path("", RedirectView.as_view(pattern_name="dashboard-home", permanent=False)),

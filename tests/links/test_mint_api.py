@@ -192,6 +192,18 @@ class TestEmail:
         stored = Message.objects.get()
         assert (stored.channel, stored.segments, stored.body) == ("email", None, body)
 
+    @pytest.mark.parametrize(
+        "markup", ["<![foo[ x ]]>", "<![if !mso]><p>x</p><![endif]>", "<![>", "<![ 1 ]>"]
+    )
+    def test_markup_the_parser_chokes_on_is_minted_with_every_byte_kept(
+        self, owner: AccountFixture, markup: str
+    ) -> None:
+        body = f'<p>Hi</p>{markup}<a href="https://a.example/x">go</a> {markup}'
+        data = owner.mint(channel="email", body=body)
+        (link,) = data["links"]
+        assert link["destination"] == "https://a.example/x"
+        assert data["body"] == body.replace("https://a.example/x", link["short_url"])
+
 
 class TestIdempotency:
     def test_the_same_external_id_returns_the_same_message(self, owner: AccountFixture) -> None:

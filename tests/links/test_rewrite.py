@@ -1,12 +1,24 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from links.rewrite import Binding, Plan, Slot, is_trackable_url, plan_html, plan_sms, render
+from links.rewrite import (
+    Binding,
+    Plan,
+    Slot,
+    is_trackable_url,
+    plan_html,
+    plan_sms,
+    render,
+    unescape_attribute,
+)
+from trackly import uris
 
 
 def never(url: str) -> bool:
@@ -313,7 +325,7 @@ def test_it_replaces_exactly_the_hrefs_of_a_tricky_document() -> None:
         '>unquoted</a>\r\n<A HREF="',
         Href("HTTPS://UPPER.EXAMPLE/", "HTTPS://UPPER.EXAMPLE/"),
         '">UPPER</A>\r\n<a\r\n  href\r\n  =\r\n  "',
-        Href("https://crlf.example/ñ", "https://crlf.example/ñ"),
+        Href("https://crlf.example/ñ", "https://crlf.example/%C3%B1"),  # minted as a URI
         '"\r\n>crlf ü</a>\r\n',
         '<a href="mailto:sales@example.com">mail</a> <a href="tel:+14155550123">call</a>\r\n',
         '<a href="javascript:void(0)">js</a> <a href="http://">empty</a>\r\n',
@@ -377,7 +389,7 @@ def hrefs(draw: st.DrawFn) -> tuple[str, str]:
         query = draw(st.lists(st.sampled_from(["a=1", "b=x%20y", "é=ü", "c="]), min_size=1))
         url += "?" + "&".join(query)
         raw += "?" + draw(st.sampled_from(["&", "&amp;", "&#38;"])).join(query)
-    return raw, url
+    return raw, url.replace("é", "%C3%A9").replace("ü", "%C3%BC")  # minted as a URI
 
 
 @st.composite
@@ -433,3 +445,102 @@ def test_links_written_as_text_in_title_and_textarea_are_not_rewritten() -> None
     )
     plan = plan_html(doc, {}, lambda url: False)
     assert plan.links == {"url1": "https://real.example/"}
+
+
+class TestMarkupTheParserChokedOn:
+    @pytest.mark.parametrize(
+        "declaration",
+        ["<![foo[ x ]]>", "<![1]>", "<![ ]>", "<![if !mso]>", "<![endif]>", "<![CDATA[ a > b ]]>",
+         "<![", "<![foo[ <p> no close"],
+    )  # fmt: skip
+    def test_a_marked_section_leaves_every_byte_as_it_was_and_the_links_after_it_rewritten(
+        self, declaration: str
+    ) -> None:
+        parts: list[Part] = [
+            "<p>before</p>",
+            declaration,
+            '<p>after</p><a href="',
+            Href("https://after.example/x", "https://after.example/x"),
+            '">go</a>',
+        ]
+        assert_only_hrefs_replaced(parts)
+
+    def test_it_reads_a_marked_section_as_a_browser_does_a_bogus_comment(self) -> None:
+        # Up to the first ">": the anchor inside is comment text, the one after it a link.
+        doc = (
+            '<![foo[ <a href="https://inside.example/"> ]]><a href="https://outside.example/">x</a>'
+        )
+        plan = plan_html(doc, {}, never)
+        assert list(plan.links.values()) == ["https://outside.example/"]
+
+
+# Fuzzing with the pieces HTML is made of, in any order and any number: whatever the parser
+# makes of it, it never fails, and outside the hrefs it rewrote the bytes are the input's.
+MARKUP = st.sampled_from(
+    ["<", ">", "</", "<!", "<![", "]]>", "]>", "<!--", "-->", "<?", "?>", "[", "]", "/>", "=",
+     '"', "'", "&", "&amp;", "&#", ";", " ", "\n", "\r\n", "x", "é", "😀", "CDATA", "if",
+     "endif", "doctype", "<!DOCTYPE html>", "<a", "<a href=", "<a href='", '<a href="', "href",
+     "https://a.example/p", "https://例え.jp/パス", "{{link1}}", "<script>", "</script>",
+     "<title>", "</title>", "<textarea>", "<style>", "<svg>", "</a>", "<p>", "<br/>",
+     "data-trackly-no-track"]
+)  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(MARKUP, max_size=40).map("".join))
+def test_no_markup_makes_the_rewrite_fail_or_change_a_byte_outside_an_href(doc: str) -> None:
+    plan = plan_html(doc, {"link1": Binding("https://bound.example/")}, never)
+    # The literal pieces must be the document's own bytes, in order, with only a rewritten
+    # href (or the bound placeholder) where each slot stands.
+    pattern = "".join(
+        re.escape(p) if isinstance(p, str) else PLACEHOLDER if p.name == "link1" else "(.+?)"
+        for p in plan.pieces
+    )
+    match = re.fullmatch(pattern, doc, re.DOTALL)
+    assert match is not None, (doc, plan.pieces)
+    hrefs = [p.name for p in plan.pieces if isinstance(p, Slot) and p.name != "link1"]
+    for name, raw in zip(hrefs, match.groups(), strict=True):
+        assert uris.to_uri(unescape_attribute(raw).strip()) == plan.links[name]
+
+
+PLACEHOLDER = r"\{\{\s*link1\s*\}\}"
+
+
+class TestIris:
+    def test_a_bare_iri_in_sms_is_minted_as_its_uri(self) -> None:
+        plan = plan_sms("Deal https://shop.example/€uro now", {}, never)
+        assert plan.links == {"url1": "https://shop.example/%E2%82%ACuro"}
+
+    def test_an_iri_href_is_minted_as_its_uri(self) -> None:
+        plan = plan_html('<a href="https://例え.jp/パス">x</a>', {}, never)
+        assert plan.links == {"url1": "https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9"}
+
+    def test_an_iri_and_its_uri_are_one_link(self) -> None:
+        plan = plan_sms(
+            "https://例え.jp/パス or https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9", {}, never
+        )
+        assert list(plan.links) == ["url1"]
+
+    def test_a_bound_iri_is_minted_as_its_uri_and_an_untracked_one_goes_out_as_written(
+        self,
+    ) -> None:
+        bindings = {
+            "a": Binding("https://shop.example/€"),
+            "b": Binding("https://shop.example/€", track=False),
+        }
+        plan = plan_sms("{{a}} {{b}}", bindings, never)
+        assert plan.links == {"a": "https://shop.example/%E2%82%AC"}
+        assert rendered(plan).endswith(" https://shop.example/€")
+
+    def test_a_host_idna_refuses_is_left_alone(self) -> None:
+        plan = plan_sms("Hi https://😀.example/x", {}, never)
+        assert plan.links == {} and rendered(plan) == "Hi https://😀.example/x"
+
+    def test_an_opt_out_pattern_written_in_unicode_still_matches(self) -> None:
+        def opt_out(url: str) -> bool:
+            return "désabonner" in url
+
+        plan = plan_html('<a href="https://shop.example/désabonner">x</a>', {}, opt_out)
+        assert plan.links == {}
+        bindings = {"u": Binding("https://shop.example/désabonner")}
+        assert plan_sms("{{u}}", bindings, opt_out).links == {}

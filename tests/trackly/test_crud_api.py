@@ -68,8 +68,7 @@ class TestEveryResource:
         valid: dict[str, Any],
         change: dict[str, Any],
     ) -> None:
-        # An `account` in the payload is not a field: the key decides.
-        response = owner.post(f"/api/v1/{path}/", valid | {"account": outsider.account.pk})
+        response = owner.post(f"/api/v1/{path}/", valid)
         assert response.status_code == 201, response.content
         data = response.json()
         stored = model.objects.get(pk=data["id"])
@@ -77,6 +76,21 @@ class TestEveryResource:
         for field, value in valid.items():
             assert data[field] == value
             assert getattr(stored, field) == value
+
+    def test_an_account_in_the_payload_is_refused_as_unknown(
+        self,
+        owner: AccountFixture,
+        outsider: AccountFixture,
+        path: str,
+        model: type[Model],
+        valid: dict[str, Any],
+        change: dict[str, Any],
+    ) -> None:
+        # `account` is not a field (the key decides): naming it is a mistake, said aloud.
+        response = owner.post(f"/api/v1/{path}/", valid | {"account": outsider.account.pk})
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"] == {"account": ["Unknown field."]}
+        assert not model.objects.exists()
 
     def test_it_lists_only_the_accounts_own_objects(
         self,
@@ -245,7 +259,8 @@ class TestOfferSecret:
 
     def test_a_patch_cannot_set_the_secret_hash(self, owner: AccountFixture) -> None:
         created = create(owner, "offers")
-        patch(owner, "offers", created["id"], {"postback_secret_hash": "0" * 64})
+        response = patch(owner, "offers", created["id"], {"postback_secret_hash": "0" * 64})
+        assert response.json()["errors"] == {"postback_secret_hash": ["Unknown field."]}
         offer = Offer.objects.get(pk=created["id"])
         assert offer.postback_secret_matches(created["postback_secret"])
 
