@@ -25,7 +25,7 @@ from trackly.authentication import account_of
 from trackly.models import ApiKey, ApiScope
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(RefuseUnknownFields, serializers.ModelSerializer):
     class Meta:
         model = ApiKey
         fields = ["id", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]

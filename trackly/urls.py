@@ -55,7 +55,7 @@ api_v1 = [
     ),
     *router.urls,
     # Anything else under /api/v1/ is a JSON 404, like the API's other refusals.
-    re_path(r"^.*$", api_errors.not_found),
+    re_path(r"^[\s\S]*$", api_errors.not_found),  # newlines too
 ]
 
 # A request Django could not read (multipart without a boundary, ...): a 400 naming it.
