@@ -131,6 +131,15 @@ class OfferSerializer(AccountModelSerializer):
     default_payout = serializers.DecimalField(
         max_digits=14, decimal_places=4, min_value=0, required=False
     )
+    revenue_cap = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="A postback reporting more revenue than this is refused (400) and logged; "
+        "null: no cap.",
+    )
 
     class Meta:
         model = Offer
@@ -144,6 +153,7 @@ class OfferSerializer(AccountModelSerializer):
             "status",
             "expires_at",
             "default_payout",
+            "revenue_cap",
             "interstitial_mode",
             "interstitial_template",
             "click_window_days",

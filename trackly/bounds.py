@@ -33,3 +33,6 @@ MAX_OFFSET = 1_000_000
 MAX_LINKS_PER_MESSAGE = 50
 # Body and query of a tracking request (redirects, postbacks): refused past this (413).
 MAX_TRACKING_REQUEST_BYTES = 64 * 1024
+# An account's opt-out patterns are matched against every link it mints.
+MAX_OPT_OUT_PATTERNS = 100
+MAX_OPT_OUT_PATTERN_LENGTH = 200
