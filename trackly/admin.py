@@ -66,6 +66,11 @@ class AccountForm(forms.ModelForm):
         validate_opt_out_patterns(value)
         return value
 
+    def clean_require_postback_token(self) -> bool:
+        value = self.cleaned_data["require_postback_token"]
+        self.instance.validate_postback_token_requirement(value)
+        return value
+
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):

@@ -80,13 +80,10 @@ class AccountSettingsSerializer(serializers.ModelSerializer):
         return super().to_internal_value(data)
 
     def validate_require_postback_token(self, value: bool) -> bool:
-        # On with no token would refuse every /conv: an account made before tokens existed
-        # rotates one first and gives it to its networks.
-        if value and self.instance is not None and not self.instance.postback_token_hash:
-            raise serializers.ValidationError(
-                "This account has no postback token yet: POST "
-                "/api/v1/account/rotate-postback-token first, then give it to your networks."
-            )
+        try:
+            self.instance.validate_postback_token_requirement(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
         return value
 
     def update(self, instance: Account, validated_data: dict[str, Any]) -> Account:

@@ -130,6 +130,16 @@ class Account(models.Model):
     def postback_token_matches(self, token: str) -> bool:
         return secret_matches(self.postback_token_hash, token)
 
+    def validate_postback_token_requirement(self, require: bool) -> None:
+        # Requiring a token the account has none of would refuse every /conv: an account
+        # made before tokens existed gets one first. (A new one gets its token as it is made.)
+        if require and self.pk is not None and not self.postback_token_hash:
+            raise ValidationError(
+                "This account has no postback token yet: rotate one first (POST "
+                "/api/v1/account/rotate-postback-token, or the admin's 'Rotate postback "
+                "token' action), give it to your networks, then require it."
+            )
+
     def opt_out_pattern_list(self) -> list[str]:
         return [line.strip().lower() for line in self.opt_out_patterns.splitlines() if line.strip()]
 

@@ -100,3 +100,21 @@ def test_an_offers_revenue_cap_is_set_in_admin(admin_client: Client, owner: Any)
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.content[:2000]
     assert Offer.objects.get(pk=offer.pk).revenue_cap == Decimal("75.50")
+
+
+def test_the_token_cannot_be_required_in_admin_before_one_exists(
+    admin_client: Client, owner: Any
+) -> None:
+    Account.objects.filter(pk=owner.account.pk).update(
+        postback_token_hash="", require_postback_token=False
+    )  # as an account made before postback tokens
+    url = f"/admin/trackly/account/{owner.account.pk}/change/"
+    data = form_defaults(admin_client.get(url).content.decode()) | {
+        "name": "Owner Co", "is_active": "on", "time_zone": "UTC", "currency": "USD",
+        "default_click_window_days": "90", "bot_ip_fanout_contacts": "5",
+        "bot_ip_fanout_seconds": "60", "data_retention_days": "395",
+        "require_postback_token": "on",
+    }  # fmt: skip
+    response = admin_client.post(url, data)
+    assert response.status_code == 200 and b"no postback token yet" in response.content
+    assert Account.objects.get(pk=owner.account.pk).require_postback_token is False
