@@ -7,9 +7,10 @@ first, so nothing is lost) and one statement that finds the link, the credited c
 message's campaign and creative, inserts the conversion and closes the log.
 
 Only the credited case is decided here. When the statement inserts nothing (no such click
-or link yet, a duplicate, no qualifying click: unattributed, bot-only or view-through) the
-caller falls back to `services.conversion_record`, the one full definition of the rule, and
-tests check that both paths credit the same click (tests/attribution/test_fastpath.py).
+or link yet, a duplicate, no qualifying click: unattributed, bot-only or view-through;
+revenue above the offer's cap) the caller falls back to `services.conversion_record`, the
+one full definition of the rule, and tests check that both paths credit the same click
+(tests/attribution/test_fastpath.py).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ WITH src AS (
     JOIN trackly_account a ON a.id = l.account_id
     LEFT JOIN trackly_offer o ON o.id = l.offer_id
     WHERE {where}
+      -- Above the offer's cap (Offer.revenue_within_cap) nothing is recorded here: the
+      -- full path answers it (400).
+      AND (%(revenue)s::numeric IS NULL OR o.revenue_cap IS NULL
+           OR %(revenue)s::numeric <= o.revenue_cap)
 ),
 credited AS (
     SELECT mc.id, mc.click_id AS click_pk, mc.clicked_at, mc.message_id,

@@ -10,24 +10,21 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.utils.dateparse import parse_datetime
 
 from trackly import bounds
+from trackly.currencies import CURRENCIES
 
 _DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
 _EVENT_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _UNIX_RE = re.compile(r"^\d{9,11}(\.\d+)?$")
 
-# ISO 4217 active codes.
-CURRENCIES = frozenset(
-    """
-    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
-    BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
-    FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY
-    KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP
-    MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR
-    RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT
-    TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR
-    ZMW ZWG
-    """.split()  # noqa: SIM905 - a table, easier to read as text
-)
+# What a postback says about money. Only one that proved where it came from (a token or a
+# secret, or any postback to an account that requires no token) is trusted with these; from
+# the pixel under the account's token requirement they are dropped, and the offer's defaults
+# apply: its default payout, in the account's currency.
+FIGURES = ("revenue", "currency")
+
+
+def untrusted(params: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in params.items() if name not in FIGURES}
 
 
 class PostbackInvalid(ValueError):

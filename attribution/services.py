@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from attribution import fastpath
 from attribution.models import Conversion, PostbackLog
+from attribution.postback_input import PostbackInvalid
 from attribution.rules import Attribution, attribution_find
 from links.models import MessageShortLink, MessageShortLinkClick
+from trackly import bounds
 from trackly.models import Account, Contact, Offer
 
 logger = logging.getLogger(__name__)
@@ -23,6 +25,11 @@ logger = logging.getLogger(__name__)
 # A postback may name a click that is still on its way to the database. It waits this long
 # for the click, then is kept unattributed (README: "Postbacks before their click").
 PENDING_TIMEOUT = dt.timedelta(minutes=10)
+
+
+# The answer does not say what the cap is: an account without the token requirement answers
+# anyone who guesses a link id.
+REVENUE_ABOVE_CAP = "is above this offer's revenue cap"
 
 
 @dataclass(frozen=True)
@@ -51,8 +58,9 @@ def postback_log_open(
         "endpoint": endpoint,
         "method": method,
         "host": host[:253],
-        "query": query[:65536],
-        "body": body[:65536],
+        # At most what a tracking request may carry (a longer one is refused, 413).
+        "query": query[: bounds.MAX_TRACKING_REQUEST_BYTES],
+        "body": body[: bounds.MAX_TRACKING_REQUEST_BYTES],
         "ip": ip,
         "user_agent": user_agent,
         "received_at": timezone.now(),
@@ -84,7 +92,14 @@ def conversion_record(
     pending: bool = False,
 ) -> tuple[Conversion, bool]:
     """Store one conversion, attributed. Returns (conversion, created); created is False
-    for a duplicate (same account, txn_id and event), which changes nothing."""
+    for a duplicate (same account, txn_id and event), which changes nothing. Revenue above
+    the offer's cap raises PostbackInvalid (a 400 naming `revenue`)."""
+    if (
+        data.revenue is not None
+        and offer is not None
+        and not offer.revenue_within_cap(data.revenue)
+    ):
+        raise PostbackInvalid("revenue", REVENUE_ABOVE_CAP)
     if data.txn_id:
         existing = Conversion.objects.filter(
             account=account, txn_id=data.txn_id, event=data.event
@@ -221,16 +236,28 @@ def _pending_settle(
         conversion.reported_link = click.link
         if offer is not None and not conversion.revenue_reported:
             conversion.revenue = offer.default_payout
-        attribution_apply(
-            conversion,
-            conversion_attribution(
-                conversion.account,
-                offer,
-                click.contact_id,
-                conversion.occurred_at,
-                click.message_id,
-            ),
-        )
+        if (
+            offer is not None
+            and conversion.revenue_reported
+            and not offer.revenue_within_cap(conversion.revenue)
+        ):
+            # Answered 202 before its offer, and so its cap, was known: kept, never credited.
+            conversion.attribution_type = Conversion.AttributionType.NONE
+            conversion.unattributed_reason = (
+                f"revenue {conversion.revenue} is above the offer's revenue cap "
+                f"({offer.revenue_cap})"
+            )
+        else:
+            attribution_apply(
+                conversion,
+                conversion_attribution(
+                    conversion.account,
+                    offer,
+                    click.contact_id,
+                    conversion.occurred_at,
+                    click.message_id,
+                ),
+            )
     elif now - conversion.received_at >= PENDING_TIMEOUT:
         conversion.unattributed_reason = (
             f"click {conversion.reported_click_id} never arrived "

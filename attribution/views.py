@@ -1,21 +1,27 @@
 """Postback endpoints on tracking domains: /conv, /conv/offer, /pixel/<link_id>.gif.
 
-Every request is logged first; then parsed, deduplicated and attributed. Bad input is a
-400 naming the field; nothing is ever a 500 by design, and everything is in the log.
+Every request is logged first (its secrets redacted, attribution.redaction); then its
+credential checked, parsed, deduplicated and attributed. /conv proves itself with the
+account's postback token (`token`) when the account requires one, /conv/offer with the
+offer's secret; the pixel, which sits in public page source, with nothing, so under the
+account's requirement it reports no figures of its own. Bad input is a 400 naming the
+field, a request over MAX_TRACKING_REQUEST_BYTES a 413; nothing is ever a 500 by design,
+and everything is in the log.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import re
 from dataclasses import replace
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 
-from attribution import fastpath
+from attribution import fastpath, redaction
 from attribution import postback_input as parse
 from attribution.models import PostbackLog
 from attribution.services import (
@@ -29,7 +35,8 @@ from attribution.services import (
 from links import ids
 from links.domains import DomainInfo
 from links.models import MessageShortLink, MessageShortLinkClick
-from links.redirect import client_ip
+from links.redirect import client_ip, request_too_large
+from trackly import bounds
 from trackly.errors import DATABASE_DOWN, DatabaseUnavailable
 from trackly.models import Account, Offer
 
@@ -38,42 +45,59 @@ logger = logging.getLogger(__name__)
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")  # 43 bytes
 
 
+TOO_LARGE = (
+    f"request too large: the query and body together may hold at most "
+    f"{bounds.MAX_TRACKING_REQUEST_BYTES} bytes"
+)
+
+
 class Reject(Exception):
     def __init__(self, status: int, field: str | None, message: str) -> None:
         super().__init__(message)
         self.status, self.field, self.message = status, field, message
 
 
-_SECRET_RE = re.compile(r"(^|&)(secret=)[^&]*")
-
-
 def _params(request: HttpRequest) -> dict[str, str]:
-    params = {k: v for k, v in request.GET.items()}
-    if request.method == "POST":
-        params.update({k: v for k, v in request.POST.items()})
+    try:
+        params = {k: v for k, v in request.GET.items()}
+        if request.method == "POST":
+            params.update({k: v for k, v in request.POST.items()})
+    except MultiPartParserError as exc:
+        # e.g. multipart/form-data without a boundary: Django cannot read the form.
+        content_type = request.META.get("CONTENT_TYPE", "")[:100]
+        raise Reject(400, None, f"the body could not be read as {content_type!r}: {exc}") from exc
+    except SuspiciousOperation as exc:  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, ...
+        raise Reject(400, None, f"the request could not be read: {exc}") from exc
     for key, value in params.items():
         if "\x00" in key or "\x00" in value:
             raise Reject(400, key.replace("\x00", ""), "contains a NUL character")
     return params
 
 
-def _for_log(text: str) -> str:
-    # Never keep an offer's postback secret, and never a byte PostgreSQL cannot store.
-    return _SECRET_RE.sub(r"\1\2[redacted]", text).replace("\x00", "\ufffd")
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\ufffd")  # a byte PostgreSQL cannot store in text
 
 
-def _open_log(request: HttpRequest, domain: DomainInfo, endpoint: str) -> PostbackLog:
+def _open_log(
+    request: HttpRequest, domain: DomainInfo, endpoint: str, *, with_body: bool
+) -> PostbackLog:
+    """The log row, with every secret and token redacted (attribution.redaction); the body
+    only when it is to be read (not for a request refused as too large)."""
+    body = ""
+    if with_body and request.method == "POST":
+        body = redaction.redact_body(
+            _storable(request.body.decode("utf-8", errors="replace")),
+            request.META.get("CONTENT_TYPE", ""),
+        )
     return postback_log_open(
         account_id=domain.account_id,
         endpoint=endpoint,
         method=request.method or "",
         host=request.META.get("HTTP_HOST", ""),
-        query=_for_log(request.META.get("QUERY_STRING", "")),
-        body=_for_log(request.body.decode("utf-8", errors="replace"))
-        if request.method == "POST"
-        else "",
+        query=redaction.redact_query(_storable(request.META.get("QUERY_STRING", ""))),
+        body=body,
         ip=client_ip(request),
-        user_agent=_for_log(request.META.get("HTTP_USER_AGENT", "")),
+        user_agent=_storable(request.META.get("HTTP_USER_AGENT", "")),
     )
 
 
@@ -96,11 +120,14 @@ def _handle(
     work: Any,
     override: dict[str, str] | None = None,
 ) -> JsonResponse:
+    too_large = request_too_large(request.META)
     try:
-        log = _open_log(request, domain, endpoint)
+        log = _open_log(request, domain, endpoint, with_body=not too_large)
     except DATABASE_DOWN as exc:
         raise DatabaseUnavailable from exc  # nothing recorded: the network may retry
     try:
+        if too_large:
+            raise Reject(413, None, TOO_LARGE)
         if request.method not in ("GET", "POST"):
             raise Reject(405, None, "method not allowed; use GET or POST")
         params = _params(request) | (override or {})
@@ -161,6 +188,31 @@ def _link(account: Account, link_id: str) -> MessageShortLink:
 
 
 def _conv(
+    params: dict[str, str], domain: DomainInfo, log: PostbackLog
+) -> tuple[int, dict[str, Any]]:
+    # Before anything else is read: without the token, a link id (in every SMS) or a click
+    # id (in the recipient's address bar) would let anyone report revenue. The hash comes
+    # with the cached domain: no query. Constant time (trackly.models.secret_matches).
+    if domain.require_postback_token and not domain.postback_token_matches(
+        params.get("token") or ""
+    ):
+        raise Reject(403, "token", "wrong or missing postback token for this account")
+    return _credit(params, domain, log)
+
+
+def _pixel(
+    params: dict[str, str], domain: DomainInfo, log: PostbackLog
+) -> tuple[int, dict[str, Any]]:
+    # The pixel sits in the advertiser's page source, where anyone can read it: it never
+    # takes the token. Under the account's requirement it is trusted with nothing but which
+    # link converted: its figures are the offer's defaults (postback_input.untrusted). As
+    # every postback, it never changes a stored conversion: a repeat is a duplicate.
+    if domain.require_postback_token:
+        params = parse.untrusted(params)
+    return _credit(params, domain, log)
+
+
+def _credit(
     params: dict[str, str], domain: DomainInfo, log: PostbackLog
 ) -> tuple[int, dict[str, Any]]:
     click_id = (params.get("click_id") or "").strip()
@@ -243,12 +295,16 @@ def conv_offer(request: HttpRequest, domain: DomainInfo) -> HttpResponse:
 
 
 def pixel(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResponse:
-    """Always the GIF, whatever the input; what it reported is in the postback log."""
+    """Always the GIF, whatever the input; what it reported is in the postback log. Its
+    status is 200 but for a request too large to read (413)."""
+    status = 200
     try:
         # The path names the link; a click_id in the query does not override it.
-        _handle(request, domain, "pixel", _conv, override={"link_id": link_id, "click_id": ""})
+        status = _handle(
+            request, domain, "pixel", _pixel, override={"link_id": link_id, "click_id": ""}
+        ).status_code
     except Exception:
         logger.exception("pixel %s failed", link_id)
-    response = HttpResponse(PIXEL, content_type="image/gif")
+    response = HttpResponse(PIXEL, content_type="image/gif", status=413 if status == 413 else 200)
     response["Cache-Control"] = "no-store"
     return response

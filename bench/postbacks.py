@@ -1,6 +1,7 @@
 """Postbacks per second with attribution, on PostgreSQL and Redis, through the production
 web server: wrk (64 connections, 10 s) sends /conv with a distinct click id and txn_id per
-request, so each one is logged, deduplicated (by insert) and attributed. Prints req/s,
+request and the account's postback token (which a new account requires), so each one is
+logged (the token redacted), checked, deduplicated (by insert) and attributed. Prints req/s,
 p50 and p99, and checks that every answered postback left one conversion.
 
     make bench-postbacks
@@ -27,7 +28,7 @@ harness.DATABASE_URL = os.environ.get(
 harness.ENV["DATABASE_URL"] = harness.DATABASE_URL
 
 
-def lua(host: str, click_ids: list[str]) -> str:
+def lua(host: str, click_ids: list[str], token: str) -> str:
     listed = ",".join(f'"{c}"' for c in click_ids)
     return f"""
 clicks = {{{listed}}}
@@ -41,8 +42,8 @@ end
 request = function()
   counter = counter + 1
   local click = clicks[(counter % #clicks) + 1]
-  local path = "/conv?click_id=" .. click .. "&revenue=12.50&event=purchase&txn_id=" ..
-               prefix .. "-" .. tid .. "-" .. counter
+  local path = "/conv?click_id=" .. click .. "&token={token}" ..
+               "&revenue=12.50&event=purchase&txn_id=" .. prefix .. "-" .. tid .. "-" .. counter
   return wrk.format("GET", path, {{["Host"] = "{host}"}})
 end
 """
@@ -64,9 +65,8 @@ def main() -> None:
     harness.recreate_database()
     harness.manage("migrate", "--no-input", "-v", "0")
     harness.stream_reset()
-    api_key = json.loads(harness.manage("create_account", "Bench", "--domain", harness.HOST))[
-        "api_key"
-    ]
+    created = json.loads(harness.manage("create_account", "Bench", "--domain", harness.HOST))
+    api_key, token = created["api_key"], created["postback_token"]
     server = harness.start_server()
     consumer = harness.consumer_start()  # the click pipeline stores the clicks
     try:
@@ -87,7 +87,7 @@ def main() -> None:
             for table in ("links_messageshortlinkclick", "links_messageclick"):
                 conn.execute(f"UPDATE {table} SET clicked_at = clicked_at - interval '10 min'")
             conn.execute("ANALYZE")  # a fresh database: plan as production's analysed tables
-        result = harness.wrk(lua(harness.HOST, click_ids))
+        result = harness.wrk(lua(harness.HOST, click_ids, token))
     finally:
         consumer.terminate()
         consumer.wait()

@@ -3,14 +3,19 @@
 Every request to a tracking host needs this, so it is cached (Redis when configured, shared
 by every web process), unknown hosts included, and checked against the config version
 that links.resolve bumps on any change (a domain, its account, ...).
+
+It carries the account's postback-token rule and the token's hash (never the token), so a
+postback to /conv is checked without a query; a rotated token or a changed rule saves the
+account, which bumps the version.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from links.models import TrackingDomain
 from links.resolve import config_cached
+from trackly.models import secret_matches
 
 CACHE_SECONDS = 300
 
@@ -21,6 +26,11 @@ class DomainInfo:
     account_id: int
     host: str
     fallback_url: str
+    require_postback_token: bool
+    postback_token_hash: str = field(repr=False)  # kept out of any log line
+
+    def postback_token_matches(self, token: str) -> bool:
+        return secret_matches(self.postback_token_hash, token)
 
 
 def tracking_domain_by_host(host: str) -> DomainInfo | None:
@@ -30,7 +40,14 @@ def tracking_domain_by_host(host: str) -> DomainInfo | None:
     def load() -> DomainInfo | None:
         row = (
             TrackingDomain.objects.filter(host=host, is_active=True, account__is_active=True)
-            .values_list("id", "account_id", "host", "fallback_url")
+            .values_list(
+                "id",
+                "account_id",
+                "host",
+                "fallback_url",
+                "account__require_postback_token",
+                "account__postback_token_hash",
+            )
             .first()
         )
         return DomainInfo(*row) if row else None
@@ -39,4 +56,5 @@ def tracking_domain_by_host(host: str) -> DomainInfo | None:
 
 
 def domain_key(host: str) -> str:
-    return f"trackdomain:{host}"
+    # v2: with the postback token's fields (an entry an older release cached has none).
+    return f"trackdomain:v2:{host}"

@@ -36,7 +36,7 @@ from links.domains import DomainInfo, domain_key, tracking_domain_by_host
 from links.models import normalize_host
 from links.resolve import LinkInfo, link_info, link_key, local
 from links.services import click_record
-from trackly import redis_conn, uris
+from trackly import bounds, redis_conn, uris
 from trackly.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,24 @@ def environ_ip(meta: dict) -> str | None:
         return str(ipaddress.ip_address(ip))
     except ValueError:
         return None
+
+
+def request_too_large(meta: dict) -> bool:
+    """More query and body than a tracking request may carry (trackly.bounds); answered 413
+    without reading the body. (Django reads no body beyond its Content-Length.)"""
+    try:
+        body = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        body = 0  # as Django reads it: no body
+    return len(meta.get("QUERY_STRING", "")) + body > bounds.MAX_TRACKING_REQUEST_BYTES
+
+
+def too_large(request: HttpRequest) -> HttpResponse:
+    logger.info("tracking %s %r refused: request too large", request.method, request.path)
+    page = render_to_string(
+        "links/too_large.html", {"limit_kb": bounds.MAX_TRACKING_REQUEST_BYTES // 1024}
+    )
+    return _finish(request, HttpResponse(page, status=413))
 
 
 def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
@@ -153,6 +171,8 @@ def front(environ: dict) -> HttpResponse | None:
     link_id = environ.get("PATH_INFO", "")[1:]
     if (method != "GET" and method != "HEAD") or not ids.is_link_id(link_id):
         return None
+    if request_too_large(environ):
+        return None  # the view answers 413
     if not click_stream.enabled() or not redis_conn.available():
         return None  # the view writes the click itself
     try:

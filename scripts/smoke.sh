@@ -16,6 +16,7 @@ trap cleanup EXIT
 $PY manage.py migrate --no-input -v 0
 account=$($PY manage.py create_account "Smoke Co" --domain "http://127.0.0.1:$PORT")
 api_key=$(printf '%s' "$account" | $PY -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+postback_token=$(printf '%s' "$account" | $PY -c 'import json,sys; print(json.load(sys.stdin)["postback_token"])')
 
 $PY -m gunicorn trackly.wsgi --bind 127.0.0.1:$PORT --workers 1 --threads 4 --log-level warning &
 server_pid=$!
@@ -61,7 +62,10 @@ click_id=$($PY manage.py shell -v 0 -c '
 from links.models import MessageClick
 print(MessageClick.objects.get().click.click_id)
 ' | tail -1)
-curl -fsS "${short_url%/*}/conv?click_id=$click_id&revenue=9.50&txn_id=smoke-1" | $PY -c '
+# A new account requires its postback token on /conv: without it, a 403.
+status=$(curl -s -o /dev/null -w '%{http_code}' "${short_url%/*}/conv?click_id=$click_id&revenue=9.50&txn_id=smoke-0")
+[ "$status" = 403 ] || { echo "smoke: a postback without the token answered $status, not 403"; exit 1; }
+curl -fsS "${short_url%/*}/conv?click_id=$click_id&token=$postback_token&revenue=9.50&txn_id=smoke-1" | $PY -c '
 import json, sys
 answer = json.load(sys.stdin)
 assert answer["status"] == "accepted" and answer["attribution"]["type"] == "direct", answer

@@ -52,12 +52,16 @@ def click_stream(settings: Any) -> Any:
 
 
 class AccountFixture:
-    """An account with a tracking domain and a key, and an API client that uses the key."""
+    """An account with a tracking domain, a key and a postback token (which it requires on
+    /conv, as every new account does), and an API client that uses the key."""
 
-    def __init__(self, account: Account, domain: TrackingDomain, api_key: str) -> None:
+    def __init__(
+        self, account: Account, domain: TrackingDomain, api_key: str, postback_token: str
+    ) -> None:
         self.account = account
         self.domain = domain
         self.api_key = api_key
+        self.postback_token = postback_token
         self.client = APIClient(HTTP_HOST="localhost")
         self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
 
@@ -80,12 +84,14 @@ def make_account(db: Any) -> Callable[..., AccountFixture]:
         name: str | None = None, host: str | None = None, **account_fields: Any
     ) -> AccountFixture:
         n = next(_counter)
-        account = Account.objects.create(name=name or f"Account {n}", **account_fields)
+        account = Account(name=name or f"Account {n}", **account_fields)
+        postback_token = account.rotate_postback_token()
+        account.save()
         domain = TrackingDomain.objects.create(
             account=account, host=host or f"go{n}.example.com", is_primary=True
         )
         _, raw = ApiKey.generate(account=account)
-        return AccountFixture(account, domain, raw)
+        return AccountFixture(account, domain, raw, postback_token)
 
     return make
 

@@ -45,8 +45,9 @@ from trackly.models import (
     Offer,
     SendingList,
     all_scopes,
+    validate_opt_out_patterns,
 )
-from trackly.services import sending_list_bot_detection_switch
+from trackly.services import account_postback_token_rotate, sending_list_bot_detection_switch
 
 
 class TrackingDomainInline(ScopedFormFields, admin.TabularInline):
@@ -98,8 +99,22 @@ class ApiKeyInline(ScopedFormFields, admin.TabularInline):
         return False  # keys are made with the account action, which shows the key once
 
 
+class AccountForm(forms.ModelForm):
+    # No Meta: the admin builds the form from its fieldsets.
+    def clean_opt_out_patterns(self) -> str:
+        value = self.cleaned_data["opt_out_patterns"]
+        validate_opt_out_patterns(value)
+        return value
+
+    def clean_require_postback_token(self) -> bool:
+        value = self.cleaned_data["require_postback_token"]
+        self.instance.validate_postback_token_requirement(value)
+        return value
+
+
 @admin.register(Account)
 class AccountAdmin(TenantScopedAdmin):
+    form = AccountForm
     list_display = [
         "name",
         "id",
@@ -112,10 +127,11 @@ class AccountAdmin(TenantScopedAdmin):
     list_filter = ["is_active", "time_zone"]
     search_fields = ["name", "tracking_domains__host"]
     inlines = [TrackingDomainInline, InterstitialTemplateInline, MembershipInline, ApiKeyInline]
-    actions = ["issue_api_key"]
+    actions = ["issue_api_key", "rotate_postback_token"]
     fieldsets = [
         (None, {"fields": ["name", "is_active", "time_zone", "currency"]}),
         ("Attribution", {"fields": ["default_click_window_days", "opt_out_patterns"]}),
+        ("Postbacks", {"fields": ["require_postback_token"]}),
         ("Bot detection", {"fields": ["bot_ip_fanout_contacts", "bot_ip_fanout_seconds"]}),
         ("Data", {"fields": ["data_retention_days"]}),
     ]
@@ -126,6 +142,27 @@ class AccountAdmin(TenantScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Deleting an account deletes all it has: a superuser's decision.
         return unrestricted(request) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
+        token = None if change else obj.rotate_postback_token()
+        super().save_model(request, obj, form, change)
+        if token is not None:
+            self.message_user(
+                request,
+                f"Postback token for {obj}: {token} (copy it now: it is not shown again)",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Rotate postback token (shown once)")
+    def rotate_postback_token(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        for account in queryset:
+            token = account_postback_token_rotate(account)
+            self.message_user(
+                request,
+                f"New postback token for {account}: {token} (copy it now: it is not shown "
+                "again; the old one no longer works)",
+                messages.WARNING,
+            )
 
     @admin.action(description="Issue a new API key (shown once)")
     def issue_api_key(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
@@ -302,7 +339,7 @@ class OfferAdmin(TenantScopedAdmin):
         (None, {"fields": ["account", "name", "external_id", "status", "expires_at"]}),
         ("Destination", {"fields": ["destination_url", "click_param", "fallback_url"]}),
         ("Interstitial", {"fields": ["interstitial_mode", "interstitial_template"]}),
-        ("Attribution", {"fields": ["default_payout", "click_window_days"]}),
+        ("Attribution", {"fields": ["default_payout", "revenue_cap", "click_window_days"]}),
     ]
 
     def save_model(self, request: HttpRequest, obj: Offer, form: Any, change: bool) -> None:

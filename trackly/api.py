@@ -162,6 +162,12 @@ class OfferSerializer(AccountModelSerializer):
         queryset=InterstitialTemplate.objects.all(), required=False, allow_null=True
     )
     default_payout = money_field(required=False)
+    revenue_cap = money_field(
+        required=False,
+        allow_null=True,
+        help_text="A postback reporting more revenue than this is refused (400) and logged; "
+        "null: no cap.",
+    )
 
     class Meta:
         model = Offer
@@ -175,6 +181,7 @@ class OfferSerializer(AccountModelSerializer):
             "status",
             "expires_at",
             "default_payout",
+            "revenue_cap",
             "interstitial_mode",
             "interstitial_template",
             "click_window_days",

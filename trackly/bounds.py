@@ -122,3 +122,8 @@ def page_check(*, size_field: str, size: int, offset_field: str, offset: int) ->
 
 def _span_text(span: dt.timedelta) -> str:
     return "a day" if span == dt.timedelta(days=1) else f"{span.days} days"
+
+
+# An account's opt-out patterns are matched against every link it mints.
+MAX_OPT_OUT_PATTERNS = 100
+MAX_OPT_OUT_PATTERN_LENGTH = 200

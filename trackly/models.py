@@ -18,6 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from trackly import bounds
+from trackly.currencies import CURRENCIES
 from trackly.fields import UriField
 
 DEFAULT_CLICK_WINDOW_DAYS = 90
@@ -30,8 +31,22 @@ def validate_time_zone(value: str) -> None:
 
 
 def validate_currency(value: str) -> None:
-    if len(value) != 3 or not value.isalpha() or not value.isupper():
-        raise ValidationError(f"{value!r} is not an ISO 4217 code (three capital letters).")
+    if value not in CURRENCIES:
+        raise ValidationError(f"{value!r} is not an ISO 4217 currency code (e.g. USD).")
+
+
+def validate_opt_out_patterns(value: str) -> None:
+    """Bounded: they are matched against every link the account mints. (Not a field
+    validator, to need no migration: the account API and admin call it.)"""
+    patterns = [line.strip() for line in value.splitlines() if line.strip()]
+    if len(patterns) > bounds.MAX_OPT_OUT_PATTERNS:
+        raise ValidationError(f"At most {bounds.MAX_OPT_OUT_PATTERNS} patterns.")
+    for pattern in patterns:
+        if len(pattern) > bounds.MAX_OPT_OUT_PATTERN_LENGTH:
+            raise ValidationError(
+                f"Each pattern at most {bounds.MAX_OPT_OUT_PATTERN_LENGTH} characters: "
+                f"{pattern[:40]!r}... is longer."
+            )
 
 
 def validate_not_before_earliest(value: dt.datetime) -> None:
@@ -42,6 +57,11 @@ def validate_not_before_earliest(value: dt.datetime) -> None:
 def hash_secret(secret: str) -> str:
     # surrogatepass: a secret is compared, never shown; a stray surrogate must not crash it.
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def secret_matches(stored_hash: str, secret: str) -> bool:
+    """`secret` against a stored hash_secret(), in constant time; no hash matches nothing."""
+    return bool(stored_hash) and hmac.compare_digest(stored_hash, hash_secret(secret))
 
 
 CLICK_WINDOW_VALIDATORS = [MinValueValidator(1), MaxValueValidator(bounds.MAX_CLICK_WINDOW_DAYS)]
@@ -125,9 +145,17 @@ class Account(models.Model):
         return token
 
     def postback_token_matches(self, token: str) -> bool:
-        return bool(self.postback_token_hash) and hmac.compare_digest(
-            self.postback_token_hash, hash_secret(token)
-        )
+        return secret_matches(self.postback_token_hash, token)
+
+    def validate_postback_token_requirement(self, require: bool) -> None:
+        # Requiring a token the account has none of would refuse every /conv: an account
+        # made before tokens existed gets one first. (A new one gets its token as it is made.)
+        if require and self.pk is not None and not self.postback_token_hash:
+            raise ValidationError(
+                "This account has no postback token yet: rotate one first (POST "
+                "/api/v1/account/rotate-postback-token, or the admin's 'Rotate postback "
+                "token' action), give it to your networks, then require it."
+            )
 
     def opt_out_pattern_list(self) -> list[str]:
         return [line.strip().lower() for line in self.opt_out_patterns.splitlines() if line.strip()]
@@ -462,9 +490,12 @@ class Offer(models.Model):
         return secret
 
     def postback_secret_matches(self, secret: str) -> bool:
-        return bool(self.postback_secret_hash) and hmac.compare_digest(
-            self.postback_secret_hash, hash_secret(secret)
-        )
+        return secret_matches(self.postback_secret_hash, secret)
+
+    def revenue_within_cap(self, revenue: Decimal) -> bool:
+        """A postback may report at most the offer's revenue cap (attribution.fastpath
+        declines above it, in SQL, leaving the answer to the full path)."""
+        return self.revenue_cap is None or revenue <= self.revenue_cap
 
 
 class Message(models.Model):

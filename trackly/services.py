@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.db import transaction
 
 from links.models import TrackingDomain, normalize_host
 from trackly.models import Account, ApiKey, SendingList
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A new account and its two secrets, in clear this once (only their hashes are kept)."""
+
+    account: Account
+    api_key: str
+    postback_token: str
 
 
 def parse_domain(value: str) -> tuple[str, bool, int | None]:
@@ -21,13 +31,14 @@ def parse_domain(value: str) -> tuple[str, bool, int | None]:
     return normalize_host(parts.hostname), parts.scheme == "https", parts.port
 
 
-def account_create(
-    *, name: str, domain: str | None = None, fallback_url: str = ""
-) -> tuple[Account, str]:
-    """A new account with an API key (returned once, in clear) and its tracking domain."""
+def account_create(*, name: str, domain: str | None = None, fallback_url: str = "") -> NewAccount:
+    """A new account with an API key, a postback token (it requires one on /conv, the
+    default) and its tracking domain."""
     parsed = parse_domain(domain) if domain else None
     with transaction.atomic():
-        account = Account.objects.create(name=name)
+        account = Account(name=name)
+        postback_token = account.rotate_postback_token()
+        account.save()
         if parsed:
             host, https, port = parsed
             TrackingDomain.objects.create(
@@ -39,7 +50,17 @@ def account_create(
                 is_primary=True,
             )
         _, raw_key = ApiKey.generate(account=account)
-    return account, raw_key
+    return NewAccount(account, raw_key, postback_token)
+
+
+def account_postback_token_rotate(account: Account) -> str:
+    """A new postback token for the account, returned in clear this once; the old one stops
+    working at once here and within a second on every web process (the save bumps the
+    config version the cached tracking domains carry the token's hash under)."""
+    token = account.rotate_postback_token()
+    # update_fields: a concurrent settings change must not be overwritten with stale values.
+    account.save(update_fields=["postback_token_hash"])
+    return token
 
 
 def sending_list_bot_detection_switch(sending_list: SendingList, enabled: bool) -> None:

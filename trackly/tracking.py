@@ -32,6 +32,9 @@ def dispatch(request: HttpRequest, domain: DomainInfo) -> HttpResponse:
     pixel = PIXEL_RE.match(path)
     if pixel:
         return postbacks.pixel(request, domain, pixel.group(1))
+    # (Postbacks answer their own 413, logged in the postback log.)
+    if redirect.request_too_large(request.META):
+        return redirect.too_large(request)
     segment = path[1:]
     try:
         if segment and "/" not in segment:

@@ -15,7 +15,7 @@ from rest_framework.routers import SimpleRouter
 from links import api as links_api
 from reporting import api as reporting_api
 from trackly import api as trackly_api
-from trackly import api_errors, api_keys
+from trackly import api_account, api_errors, api_keys
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -35,6 +35,12 @@ router.register("creatives", trackly_api.CreativeViewSet, basename="creative")
 router.register("api-keys", api_keys.ApiKeyViewSet, basename="api-key")
 
 api_v1 = [
+    re_path(r"^account/?$", api_account.AccountSettings.as_view(), name="account"),
+    re_path(
+        r"^account/rotate-postback-token/?$",
+        api_account.PostbackTokenRotate.as_view(),
+        name="account-rotate-postback-token",
+    ),
     re_path(r"^messages/?$", links_api.MessageCreate.as_view(), name="messages-create"),
     re_path(r"^messages/bulk/?$", links_api.MessageBulkCreate.as_view(), name="messages-bulk"),
     re_path(r"^messages/(?P<pk>[0-9]+)/?$", reporting_api.MessageDetail.as_view(), name="message"),

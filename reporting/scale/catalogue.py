@@ -114,6 +114,7 @@ class AccountPlan:
     username: str
     password: str
     api_key: str
+    postback_token: str
     messages: int
     contacts: int
     first_contact_id: int = 0
@@ -145,7 +146,8 @@ class CreativePlan:
 def account_plan_create(
     index: int, messages: int, rng: random.Random
 ) -> tuple[AccountPlan, list[ListPlan], list[CreativePlan]]:
-    """An account made the way `create_account` makes one (tracking domain, API key), with
+    """An account made the way `create_account` makes one (tracking domain, API key,
+    postback token), with
     a dashboard login and its catalogue."""
     if index < len(ACCOUNT_PRESETS):
         name, slug, tz, currency, language, phone = ACCOUNT_PRESETS[index]
@@ -157,7 +159,8 @@ def account_plan_create(
     while TrackingDomain.objects.filter(host=host).exists():  # an earlier load's
         n += 1
         host = f"go.{slug}{n}.example"
-    account, api_key = account_create(name=name, domain=host)
+    new = account_create(name=name, domain=host)
+    account, api_key = new.account, new.api_key
     account.time_zone, account.currency = tz, currency
     account.save(update_fields=["time_zone", "currency"])
     password = secrets.token_urlsafe(12)
@@ -168,7 +171,7 @@ def account_plan_create(
     plan = AccountPlan(
         account=account, slug=slug, base_url=f"https://{host}", language=language,
         phone_prefix=phone, username=user.username, password=password, api_key=api_key,
-        messages=messages, contacts=max(10, messages // 4),
+        postback_token=new.postback_token, messages=messages, contacts=max(10, messages // 4),
     )  # fmt: skip
     lists = _lists(plan)
     _offers(plan)

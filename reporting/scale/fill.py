@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from psycopg import sql
 
+from attribution.redaction import REDACTED
 from attribution.rules import DIRECT_WITHIN
 from reporting.scale.catalogue import (
     CAMPAIGNS,
@@ -175,6 +176,7 @@ class ScaleFill:
                     "username": p.username,
                     "password": p.password,
                     "api_key": p.api_key,
+                    "postback_token": p.postback_token,
                     "messages": p.messages,
                     "contacts": p.contacts,
                 }
@@ -643,14 +645,16 @@ class ScaleFill:
     def _postback_log(self, row: dict[str, Any], pk: int, outcome: str) -> tuple[Any, ...]:
         plan: AccountPlan = row["plan"]
         extra = f"txn_id={row['txn_id']}&revenue={row['revenue']}&event={row['event']}"
+        # As the log keeps them: the network's token (/conv) and the offer's secret redacted.
+        token = f"token={REDACTED}"
         if row["reported_click_id"]:
-            endpoint, query = "conv", f"click_id={row['reported_click_id']}&{extra}"
+            endpoint, query = "conv", f"click_id={row['reported_click_id']}&{token}&{extra}"
         elif row["reported_link_id"]:
-            endpoint, query = "conv", f"link_id={row['reported_link_id']}&{extra}"
+            endpoint, query = "conv", f"link_id={row['reported_link_id']}&{token}&{extra}"
         else:
             contact = f"contact={row['contact_id']}&" if row["contact_id"] else ""
             endpoint = "conv/offer"
-            query = f"offer_id={row['offer_id']}&secret=[redacted]&{contact}{extra}"
+            query = f"offer_id={row['offer_id']}&secret={REDACTED}&{contact}{extra}"
         received = row["received_at"]
         if outcome == "duplicate":
             received = min(received + dt.timedelta(seconds=self.rng.uniform(1, 300)), self.end)

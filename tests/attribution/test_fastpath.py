@@ -159,9 +159,14 @@ class TestTheFastPath:
         link = message(owner, {"offer": offer.pk}, sent_at=T0, campaign="C")
         tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bot=False)
         client = Client(HTTP_HOST=owner.domain.host)
-        client.get("/conv", {"click_id": tapped.click_id, "txn_id": "warm"})
+        client.get(
+            "/conv", {"click_id": tapped.click_id, "token": owner.postback_token, "txn_id": "warm"}
+        )
         with CaptureQueriesContext(connection) as queries:
-            response = client.get("/conv", {"click_id": tapped.click_id, "txn_id": "t1"})
+            response = client.get(
+                "/conv",
+                {"click_id": tapped.click_id, "token": owner.postback_token, "txn_id": "t1"},
+            )
         assert response.json()["status"] == "accepted"
         assert response.json()["attribution"]["type"] == "click_through"
         # Two prepared statements (log; credit and close), none through the ORM.
@@ -181,7 +186,9 @@ class TestTheFastPath:
         )  # fmt: skip
         link = message(owner, {"offer": offer.pk}, sent_at=T0, campaign="C")
         tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5), bot=False)
-        response = Client(HTTP_HOST=owner.domain.host).get("/conv", {"click_id": tapped.click_id})
+        response = Client(HTTP_HOST=owner.domain.host).get(
+            "/conv", {"click_id": tapped.click_id, "token": owner.postback_token}
+        )
         assert response.json()["attribution"]["type"] == "direct"
         conversion = Conversion.objects.get()
         assert (conversion.revenue, conversion.currency) == (Decimal("7.25"), "EUR")
@@ -191,8 +198,24 @@ class TestTheFastPath:
         link = message(owner, {"url": "https://a.example/"}, sent_at=T0, campaign="C")
         tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(hours=2), bot=False)
         client = Client(HTTP_HOST=owner.domain.host)
-        first = client.get("/conv", {"click_id": tapped.click_id, "txn_id": "x", "revenue": "2"})
-        again = client.get("/conv", {"click_id": tapped.click_id, "txn_id": "x", "revenue": "2"})
+        first = client.get(
+            "/conv",
+            {
+                "click_id": tapped.click_id,
+                "token": owner.postback_token,
+                "txn_id": "x",
+                "revenue": "2",
+            },
+        )
+        again = client.get(
+            "/conv",
+            {
+                "click_id": tapped.click_id,
+                "token": owner.postback_token,
+                "txn_id": "x",
+                "revenue": "2",
+            },
+        )
         assert first.json()["status"] == "accepted"
         assert again.json()["status"] == "duplicate"
         assert again.json()["conversion_id"] == first.json()["conversion_id"]
@@ -205,12 +228,19 @@ def test_a_postback_after_its_connection_died_reconnects(owner: Any) -> None:
     link = message(owner, {"url": "https://a.example/"}, sent_at=T0, campaign="C")
     tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bot=False)
     client = Client(HTTP_HOST=owner.domain.host)
-    assert client.get("/conv", {"click_id": tapped.click_id}).status_code == 200
+    assert (
+        client.get(
+            "/conv", {"click_id": tapped.click_id, "token": owner.postback_token}
+        ).status_code
+        == 200
+    )
     # PostgreSQL restarted between two requests: the persistent connection is gone.
     backend = connection.connection.info.backend_pid
     with psycopg.connect(connection.connection.info.dsn, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [backend])
-    response = client.get("/conv", {"click_id": tapped.click_id, "txn_id": "after"})
+    response = client.get(
+        "/conv", {"click_id": tapped.click_id, "token": owner.postback_token, "txn_id": "after"}
+    )
     assert response.status_code == 200 and response.json()["status"] == "accepted"
     assert connection.connection.info.backend_pid != backend
     assert PostbackLog.objects.filter(outcome="accepted").count() == 2
@@ -227,7 +257,13 @@ class TestTheFullPathAlone:
         tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bot=False)
         monkeypatch.setattr(connection, "vendor", "sqlite")
         response = Client(HTTP_HOST=owner.domain.host).get(
-            "/conv", {"click_id": tapped.click_id, "txn_id": "s1", "revenue": "4"}
+            "/conv",
+            {
+                "click_id": tapped.click_id,
+                "token": owner.postback_token,
+                "txn_id": "s1",
+                "revenue": "4",
+            },
         )
         assert response.status_code == 200, response.content
         assert response.json()["attribution"]["click_id"] == tapped.click_id
@@ -241,12 +277,16 @@ class TestTheFullPathAlone:
         link = message(owner, {"url": "https://a.example/"}, sent_at=T0, campaign="C")
         tapped = click(link, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bot=False)
         client = Client(HTTP_HOST=owner.domain.host)
-        client.get("/conv", {"click_id": tapped.click_id})  # the domain is cached now
+        client.get(
+            "/conv", {"click_id": tapped.click_id, "token": owner.postback_token}
+        )  # the domain is cached now
         before = connection.connection.execute(
             "SELECT count(*) FROM pg_prepared_statements"
         ).fetchone()[0]
         with CaptureQueriesContext(connection) as queries:
-            response = client.get("/conv", {"click_id": tapped.click_id})
+            response = client.get(
+                "/conv", {"click_id": tapped.click_id, "token": owner.postback_token}
+            )
         assert response.json()["status"] == "accepted"
         assert queries.captured_queries == []  # still the fast path
         after = connection.connection.execute(
@@ -261,6 +301,8 @@ class TestTheFullPathAlone:
         )  # fmt: skip
         link = message(owner, {"offer": offer.pk}, sent_at=T0, campaign="C")
         tapped = click(link, T0, bot=False)
-        response = Client(HTTP_HOST=owner.domain.host).get("/conv", {"click_id": tapped.click_id})
+        response = Client(HTTP_HOST=owner.domain.host).get(
+            "/conv", {"click_id": tapped.click_id, "token": owner.postback_token}
+        )
         assert response.status_code == 200
         assert response.json()["attribution"]["type"] == "click_through"

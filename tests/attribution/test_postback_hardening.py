@@ -44,7 +44,8 @@ class TestNoCrash:
     def test_bad_values_are_400s_and_logged(self, owner: Any, params: dict) -> None:
         message = owner.mint(body="https://a.example/")
         response = tracking(owner).get(
-            "/conv", {"link_id": message["links"][0]["link_id"], **params}
+            "/conv",
+            {"link_id": message["links"][0]["link_id"], "token": owner.postback_token, **params},
         )
         assert response.status_code == 400
         log = PostbackLog.objects.get()
@@ -91,7 +92,7 @@ def test_the_postback_secret_is_never_logged(owner: Any) -> None:
 def test_a_pending_conversion_gets_the_offers_default_payout(owner: Any) -> None:
     offer, _ = make_offer(owner, default_payout=Decimal("12.5"))
     message = owner.mint(body="{{l}}", links={"l": {"offer": offer.pk}})
-    tracking(owner).get("/conv", {"click_id": "D" * 16})
+    tracking(owner).get("/conv", {"click_id": "D" * 16, "token": owner.postback_token})
     tracking(owner).get(f"/{message['links'][0]['link_id']}", HTTP_USER_AGENT=BROWSER)
     occurred = Conversion.objects.get().occurred_at - dt.timedelta(seconds=5)
     MessageShortLinkClick.objects.update(click_id="D" * 16, clicked_at=occurred)
@@ -111,7 +112,7 @@ def test_an_old_human_click_with_a_late_repeat_is_not_called_bot_only(owner: Any
     old = first.clicked_at - dt.timedelta(days=10)
     MessageShortLinkClick.objects.filter(pk=first.pk).update(clicked_at=old)
     MessageClick.objects.update(clicked_at=old)
-    body = tracking(owner).get("/conv", {"link_id": link_id}).json()
+    body = tracking(owner).get("/conv", {"link_id": link_id, "token": owner.postback_token}).json()
     assert body["attribution"] is None
     assert "bot" not in body["reason"] and "older than the 7-day window" in body["reason"]
 

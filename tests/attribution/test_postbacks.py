@@ -46,6 +46,9 @@ def tap(account: Any, message: dict, *, ua: str = BROWSER, at: dt.datetime | Non
 
 
 def postback(account: Any, path: str = "/conv", method: str = "get", **params: Any) -> Any:
+    """A network's postback; to /conv with the account's token unless `token` is given."""
+    if path == "/conv":
+        params = {"token": account.postback_token} | params
     client = Client(HTTP_HOST=account.domain.host)
     if method == "post":  # as networks send it: an urlencoded form
         return client.post(
@@ -82,7 +85,10 @@ class TestConv:
         click_id = tap(owner, message)
         response = postback(owner, method="post", click_id=click_id, revenue="3", txn_id="p")
         assert response.json()["status"] == "accepted"
-        assert PostbackLog.objects.get().body == f"click_id={click_id}&revenue=3&txn_id=p"
+        assert (
+            PostbackLog.objects.get().body
+            == f"token=[redacted]&click_id={click_id}&revenue=3&txn_id=p"
+        )
 
     def test_a_link_id_postback_credits_the_contact(self, owner: Any) -> None:
         offer, _ = make_offer(owner)
@@ -270,10 +276,13 @@ class TestPixel:
         assert response.status_code == 200 and response.content == PIXEL
         assert PostbackLog.objects.get().http_status == 404
 
-    def test_a_valid_pixel_records_a_conversion(self, owner: Any) -> None:
-        message = send(owner)
-        tap(owner, message)
-        postback(owner, f"/pixel/{message['links'][0]['link_id']}.gif", revenue="4")
+    def test_without_the_token_requirement_a_pixel_records_its_revenue(
+        self, make_account: Any
+    ) -> None:
+        account = make_account(require_postback_token=False)  # as accounts made before it
+        message = send(account)
+        tap(account, message)
+        postback(account, f"/pixel/{message['links'][0]['link_id']}.gif", revenue="4")
         assert Conversion.objects.get().revenue == Decimal("4")
 
 

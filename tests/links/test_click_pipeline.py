@@ -79,7 +79,9 @@ class TestPipeline:
         click_id = tap(owner, message["links"][0]["link_id"])  # still in the stream
 
         early = Client(HTTP_HOST=owner.domain.host).get(
-            "/conv", {"click_id": click_id, "revenue": "12.50", "txn_id": "T1"}
+            "/conv",
+            {"click_id": click_id, "revenue": "12.50", "txn_id": "T1"}
+            | {"token": owner.postback_token},
         )
         assert early.status_code == 202 and early.json()["status"] == "pending"
 
@@ -97,7 +99,9 @@ class TestPipeline:
         """The consumer runs the pending match only for such a batch."""
         message = mint(owner)
         waiting = tap(owner, message["links"][0]["link_id"])
-        early = Client(HTTP_HOST=owner.domain.host).get("/conv", {"click_id": waiting})
+        early = Client(HTTP_HOST=owner.domain.host).get(
+            "/conv", {"click_id": waiting, "token": owner.postback_token}
+        )
         assert early.json()["status"] == "pending"
         link_id, now = message["links"][0]["link_id"], timezone.now()
 

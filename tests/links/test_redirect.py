@@ -16,7 +16,7 @@ from links import redirect, resolve
 from links.click_writer import ClickConsumer
 from links.domains import tracking_domain_by_host
 from links.models import InterstitialTemplate, MessageClick, MessageShortLinkClick
-from trackly import redis_conn
+from trackly import bounds, redis_conn
 from trackly.models import Offer, SendingList
 
 BROWSER = (
@@ -202,6 +202,20 @@ class TestRedirect:
         assert response.status_code == 404
         assert b"Link not found" in response.content
         assert not MessageShortLinkClick.objects.exists()
+
+    def test_a_request_past_64_kb_is_a_413_page_and_records_no_click(self, owner: Any) -> None:
+        link = mint_link(owner)
+        pad = "pad=" + "x" * bounds.MAX_TRACKING_REQUEST_BYTES
+        response = tap(owner, link["link_id"], QUERY_STRING=pad)
+        assert response.status_code == 413
+        assert b"Request too large" in response.content and b"64 KB" in response.content
+        assert not MessageShortLinkClick.objects.exists()
+        body = tap(
+            owner, link["link_id"], CONTENT_LENGTH=str(bounds.MAX_TRACKING_REQUEST_BYTES + 1)
+        )
+        assert body.status_code == 413
+        just_fits = "pad=" + "x" * (bounds.MAX_TRACKING_REQUEST_BYTES - 4)
+        assert tap(owner, link["link_id"], QUERY_STRING=just_fits).status_code == 302
 
     def test_unknown_ids_go_to_the_domains_fallback_when_it_has_one(self, owner: Any) -> None:
         owner.domain.fallback_url = "https://brand.example/"

@@ -22,7 +22,7 @@ from links import redirect, resolve
 from links.click_writer import ClickConsumer
 from links.domains import tracking_domain_by_host
 from links.models import MessageShortLinkClick
-from trackly import redis_conn, wsgi
+from trackly import bounds, redis_conn, wsgi
 from trackly.models import Offer
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
@@ -82,7 +82,15 @@ class TestFrontDoor:
 
     @pytest.mark.parametrize(
         "case",
-        ["domain not cached", "unknown link", "app host", "post", "not a link id", "other host"],
+        [
+            "domain not cached",
+            "unknown link",
+            "app host",
+            "post",
+            "not a link id",
+            "other host",
+            "too large",
+        ],
     )
     def test_it_leaves_to_the_view_what_it_does_not_have_at_hand(
         self, owner: Any, outsider: Any, click_stream: Any, case: str
@@ -103,6 +111,8 @@ class TestFrontDoor:
         elif case == "other host":
             host = outsider.domain.host  # the outsider's domain, the owner's link
             warm(outsider, link_id)
+        elif case == "too large":
+            path += "?pad=" + "x" * bounds.MAX_TRACKING_REQUEST_BYTES  # the view answers 413
 
         assert redirect.front(environ(host, path, method)) is None
         assert stream_length(click_stream) == 0  # nothing appended: the view will

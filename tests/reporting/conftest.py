@@ -112,9 +112,13 @@ def dataset_build(account: Any) -> Dataset:
     tap(account, summer, CURL)
     tap(account, old, BROWSER, at=now - dt.timedelta(days=39))
     tracking = Client(HTTP_HOST=account.domain.host)
-    accepted = tracking.get("/conv", {"click_id": human, "revenue": "20.50", "txn_id": "t-1"})
+    token = account.postback_token
+    accepted = tracking.get(
+        "/conv", {"click_id": human, "revenue": "20.50", "txn_id": "t-1", "token": token}
+    )
     assert accepted.status_code == 200, accepted.content
-    tracking.get("/conv", {"click_id": human, "revenue": "lots", "txn_id": "t-2"})  # a 400
+    # a 400
+    tracking.get("/conv", {"click_id": human, "revenue": "lots", "txn_id": "t-2", "token": token})
     flag = flag_raise(
         account_id=account.account.pk,
         kind=FraudFlag.Kind.CLICK_FLOOD,

@@ -17,7 +17,7 @@ from links.models import MessageShortLinkClick
 from reporting.services import rollups_build
 from tests.reporting import dataset, reference
 from tests.reporting.conftest import Dataset
-from trackly.models import Campaign
+from trackly.models import Campaign, Offer
 
 
 class TableParser(HTMLParser):
@@ -248,6 +248,32 @@ class TestPostbacks:
         body = dashboard.get(url(data, "postbacks/")).content.decode()
         assert "<img src=x" not in body
         assert "txn_id=&lt;img src=x onerror=alert(1)&gt;" in body
+
+    def test_the_page_and_its_csv_never_show_a_secret_or_token(
+        self, dashboard: Client, data: Dataset
+    ) -> None:
+        offer = Offer(account=data.account.account, name="O", destination_url="https://a.example/")
+        secret = offer.rotate_postback_secret()
+        offer.save()
+        network = Client(HTTP_HOST=data.account.domain.host)
+        token = data.account.postback_token
+        network.get(f"/conv/offer?offer_id={offer.pk}&secre%74={secret}&revenue=1")
+        network.post("/conv/offer", {"offer_id": str(offer.pk), "secret": secret, "txn_id": "m"})
+        network.post(
+            "/conv/offer",
+            f"offer_id={offer.pk}&SECRET={secret}",
+            content_type="application/x-www-form-urlencoded",
+        )
+        network.post("/conv", f'{{"token": "{token}"}}', content_type="application/json")
+        network.get(f"/conv?tok%65n={token}&link_id=Abcdefg")
+        page = dashboard.get(url(data, "postbacks/")).content.decode()
+        exported = b"".join(
+            dashboard.get(url(data, "postbacks/"), {"format": "csv"}).streaming_content
+        ).decode()
+        for shown in (page, exported):
+            assert secret not in shown and token not in shown
+            assert shown.count("[redacted]") >= 5
+        assert "secre%74=[redacted]&revenue=1" in exported
 
 
 @pytest.mark.django_db

@@ -48,7 +48,9 @@ def busy(data: Dataset) -> Dataset:
         tap(account, message, CURL if n % 2 else GOOGLEBOT)
         if n % 3 == 0:
             Client(HTTP_HOST=account.domain.host).get(
-                "/conv", {"click_id": click_id, "revenue": f"{n}.25", "txn_id": f"busy-{n}"}
+                "/conv",
+                {"click_id": click_id, "revenue": f"{n}.25", "txn_id": f"busy-{n}"}
+                | {"token": account.postback_token},
             )
     contact_message = account.mint(
         contact={"external_id": data.spring["contact"]["external_id"]},

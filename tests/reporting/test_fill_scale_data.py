@@ -190,6 +190,9 @@ def test_every_conversion_has_its_postback_logged(filled: dict[str, Any]) -> Non
         assert log.account_id == conversion.account_id
         assert log.outcome == PostbackLog.Outcome.ACCEPTED
         assert f"txn_id={conversion.txn_id}&" in log.query
+        assert ("token=[redacted]&" if log.endpoint == "conv" else "secret=[redacted]&") in (
+            log.query
+        )
         if conversion.reported_click_id:
             assert MessageShortLinkClick.objects.filter(
                 click_id=conversion.reported_click_id, contact_id=conversion.contact_id
@@ -231,7 +234,9 @@ def test_a_second_load_adds_alongside_the_first(filled: dict[str, Any]) -> None:
     assert again["accounts"][0]["tracking_domain"] != filled["accounts"][0]["tracking_domain"]
 
 
-def test_its_json_names_a_working_login_and_api_key_per_account(filled: dict[str, Any]) -> None:
+def test_its_json_names_a_working_login_api_key_and_postback_token_per_account(
+    filled: dict[str, Any],
+) -> None:
     assert {"elapsed_seconds", "seed", "period", "counts", "timings", "accounts"} <= set(filled)
     for entry in filled["accounts"]:
         account = Account.objects.get(pk=entry["account_id"])
@@ -246,6 +251,9 @@ def test_its_json_names_a_working_login_and_api_key_per_account(filled: dict[str
         names = {row["name"] for row in response.json()["results"]}
         assert names == {"Newsletter", "VIP", "Winback", "New Subscribers"}
         assert entry["messages"] == Message.objects.filter(account=account).count()
+        # The network's credential, as create_account makes it: required, stored hashed.
+        assert account.require_postback_token
+        assert account.postback_token_matches(entry["postback_token"])
 
 
 def test_it_names_a_bad_size(db: Any) -> None:

@@ -35,7 +35,10 @@ def clicked_and_converted(account: Any, revenue: str = "20") -> tuple[dict, str]
         "Location"
     ]
     click_id = location.rsplit("=", 1)[1]
-    tracking.get("/conv", {"click_id": click_id, "revenue": revenue, "txn_id": "t1"})
+    tracking.get(
+        "/conv",
+        {"click_id": click_id, "revenue": revenue, "txn_id": "t1", "token": account.postback_token},
+    )
     return message, click_id
 
 
@@ -76,7 +79,7 @@ def test_a_contacts_journey_is_in_time_order(owner: Any, outsider: Any) -> None:
 @pytest.mark.django_db
 def test_the_pending_task_matches_a_postback_once_its_click_lands(owner: Any) -> None:
     tracking = Client(HTTP_HOST=owner.domain.host)
-    tracking.get("/conv", {"click_id": "C" * 16, "revenue": "3"})
+    tracking.get("/conv", {"click_id": "C" * 16, "revenue": "3", "token": owner.postback_token})
     assert conversions_pending_match_task.delay().get() == 0  # the click is not there yet
     message = owner.mint(contact={"external_id": "p"}, body="https://a.example/")
     tracking.get(f"/{message['links'][0]['link_id']}", HTTP_USER_AGENT=BROWSER)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from rest_framework.test import APIClient
 
 from links.models import TrackingDomain
@@ -26,14 +27,16 @@ def api(key: str) -> APIClient:
 
 @pytest.mark.django_db
 class TestCreateAccount:
-    def test_it_prints_one_json_object_with_the_account_id_and_key(self) -> None:
+    def test_it_prints_one_json_object_with_the_account_id_key_and_postback_token(self) -> None:
         buf = io.StringIO()
         call_command("create_account", "Acme", "--domain", "go.acme.com", stdout=buf)
         assert len(buf.getvalue().strip().splitlines()) == 1
         data = json.loads(buf.getvalue())
-        assert set(data) == {"account_id", "api_key"}
+        assert set(data) == {"account_id", "api_key", "postback_token"}
         assert isinstance(data["account_id"], int) and not isinstance(data["account_id"], bool)
         assert isinstance(data["api_key"], str) and data["api_key"].startswith("trk_")
+        assert isinstance(data["postback_token"], str)
+        assert data["postback_token"].startswith("pbt_")
         assert Account.objects.get(pk=data["account_id"]).name == "Acme"
 
     def test_it_gives_the_account_its_primary_https_tracking_domain(self) -> None:
@@ -69,6 +72,20 @@ class TestCreateAccount:
         assert key.matches(raw)
         for row in ApiKey.objects.values():
             assert all(raw not in str(value) for value in row.values())
+
+    def test_the_postback_token_is_required_works_on_conv_and_is_stored_only_as_a_hash(
+        self,
+    ) -> None:
+        data = create_account("Acme", "--domain", "go.acme.com")
+        account = Account.objects.get(pk=data["account_id"])
+        assert account.require_postback_token and account.postback_token_matches(
+            data["postback_token"]
+        )
+        assert data["postback_token"] not in str(list(Account.objects.values()))
+        tracking = Client(HTTP_HOST="go.acme.com")
+        assert tracking.get("/conv", {"link_id": "Abcdefg"}).status_code == 403
+        known = tracking.get("/conv", {"link_id": "Abcdefg", "token": data["postback_token"]})
+        assert known.status_code == 404  # past the token: no such link
 
     def test_each_account_gets_its_own_key(self) -> None:
         first = create_account("A", "--domain", "go.a.example")

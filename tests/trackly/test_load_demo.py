@@ -64,6 +64,22 @@ def test_the_demo_is_weeks_of_campaigns_with_bots_conversions_and_flags(demo: st
     assert Conversion.objects.filter(account=account, postback_log__isnull=False).exists()
 
 
+def test_the_demo_account_requires_the_postback_token_it_prints_once(demo: str) -> None:
+    token = re.search(r"Postback token \(shown this once\): (pbt_\S+)\n", demo)
+    assert token, demo
+    account = Account.objects.get(name="Demo Co")
+    assert account.require_postback_token and account.postback_token_matches(token[1])
+    queries = PostbackLog.objects.filter(account=account, endpoint="conv").values_list(
+        "query", flat=True
+    )
+    assert queries and all("token=[redacted]&" in query for query in queries)
+    response = Client(HTTP_HOST="127.0.0.1").get("/conv", {"link_id": "Abcdefg"})
+    assert response.status_code == 403
+    again = io.StringIO()
+    call_command("load_demo", "--port", "8123", stdout=again)
+    assert "pbt_" not in again.getvalue()
+
+
 def test_running_it_again_changes_nothing(demo: str) -> None:
     before = MessageShortLinkClick.objects.count()
     out = io.StringIO()

@@ -10,7 +10,10 @@ from trackly.services import account_create
 
 
 class Command(BaseCommand):
-    help = "Create an account with a tracking domain; prints {account_id, api_key} as JSON."
+    help = (
+        "Create an account with a tracking domain; prints {account_id, api_key, "
+        "postback_token} as JSON (both secrets shown this once)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
@@ -25,7 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            account, api_key = account_create(
+            new = account_create(
                 name=options["name"], domain=options["domain"], fallback_url=options["fallback_url"]
             )
         except ValueError as exc:
@@ -34,4 +37,12 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Tracking domain {options['domain']!r} belongs to another account."
             ) from exc
-        self.stdout.write(json.dumps({"account_id": account.pk, "api_key": api_key}))
+        self.stdout.write(
+            json.dumps(
+                {
+                    "account_id": new.account.pk,
+                    "api_key": new.api_key,
+                    "postback_token": new.postback_token,
+                }
+            )
+        )

@@ -22,6 +22,7 @@ from django.utils import timezone
 from attribution.behaviour import campaigns_click_rate_check, clicks_judge_pending
 from attribution.bots import classify_request
 from attribution.models import PostbackLog
+from attribution.redaction import REDACTED
 from attribution.services import (
     ConversionInput,
     conversion_record,
@@ -109,6 +110,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         port = options["port"]
         account = Account.objects.filter(name=DEMO_ACCOUNT).first()
+        self._postback_token = ""
         if account is None:
             account = self._create(port, options["messages"])
             rollups_build()  # the reports show the demo at once, not after the first beat
@@ -131,6 +133,11 @@ class Command(BaseCommand):
                     f"  Admin:      {app}/admin/           (the same login)",
                     f"  Short link: http://{DEMO_HOST}:{port}/{link.link_id if link else '?'}",
                     f"  API docs:   {app}/api/v1/docs/",
+                    *(
+                        [f"  Postback token (shown this once): {self._postback_token}"]
+                        if self._postback_token
+                        else []
+                    ),
                     "",
                 ]
             )
@@ -139,7 +146,9 @@ class Command(BaseCommand):
     @transaction.atomic
     def _create(self, port: int, message_count: int) -> Account:
         rng = random.Random(20261124)  # noqa: S311 - demo data, not secrets
-        account = Account.objects.create(name=DEMO_ACCOUNT, time_zone="America/New_York")
+        account = Account(name=DEMO_ACCOUNT, time_zone="America/New_York")
+        self._postback_token = account.rotate_postback_token()
+        account.save()
         TrackingDomain.objects.create(
             account=account,
             host=DEMO_HOST,
@@ -312,15 +321,16 @@ class Command(BaseCommand):
         at: dt.datetime,
         revenue: Decimal | None,
     ) -> None:
-        """A network's /conv postback: logged, recorded, sometimes retried (a duplicate)."""
-        params = {"click_id": click_id, "txn_id": f"demo-{link.link_id}"}
+        """A network's /conv postback: logged (its token redacted, as the log keeps it),
+        recorded, sometimes retried (a duplicate)."""
+        params = {"click_id": click_id, "token": REDACTED, "txn_id": f"demo-{link.link_id}"}
         if revenue is not None:
             params["revenue"] = str(revenue)
         self._postbacks += 1
         for attempt in range(2 if self._postbacks % 5 == 1 else 1):  # networks retry
             log = postback_log_open(
                 account_id=account.pk, endpoint="conv", method="GET", host=DEMO_HOST,
-                query=urlencode(params), body="", ip="198.51.100.20",
+                query=urlencode(params, safe="[]"), body="", ip="198.51.100.20",
                 user_agent="NetworkPostback/2.0",
             )  # fmt: skip
             PostbackLog.objects.filter(pk=log.pk).update(
@@ -339,8 +349,8 @@ class Command(BaseCommand):
         if self._postbacks % 12 == 6:  # a network sending a malformed amount, rejected
             log = postback_log_open(
                 account_id=account.pk, endpoint="conv", method="GET", host=DEMO_HOST,
-                query=urlencode({**params, "revenue": "USD 12"}), body="", ip="198.51.100.20",
-                user_agent="NetworkPostback/2.0",
+                query=urlencode({**params, "revenue": "USD 12"}, safe="[]"), body="",
+                ip="198.51.100.20", user_agent="NetworkPostback/2.0",
             )  # fmt: skip
             postback_log_close(
                 log, outcome=PostbackLog.Outcome.REJECTED, http_status=400,
