@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -132,6 +133,8 @@ class Trackly:
             "LOG_LEVEL": "WARNING",
             "REDIS_RETRY_SECONDS": "0.5",
             "CLICK_STREAM_CLAIM_IDLE_SECONDS": "1",
+            # Production processes refuse the development key (trackly.secret_key).
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             **env,
         }
         self.web: subprocess.Popen | None = None

@@ -15,9 +15,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str(
-    "SECRET_KEY", default="dev-only-insecure-secret-key-set-SECRET_KEY-in-production"
-)
+# Unset or empty means this key; with DEBUG off the servers, Celery and consume_clicks
+# refuse to start with it and other commands warn (trackly.secret_key). `make run` keeps a
+# random key of its own in .secret_key.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-set-SECRET_KEY-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default="") or DEVELOPMENT_SECRET_KEY
 
 # Hosts that serve the dashboard, admin and API. Tracking domains are configured per
 # account in the database; trackly.middleware.HostRoutingMiddleware decides which host is

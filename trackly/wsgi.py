@@ -3,6 +3,9 @@
 Short links are most of the traffic; for the common case the front door answers without
 Django's request cycle, and everything else (including every redirect it declines) goes
 to Django's handler unchanged.
+
+Every WSGI server (granian in production, gunicorn for `make run`) imports this module
+first, so this is where a web server refuses the development SECRET_KEY.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trackly.settings")
+from trackly.secret_key import secret_key_check
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trackly.settings")
+secret_key_check("web")
 django_application = get_wsgi_application()
 
 from links.redirect import front  # noqa: E402 - needs the settings configured above
