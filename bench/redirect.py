@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import re
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
