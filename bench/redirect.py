@@ -47,7 +47,8 @@ BLAST_LINKS = int(os.environ.get("BENCH_BLAST_LINKS", "60000"))
 # The candidates, as the Procfile would run them on this 2-core machine.
 SERVERS = {
     "granian": "granian --interface wsgi --workers {workers} --blocking-threads {threads} "
-    "--no-access-log --log-level warning trackly.wsgi:application --host 127.0.0.1 --port {port}",
+    "--http 1 --http1-header-read-timeout 10000 --no-access-log --log-level warning "
+    "trackly.wsgi:application --host 127.0.0.1 --port {port}",
     "gunicorn-gthread": "gunicorn trackly.wsgi --workers 4 --worker-class gthread --threads 8 "
     "--log-level warning --bind 127.0.0.1:{port}",
     "gunicorn-sync": "gunicorn trackly.wsgi --workers 8 --worker-class sync "

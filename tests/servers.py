@@ -154,7 +154,8 @@ class Trackly:
         self.web = subprocess.Popen(
             [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
              "--port", str(self.port), "--workers", "2", "--blocking-threads", "4",
-             "--no-access-log", "trackly.wsgi:application"],
+             "--http", "1", "--http1-header-read-timeout", "10000", "--no-access-log",
+             "trackly.wsgi:application"],
             cwd=ROOT, env=self.env, stderr=self._log("web.log"),
         )  # fmt: skip
         wait_for(self._healthy, 30, "the web server")

@@ -257,8 +257,13 @@ EXPORT_IDLE_SECONDS = env.int("EXPORT_IDLE_SECONDS", default=60)
 MINT_MAX_BULK_ITEMS = 10_000
 MINT_MAX_BODY_BYTES = 10_000
 
-# Upper bound for request bodies: a full bulk mint of 10,000 messages of 10 kB each.
+# Upper bound for request bodies: a full bulk mint of 10,000 messages of 10 kB each. Past
+# it: 413 (JSON on the API, trackly.api_errors; a page elsewhere, trackly.views).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=128 * 1024 * 1024)
+# How many requests per web process may be receiving their body at once (trackly.bodies):
+# one less than its threads (WEB_THREADS, as in the Procfile), so a thread is always free
+# for /healthz and redirects however many slow clients trickle bodies.
+BODY_READ_SLOTS = env.int("BODY_READ_SLOTS", default=max(1, env.int("WEB_THREADS", default=4) - 1))
 
 LOGGING = {
     "version": 1,

@@ -54,6 +54,10 @@ api_v1 = [
     *router.urls,
 ]
 
+# A body past DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 page (trackly.views); the API's is JSON
+# (trackly.api_errors).
+handler400 = "trackly.views.bad_request"
+
 urlpatterns = [
     # Marketers land on their dashboard (which asks them to log in); admins use /admin/.
     path("", RedirectView.as_view(pattern_name="dashboard-home", permanent=False)),
