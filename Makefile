@@ -48,11 +48,17 @@ browser:
 		apt-get install -y -q chromium chromium-driver || \
 		(apt-get update -q && apt-get install -y -q chromium chromium-driver)
 
+# make run's SECRET_KEY when none is set (the servers refuse to start without one): random,
+# made once, readable by its owner only, never committed (.gitignore).
+.secret_key: | $(VENV)/bin/activate
+	umask 077 && $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@.tmp && mv $@.tmp $@
+
 # The embedded default: SQLite, eager Celery, no Redis. Demo data on first run.
-run: deps assets
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --no-input -v 0
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py load_demo --port $(PORT)
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m gunicorn trackly.wsgi --bind 0.0.0.0:$(PORT) \
+EMBEDDED := env -u DATABASE_URL -u REDIS_URL SECRET_KEY="$${SECRET_KEY:-$$(cat .secret_key)}"
+run: deps assets .secret_key
+	$(EMBEDDED) $(PY) manage.py migrate --no-input -v 0
+	$(EMBEDDED) $(PY) manage.py load_demo --port $(PORT)
+	$(EMBEDDED) $(PY) -m gunicorn trackly.wsgi --bind 0.0.0.0:$(PORT) \
 		--config trackly/gunicorn_embedded.py --access-logfile - --log-level warning
 
 test: dev-deps assets browser
@@ -70,7 +76,7 @@ bench-mint: dev-deps
 		$(PY) bench/mint.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles node_modules reporting/static/reporting/vendor
+	rm -rf $(VENV) db.sqlite3 .secret_key staticfiles node_modules reporting/static/reporting/vendor
 
 bench-redirect: dev-deps
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || sudo apt-get install -y -q wrk)

@@ -79,7 +79,7 @@ def main() -> None:
     api_key = json.loads(manage("create_account", "Bench", "--domain", "go.bench.example"))[
         "api_key"
     ]
-    env = {**os.environ, "DATABASE_URL": DATABASE_URL}
+    env = {**os.environ, "DATABASE_URL": DATABASE_URL, "SECRET_KEY": harness.ENV["SECRET_KEY"]}
     env.pop("REDIS_URL", None)
     server = subprocess.Popen(
         [

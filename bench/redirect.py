@@ -21,6 +21,7 @@ import json
 import os
 import re
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -46,7 +47,8 @@ BLAST_LINKS = int(os.environ.get("BENCH_BLAST_LINKS", "60000"))
 # The candidates, as the Procfile would run them on this 2-core machine.
 SERVERS = {
     "granian": "granian --interface wsgi --workers {workers} --blocking-threads {threads} "
-    "--no-access-log --log-level warning trackly.wsgi:application --host 127.0.0.1 --port {port}",
+    "--http 1 --http1-header-read-timeout 10000 --no-access-log --log-level warning "
+    "trackly.wsgi:application --host 127.0.0.1 --port {port}",
     "gunicorn-gthread": "gunicorn trackly.wsgi --workers 4 --worker-class gthread --threads 8 "
     "--log-level warning --bind 127.0.0.1:{port}",
     "gunicorn-sync": "gunicorn trackly.wsgi --workers 8 --worker-class sync "
@@ -60,7 +62,14 @@ SERVER = (
     .format(port=PORT, workers=WORKERS, threads=THREADS)
     .split()
 )
-ENV = {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING"}
+ENV = {
+    **os.environ,
+    "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
+    "LOG_LEVEL": "WARNING",
+    # Servers and consumers refuse the development key (trackly.secret_key): one per run.
+    "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+}
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
 

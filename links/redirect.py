@@ -38,6 +38,7 @@ from links.resolve import LinkInfo, link_info, link_key, local
 from links.services import click_record
 from trackly import bounds, redis_conn, uris
 from trackly.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN
+from trackly.headers import INTERSTITIAL_HEADERS, TRACKING_HEADERS, headers_set
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 def _finished(method: str | None, response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Content-Length"] = str(len(response.content))
+    # Here, not only in trackly.middleware: the front door's answers never reach it.
+    headers_set(response, TRACKING_HEADERS)
     if method == "HEAD":
         response.content = b""  # same status and headers as GET, no body
     return response
@@ -154,7 +157,9 @@ def redirect(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResp
         page = render_to_string(
             "links/interstitial.html", {"page": link.interstitial, "target": target}
         )
-        return _finish(request, HttpResponse(page))
+        response = HttpResponse(page)
+        headers_set(response, INTERSTITIAL_HEADERS)
+        return _finish(request, response)
     return _finish(request, _redirect(target))
 
 

@@ -9,6 +9,12 @@ PORT=${SMOKE_PORT:-8765}
 work=$(mktemp -d)
 export DATABASE_URL="sqlite:///$work/smoke.sqlite3"
 unset REDIS_URL
+# As `make run`: the servers refuse to start without a SECRET_KEY of their own.
+if [ -z "${SECRET_KEY:-}" ]; then
+  make -s .secret_key >/dev/null
+  SECRET_KEY=$(cat .secret_key)
+fi
+export SECRET_KEY
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -132,6 +133,10 @@ class Trackly:
             "LOG_LEVEL": "WARNING",
             "REDIS_RETRY_SECONDS": "0.5",
             "CLICK_STREAM_CLAIM_IDLE_SECONDS": "1",
+            # As the Procfile: its threads per process (trackly.settings reads it too).
+            "WEB_THREADS": "4",
+            # Production processes refuse the development key (trackly.secret_key).
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             **env,
         }
         self.web: subprocess.Popen | None = None
@@ -150,8 +155,10 @@ class Trackly:
     def web_start(self) -> None:
         self.web = subprocess.Popen(
             [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", "2", "--blocking-threads", "4",
-             "--no-access-log", "trackly.wsgi:application"],
+             "--port", str(self.port), "--workers", "2",
+             "--blocking-threads", self.env["WEB_THREADS"],
+             "--http", "1", "--http1-header-read-timeout", "10000", "--no-access-log",
+             "trackly.wsgi:application"],
             cwd=ROOT, env=self.env, stderr=self._log("web.log"),
         )  # fmt: skip
         wait_for(self._healthy, 30, "the web server")

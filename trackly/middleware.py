@@ -4,6 +4,7 @@
 - A host in APP_HOSTS gets the dashboard, admin and API (trackly.urls).
 - An active tracking domain gets only the tracking URLs (trackly.tracking).
 - Any other host gets a plain 404, never an error page.
+- Every answer not from an app host carries trackly.headers.TRACKING_HEADERS.
 - On a tracking domain, PostgreSQL out of reach before anything was stored (the domain
   or link lookup, a postback's log row): a 503 that asks the client to retry
   (trackly.tracking.unavailable, trackly.errors), logged; never a 500.
@@ -24,6 +25,7 @@ from links.domains import tracking_domain_by_host
 from links.models import normalize_host
 from trackly import error_pages, text, tracking
 from trackly.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN, DatabaseUnavailable
+from trackly.headers import TRACKING_HEADERS, headers_default, headers_set
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +37,19 @@ class HostRoutingMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path == "/healthz":
-            return HttpResponse("ok\n", content_type="text/plain")
+            response = HttpResponse("ok\n", content_type="text/plain")
+            headers_set(response, TRACKING_HEADERS)  # on every host: SecurityMiddleware is later
+            return response
         host = normalize_host(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))
         if host in self.app_hosts:
             return self.get_response(request)
+        # Tracking domains (and unknown hosts) skip the rest of the middleware, Django's
+        # SecurityMiddleware included: their answers get their headers here.
+        response = self._tracking(request, host)
+        headers_default(response, TRACKING_HEADERS)
+        return response
+
+    def _tracking(self, request: HttpRequest, host: str) -> HttpResponse:
         try:
             if request.META.get(DATABASE_DOWN_SEEN):
                 raise DatabaseUnavailable("the redirect's front door found it out of reach")

@@ -17,9 +17,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str(
-    "SECRET_KEY", default="dev-only-insecure-secret-key-set-SECRET_KEY-in-production"
-)
+# Unset or empty means this key; with DEBUG off the servers, Celery and consume_clicks
+# refuse to start with it and other commands warn (trackly.secret_key). `make run` keeps a
+# random key of its own in .secret_key.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-set-SECRET_KEY-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default="") or DEVELOPMENT_SECRET_KEY
 
 # Hosts that serve the dashboard, admin and API. Tracking domains are configured per
 # account in the database; trackly.middleware.HostRoutingMiddleware decides which host is
@@ -30,7 +32,23 @@ ALLOWED_HOSTS = ["*"]
 # How many reverse proxies in front of Trackly append to X-Forwarded-For. 0 means the
 # header is ignored and REMOTE_ADDR is the client.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# The production switch: Trackly is reached over HTTPS (TLS ending at the proxy). On the app
+# hosts it turns on HSTS (HSTS_SECONDS), secure session and CSRF cookies, and CSRF origins
+# https://<each app host>; behind proxies (TRUSTED_PROXY_COUNT > 0) their X-Forwarded-Proto
+# says which requests came over HTTPS. SECURE_COOKIES and CSRF_TRUSTED_ORIGINS, read as
+# before, override their part. Tracking domains get no HSTS: they are the customers' own.
+HTTPS = env.bool("HTTPS", default=False)
+SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False  # other sites may live under the app host's domain
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=HTTPS)
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS", default=[f"https://{host}" for host in APP_HOSTS] if HTTPS else []
+)
+# Only a proxy that sets this header itself (Caddy does) may be believed about it.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS and TRUSTED_PROXY_COUNT > 0 else None
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -297,13 +315,13 @@ API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
 MINT_MAX_BULK_ITEMS = 10_000
 MINT_MAX_BODY_BYTES = 10_000
 
-# Upper bound for request bodies: a full bulk mint of 10,000 messages of 10 kB each.
+# Upper bound for request bodies: a full bulk mint of 10,000 messages of 10 kB each. Past
+# it: 413 (JSON on the API, trackly.api_errors; a page elsewhere, trackly.error_pages).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=128 * 1024 * 1024)
-
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
-    CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+# How many requests per web process may be receiving their body at once (trackly.bodies):
+# one less than its threads (WEB_THREADS, as in the Procfile), so a thread is always free
+# for /healthz and redirects however many slow clients trickle bodies.
+BODY_READ_SLOTS = env.int("BODY_READ_SLOTS", default=max(1, env.int("WEB_THREADS", default=4) - 1))
 
 LOGGING = {
     "version": 1,

@@ -64,7 +64,8 @@ api_v1 = [
     re_path(r"^[\s\S]*$", api_errors.not_found),  # newlines too
 ]
 
-# A request Django could not read (multipart without a boundary, ...): a 400 naming it.
+# A request Django could not read (multipart without a boundary, ...): a 400 naming it; a
+# body past DATA_UPLOAD_MAX_MEMORY_SIZE a 413 (the API's own are JSON, trackly.api_errors).
 handler400 = "trackly.error_pages.bad_request"
 
 urlpatterns = [

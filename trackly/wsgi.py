@@ -3,6 +3,11 @@
 Short links are most of the traffic; for the common case the front door answers without
 Django's request cycle, and everything else (including every redirect it declines) goes
 to Django's handler unchanged.
+
+Every WSGI server (granian in production, gunicorn for `make run`) imports this module
+first, so this is where a web server refuses the development SECRET_KEY. A request body is
+received whole before Django runs, a few at a time (trackly.bodies): slow uploads cannot
+hold every thread.
 """
 
 from __future__ import annotations
@@ -13,16 +18,22 @@ from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trackly.settings")
+from trackly.secret_key import secret_key_check
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trackly.settings")
+secret_key_check("web")
 django_application = get_wsgi_application()
 
 from links.redirect import front  # noqa: E402 - needs the settings configured above
+from trackly import bodies  # noqa: E402
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     response = front(environ)
     if response is None:
-        return django_application(environ, start_response)
+        # The front door never reads a body; Django gets it whole (trackly.bodies).
+        if bodies.gate.receive(environ):
+            return django_application(environ, start_response)
+        response = bodies.busy(environ)
     start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
     return [response.content]

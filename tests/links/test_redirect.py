@@ -100,6 +100,14 @@ class TestRedirect:
         assert location.netloc == "shop.example.com"
         assert parse_qs(location.query) == {"a": ["1"], "click_id": [click.click_id]}
 
+    def test_its_answer_is_not_sniffed_and_leaks_no_path_to_the_destination(
+        self, owner: Any
+    ) -> None:
+        response = tap(owner, mint_link(owner)["link_id"])
+        assert response.status_code == 302
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
     def test_it_records_every_detail_of_the_click(self, owner: Any) -> None:
         link = mint_link(owner)
         tap(owner, link["link_id"], HTTP_REFERER="https://r.example/", HTTP_ACCEPT_LANGUAGE="fr-FR")
@@ -306,6 +314,18 @@ class TestInterstitials:
         ]:
             assert needle in html
         assert "http://" not in html.replace('content="https://cdn.brand.example/i.png"', "")
+
+    def test_no_other_site_can_frame_the_interstitial(self, owner: Any) -> None:
+        offer = make_offer(
+            owner, interstitial_mode="custom", interstitial_template=self.template(owner)
+        )
+        message = owner.mint(body="{{link1}}", links={"link1": {"offer": offer.pk}})
+        response = tap(owner, message["links"][0]["link_id"])
+        assert response.status_code == 200
+        assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "strict-origin-when-cross-origin"
 
     def test_list_default_mode_uses_the_lists_template(self, owner: Any) -> None:
         template = self.template(owner, title="List page")

@@ -1,0 +1,80 @@
+"""No production process starts on the development SECRET_KEY with DEBUG off
+(trackly.secret_key): each entry point is started here as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+from django.conf import settings
+
+from tests.servers import ROOT, free_port
+from trackly.secret_key import secret_key_is_insecure
+
+
+def run(command: list[str], **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    # A guard that let the process start would leave it serving: the timeout fails that.
+    return subprocess.run(
+        command, cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+def python(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+ENTRIES = {
+    "granian": lambda: python("-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+                              "--port", str(free_port()), "--workers", "1",
+                              "trackly.wsgi:application"),
+    "gunicorn": lambda: python("-m", "gunicorn", "trackly.wsgi", "--bind",
+                               f"127.0.0.1:{free_port()}"),
+    "runserver": lambda: python("manage.py", "runserver", f"127.0.0.1:{free_port()}"),
+    "celery worker": lambda: python("-m", "celery", "-A", "trackly", "worker"),
+    "celery beat": lambda: python("-m", "celery", "-A", "trackly", "beat", "--schedule",
+                                  os.path.join(tempfile.mkdtemp(), "schedule")),
+    "consume_clicks": lambda: python("manage.py", "consume_clicks"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("entry", list(ENTRIES))
+def test_each_production_process_refuses_to_start_without_a_secret_key(entry: str) -> None:
+    result = run(ENTRIES[entry]())
+    assert result.returncode != 0
+    assert "SECRET_KEY is unset or the development default" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("entry", "secret_key"),
+    [("granian", settings.DEVELOPMENT_SECRET_KEY), ("consume_clicks", "")],
+)
+def test_the_development_key_or_an_empty_one_is_refused_alike(entry: str, secret_key: str) -> None:
+    result = run(ENTRIES[entry](), SECRET_KEY=secret_key)
+    assert result.returncode != 0
+    assert "SECRET_KEY is unset or the development default" in result.stdout + result.stderr
+
+
+def test_other_commands_only_warn() -> None:
+    result = run(python("manage.py", "check"))
+    assert result.returncode == 0, result.stderr
+    assert "warning: SECRET_KEY is unset or the development default" in result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("secret_key", "debug", "insecure"),
+    [
+        (settings.DEVELOPMENT_SECRET_KEY, False, True),
+        ("", False, True),
+        ("k" * 50, False, False),
+        (settings.DEVELOPMENT_SECRET_KEY, True, False),  # development: DEBUG on
+    ],
+)
+def test_only_the_development_key_with_debug_off_is_insecure(
+    secret_key: str, debug: bool, insecure: bool
+) -> None:
+    assert secret_key_is_insecure(secret_key=secret_key, debug=debug) is insecure
