@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from links.models import InterstitialTemplate
 from trackly import bounds, uris
-from trackly.api_input import RefuseUnknownFields, unknown_fields_refuse
+from trackly.api_input import RefuseUnknownFields, no_fields_refuse
 from trackly.authentication import account_of
 from trackly.fields import UriField as UriModelField
 from trackly.models import ApiScope, Campaign, Creative, Offer, SendingList
@@ -270,7 +270,7 @@ class OfferViewSet(AccountViewSet):
     @extend_schema(request=None, responses={200: _SECRET_RESPONSE})
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
-        unknown_fields_refuse(request.data, allowed=())  # it takes no fields
+        no_fields_refuse(request)
         offer = self.get_object()
         secret = offer.rotate_postback_secret()
         offer.save(update_fields=["postback_secret_hash", "updated_at"])

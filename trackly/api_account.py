@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trackly.api_input import RefuseUnknownFields, unknown_fields_refuse
+from trackly.api_input import RefuseUnknownFields, no_fields_refuse
 from trackly.authentication import account_of
 from trackly.models import Account, ApiScope, validate_opt_out_patterns
 from trackly.services import account_postback_token_rotate
@@ -119,7 +119,7 @@ class PostbackTokenRotate(APIView):
 
     @extend_schema(request=None, responses={200: _TOKEN_RESPONSE})
     def post(self, request: Request) -> Response:
-        unknown_fields_refuse(request.data, allowed=())  # it takes no fields
+        no_fields_refuse(request)
         token = account_postback_token_rotate(account_of(request))
         response = Response({"postback_token": token})
         response["Cache-Control"] = "no-store"  # a secret: no cache keeps a copy

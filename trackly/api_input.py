@@ -106,6 +106,16 @@ def unknown_fields_refuse(data: Any, allowed: Collection[str]) -> None:
         raise serializers.ValidationError(errors)
 
 
+def no_fields_refuse(request: Any) -> None:
+    """An action that takes no fields (rotate, revoke): no body at all is fine, whatever its
+    content type says; a body must be JSON naming no field."""
+    if request.META.get("CONTENT_LENGTH") in (None, "", "0") and not request.META.get(
+        "HTTP_TRANSFER_ENCODING"
+    ):
+        return
+    unknown_fields_refuse(request.data, allowed=())
+
+
 class RefuseUnknownFields(serializers.Serializer):
     """A serializer that refuses fields it does not take, and read-only ones, by name,
     together with every other bad field of the body."""

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from links.api_docs import Error
 from trackly.access import NAME_MAX_LENGTH, AccessError, api_key_issue, api_key_revoke
-from trackly.api_input import RefuseUnknownFields, unknown_fields_refuse
+from trackly.api_input import RefuseUnknownFields, no_fields_refuse
 from trackly.authentication import account_of
 from trackly.models import ApiKey, ApiScope
 
@@ -103,7 +103,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         """Revoke a key of the account (the calling key too, if it is the one named)."""
-        unknown_fields_refuse(request.data, allowed=())  # it takes no fields
+        no_fields_refuse(request)
         key = self.get_object()
         try:
             key = api_key_revoke(key=key, revoked_by=request.user.api_key)

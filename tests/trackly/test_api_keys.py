@@ -146,13 +146,15 @@ class TestRevoke:
 
     def test_a_key_may_revoke_itself(self, owner: AccountFixture) -> None:
         key, client = key_with(owner, ["config"])
-        assert client.post(f"/api/v1/api-keys/{key.pk}/revoke", {}).status_code == 200
+        assert (
+            client.post(f"/api/v1/api-keys/{key.pk}/revoke", {}, format="json").status_code == 200
+        )
         assert client.get("/api/v1/api-keys").status_code == 401
 
     def test_a_key_cannot_revoke_a_key_holding_scopes_it_lacks(self, owner: AccountFixture) -> None:
         minter, _ = key_with(owner, ["mint"])
         _, config_only = key_with(owner, ["config"])
-        response = config_only.post(f"/api/v1/api-keys/{minter.pk}/revoke", {})
+        response = config_only.post(f"/api/v1/api-keys/{minter.pk}/revoke", {}, format="json")
         assert response.status_code == 403
         assert "'mint'" in response.json()["detail"]
         minter.refresh_from_db()
@@ -201,3 +203,27 @@ def test_the_key_create_account_prints_holds_every_scope(db: Any) -> None:
     key = ApiKey.objects.get(prefix=ApiKey.prefix_of(raw))
     assert sorted(key.scopes) == ["config", "mint", "read"]
     assert issue(keyed(raw), name="Any", scopes=["mint", "read", "config"]).status_code == 201
+
+
+class TestRevokeBody:
+    def test_a_post_without_a_body_revokes_whatever_its_content_type(
+        self, owner: AccountFixture
+    ) -> None:
+        key, _ = key_with(owner, ["read"])
+        response = owner.client.generic(
+            "POST", f"/api/v1/api-keys/{key.pk}/revoke", "",
+            content_type="application/x-www-form-urlencoded",
+        )  # fmt: skip
+        assert response.status_code == 200, response.content
+        key.refresh_from_db()
+        assert key.revoked_at is not None
+
+    def test_a_body_naming_a_field_is_refused_and_revokes_nothing(
+        self, owner: AccountFixture
+    ) -> None:
+        key, _ = key_with(owner, ["read"])
+        response = owner.post(f"/api/v1/api-keys/{key.pk}/revoke", {"reason": "leaked"})
+        assert response.status_code == 400
+        assert response.json()["errors"] == {"reason": ["Unknown field."]}
+        key.refresh_from_db()
+        assert key.revoked_at is None

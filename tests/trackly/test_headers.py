@@ -29,7 +29,7 @@ def has_tracking_headers(response: Any) -> bool:
     ("path", "status"),
     [
         ("/Zzzzzzz", 404),  # an unknown link: the 404 page
-        ("/conv", 400),  # a postback missing its click: JSON
+        ("/conv", 403),  # a postback without the account's token: JSON
         ("/conv/offer?offer_id=1&secret=x", 403),
         ("/pixel/Zzzzzzz.gif", 200),
         ("/healthz", 200),
