@@ -12,12 +12,13 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reporting import dashboard
+from reporting.views import request_membership
 from trackly.access import (
     NAME_MAX_LENGTH,
     AccessError,
@@ -41,10 +42,7 @@ def manage_page(rule: Callable[[Membership], bool]) -> Callable[[View], View]:
         @require_http_methods(["GET", "HEAD", "POST"])
         @wraps(view)
         def wrapper(request: HttpRequest, account_id: int, **kwargs: Any) -> HttpResponseBase:
-            membership = dashboard.membership_of(request.user, account_id)
-            if membership is None:
-                raise Http404("No such account among yours.")
-            request.membership = membership
+            membership = request_membership(request, account_id)
             if not rule(membership):
                 return render(
                     request,

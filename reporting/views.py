@@ -42,9 +42,19 @@ from reporting.tables import (
     table_build,
     wants_csv,
 )
-from trackly.models import Account, Contact, Message
+from trackly.models import Account, Contact, Membership, Message
 
 View = Callable[..., HttpResponseBase]
+
+
+def request_membership(request: HttpRequest, account_id: int) -> Membership:
+    """The user's membership of the URL's account, kept as `request.membership` for the
+    templates; another account (or an inactive one) is a 404, so ids cannot be probed."""
+    membership = dashboard.membership_of(request.user, account_id)
+    if membership is None:
+        raise Http404("No such account among yours.")
+    request.membership = membership
+    return membership
 
 
 def account_page(view: View) -> View:
@@ -55,10 +65,7 @@ def account_page(view: View) -> View:
     @require_GET
     @wraps(view)
     def wrapper(request: HttpRequest, account_id: int, **kwargs: Any) -> HttpResponseBase:
-        membership = dashboard.membership_of(request.user, account_id)
-        if membership is None:
-            raise Http404("No such account among yours.")
-        request.membership = membership
+        membership = request_membership(request, account_id)
         account = membership.account
         try:
             with timezone.override(account.time_zone):  # pages show the account's clock
