@@ -245,6 +245,8 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 # Its admin pages are registered by trackly.admin, for superusers only (they hold every
 # tenant's usernames and IPs).
 AXES_ENABLE_ADMIN = False
+# Its banner on every process start says nothing the settings do not.
+AXES_VERBOSE = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["trackly.authentication.ApiKeyAuthentication"],
