@@ -27,6 +27,9 @@ def untrusted(params: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in params.items() if name not in FIGURES}
 
 
+_MONEY_PLACES = Decimal(10) ** -bounds.MONEY_DECIMAL_PLACES
+
+
 class PostbackInvalid(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -43,8 +46,7 @@ def parse_revenue(value: str | None, default: Decimal) -> Decimal:
             "revenue", f"{value[:40]!r} is not a non-negative decimal such as 25.00"
         )
     try:
-        places = Decimal(10) ** -bounds.MONEY_DECIMAL_PLACES
-        amount = Decimal(value).quantize(places, rounding=ROUND_HALF_UP)
+        amount = Decimal(value).quantize(_MONEY_PLACES, rounding=ROUND_HALF_UP)
     except InvalidOperation as exc:
         raise PostbackInvalid("revenue", f"{value[:40]!r} is not a decimal") from exc
     if amount > bounds.MONEY_MAX:

@@ -3,8 +3,13 @@ in the text changes."""
 
 from __future__ import annotations
 
-import pytest
+import itertools
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from attribution import redaction
 from attribution.redaction import redact_body, redact_json, redact_multipart, redact_query
 
 SECRET = "S3cr3t-Value_x"
@@ -109,3 +114,32 @@ def test_a_body_is_read_by_its_shape_whatever_its_content_type_says() -> None:
     assert redact_body(f"a=1&secret={SECRET}", "multipart/form-data") == "a=1&secret=[redacted]"
     assert SECRET not in redact_body(f'\ufeff {{"token": "{SECRET}"}}', "text/plain")
     assert redact_body(f"token={SECRET}", "application/json") == "token=[redacted]"
+
+
+_NAMES = st.lists(
+    st.sampled_from(
+        ["secret", "token", "SECRET", "Token", "to", "ken", "x", " ", "+", "\t", "\x1c", "s"]
+    ),
+    max_size=4,
+).map("".join)
+_VALUES = st.sampled_from(["", "v", "=", "a=b", "+", " x "])
+_PAIRS = st.lists(
+    st.tuples(_NAMES, st.sampled_from(["=", ""]), _VALUES, st.sampled_from(["&", ";", ""])),
+    max_size=5,
+).map(lambda pairs: "".join(n + eq + v + sep for n, eq, v, sep in pairs))  # fmt: skip
+
+
+@given(_PAIRS)
+def test_the_plain_text_shortcut_redacts_exactly_what_the_pairs_would(text: str) -> None:
+    # ASCII without percent-encoding (every postback's query, nearly) takes one expression;
+    # it must decide exactly as reading the pairs one by one does.
+    assert redaction.redact_query(text) == redaction.redact_pairs(text)
+
+
+def test_the_shortcut_agrees_with_the_pairs_on_every_spelling_of_a_name() -> None:
+    names = ["secret", "+secret", "secret+", " token ", "to ken", "to+ken", "\x1csecret",
+             "SECRET", "Token\t", "x", "secretx", "xtoken", ""]  # fmt: skip
+    for before, name, value in itertools.product(["", "a=1&", "a=1;", "&"], names,
+                                                 ["", "v", "a=b", "+"]):  # fmt: skip
+        text = f"{before}{name}={value}&z=2"
+        assert redaction.redact_query(text) == redaction.redact_pairs(text), text
