@@ -12,7 +12,9 @@ import glob
 import json
 import os
 import pwd
+import re
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -24,6 +26,23 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def procfile_command(process: str, **variables: str) -> list[str]:
+    """The Procfile's line for `process`, as production runs it (so a test of the server's
+    flags tests the Procfile's), on loopback, with `${NAME:-default}` filled from
+    `variables` (else the default); its program run by this Python."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            break
+    else:
+        raise LookupError(f"no {process!r} line in the Procfile")
+    command = re.sub(
+        r"\$\{(\w+):-([^}]*)\}", lambda m: variables.get(m.group(1), m.group(2)), command
+    )
+    words = shlex.split(command.replace("--host 0.0.0.0", "--host 127.0.0.1"))
+    return [sys.executable, "-m", words[0], *words[1:]]
 
 
 def free_port() -> int:
@@ -153,14 +172,10 @@ class Trackly:
         ).stdout  # fmt: skip
 
     def web_start(self) -> None:
-        self.web = subprocess.Popen(
-            [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", "2",
-             "--blocking-threads", self.env["WEB_THREADS"],
-             "--http", "1", "--http1-header-read-timeout", "10000", "--no-access-log",
-             "trackly.wsgi:application"],
-            cwd=ROOT, env=self.env, stderr=self._log("web.log"),
-        )  # fmt: skip
+        command = procfile_command(
+            "web", PORT=str(self.port), WEB_CONCURRENCY="2", WEB_THREADS=self.env["WEB_THREADS"]
+        )
+        self.web = subprocess.Popen(command, cwd=ROOT, env=self.env, stderr=self._log("web.log"))
         wait_for(self._healthy, 30, "the web server")
 
     def _healthy(self) -> bool:

@@ -1,8 +1,9 @@
 """The API keys endpoints: `/api/v1/api-keys` lists and issues an account's keys,
 `/api/v1/api-keys/<id>/revoke` revokes one.
 
-API keys are configuration: every call, listing included, needs the `config` scope (a
-`read` key has no business learning which keys hold which powers). The new key is shown
+API keys are configuration: read (listed, one read) with a `config` or `read` key, as every
+configuration is; issued and revoked only with `config`. A listing shows prefixes and scopes,
+never a key or its hash. The new key is shown
 once, in the answer that issues it; only its hash is kept. The rules (a key grants and
 revokes only scopes it holds) are trackly.access's.
 """
@@ -58,7 +59,7 @@ def _refused(exc: AccessError) -> exceptions.APIException:
 
 
 class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    read_scopes = (ApiScope.CONFIG,)
+    read_scopes = (ApiScope.CONFIG, ApiScope.READ)
     write_scopes = (ApiScope.CONFIG,)
     serializer_class = ApiKeySerializer
 

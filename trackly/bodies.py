@@ -19,11 +19,14 @@ from typing import IO, Any
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
+from attribution.views import PIXEL
+from links.models import normalize_host
 from trackly.bounds import MAX_TRACKING_REQUEST_BYTES
 from trackly.headers import TRACKING_HEADERS, headers_set
-from trackly.tracking import POSTBACK_PATHS
+from trackly.tracking import PIXEL_RE, POSTBACK_PATHS
 
 logger = logging.getLogger(__name__)
+_APP_HOSTS = frozenset(settings.APP_HOSTS)
 
 # Longer than a fast body takes while the process is busy (its thread may wait a few ms
 # for the GIL), far shorter than a slow client holds a slot.
@@ -65,8 +68,12 @@ class BodyGate:
 
 
 def _ceiling(environ: dict[str, Any]) -> int:
-    if environ.get("PATH_INFO") in POSTBACK_PATHS:
-        return MAX_TRACKING_REQUEST_BYTES
+    """The largest body received for this request: anything not for an app host (a tracking
+    domain: redirects, postbacks, the pixel) takes 64 KB with its query, past which it is a
+    413 with the body unread."""
+    host = normalize_host(environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""))
+    if host not in _APP_HOSTS:
+        return MAX_TRACKING_REQUEST_BYTES - len(environ.get("QUERY_STRING", ""))
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
@@ -102,6 +109,8 @@ def busy(environ: dict[str, Any]) -> HttpResponse:
         response: HttpResponse = JsonResponse({"detail": BUSY}, status=503)
     elif path in POSTBACK_PATHS:
         response = JsonResponse({"error": BUSY, "retry_after": RETRY_AFTER_SECONDS}, status=503)
+    elif PIXEL_RE.match(path):  # an <img>: always its GIF
+        response = HttpResponse(PIXEL, content_type="image/gif", status=503)
     else:
         response = HttpResponse(BUSY_PAGE, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

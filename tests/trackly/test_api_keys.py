@@ -121,9 +121,13 @@ class TestList:
             "id", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at",
         }  # fmt: skip
 
-    def test_a_read_key_cannot_list_keys(self, owner: AccountFixture) -> None:
+    def test_a_read_key_lists_keys_but_cannot_issue_one(self, owner: AccountFixture) -> None:
+        # Configuration is read with config or read, changed only with config.
         _, client = key_with(owner, ["read"])
-        response = client.get("/api/v1/api-keys")
+        listed = client.get("/api/v1/api-keys")
+        assert listed.status_code == 200
+        assert all("api_key" not in k and "key_hash" not in k for k in listed.json()["results"])
+        response = client.post("/api/v1/api-keys", {"name": "x", "scopes": ["read"]}, format="json")
         assert response.status_code == 403
         assert "'config'" in response.json()["detail"]
 

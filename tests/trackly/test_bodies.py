@@ -39,8 +39,10 @@ class BlockingInput:
 
 def test_a_body_is_received_whole_before_django_sees_it() -> None:
     body = b'{"x": "' + b"a" * 200_000 + b'"}'  # past one read, and spooled to disk
-    env = environ("/api/v1/messages", body)
+    env = environ("/api/v1/messages", body, HTTP_HOST="localhost")
+    source = env["wsgi.input"]
     assert bodies.BodyGate(1).receive(env) is True
+    assert env["wsgi.input"] is not source
     assert env["wsgi.input"].read() == body
 
 
@@ -53,11 +55,30 @@ def test_an_undeclared_or_oversized_body_is_left_unread(length: Any) -> None:
     assert env["wsgi.input"] is source  # Django ignores it, or refuses it unread (413)
 
 
-def test_a_postback_body_past_the_tracking_limit_is_left_for_its_413() -> None:
-    env = environ("/conv", b"a" * (MAX_TRACKING_REQUEST_BYTES + 1))
+@pytest.mark.parametrize("path", ["/conv", "/pixel/Ab3xK9q.gif", "/Ab3xK9q", "/anything"])
+def test_a_tracking_body_past_the_tracking_limit_is_left_for_its_413(path: str) -> None:
+    env = environ(path, b"a" * (MAX_TRACKING_REQUEST_BYTES + 1), HTTP_HOST="go.owner.example")
     source = env["wsgi.input"]
     assert bodies.BodyGate(1).receive(env) is True
     assert env["wsgi.input"] is source
+
+
+def test_a_tracking_query_counts_toward_its_limit() -> None:
+    env = environ(
+        "/conv", b"a" * 1000, HTTP_HOST="go.owner.example",
+        QUERY_STRING="q=" + "x" * (MAX_TRACKING_REQUEST_BYTES - 500),
+    )  # fmt: skip
+    source = env["wsgi.input"]
+    assert bodies.BodyGate(1).receive(env) is True
+    assert env["wsgi.input"] is source
+
+
+def test_an_app_host_body_past_the_tracking_limit_is_received() -> None:
+    body = b"a" * (MAX_TRACKING_REQUEST_BYTES + 1)
+    env = environ("/api/v1/messages", body, HTTP_HOST="localhost")
+    source = env["wsgi.input"]
+    assert bodies.BodyGate(1).receive(env) is True
+    assert env["wsgi.input"] is not source and env["wsgi.input"].read() == body
 
 
 def test_with_every_slot_taken_the_next_body_is_refused_until_one_frees() -> None:
@@ -99,6 +120,7 @@ def call(env: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
     [
         ("/api/v1/messages", "localhost", "detail"),
         ("/conv", "go.owner.example", "error"),
+        ("/pixel/Ab3xK9q.gif", "go.owner.example", "gif"),
         ("/accounts/login/", "localhost", "page"),
     ],
 )
@@ -112,6 +134,8 @@ def test_a_refused_body_is_a_503_in_its_endpoints_shape_and_logged(
     assert headers["X-Content-Type-Options"] == "nosniff"
     if shape == "page":
         assert b"One moment" in body
+    elif shape == "gif":
+        assert headers["Content-Type"] == "image/gif" and body.startswith(b"GIF89a")
     else:
         assert "Retry in a moment" in json.loads(body)[shape]
     assert "every body slot taken" in caplog.text
