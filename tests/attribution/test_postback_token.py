@@ -82,6 +82,16 @@ class TestConv:
         assert response.json()["status"] == "accepted"
         assert Conversion.objects.get().revenue == Decimal("12.50")
 
+    def test_parameters_a_network_appends_of_its_own_are_never_refused(self, owner: Any) -> None:
+        # Networks add their own (TUNE's aff_sub2, Everflow's sub5...): unknown is not bad.
+        _, click_id = clicked(owner)
+        params = {"click_id": click_id, "token": owner.postback_token, "txn_id": "t-extra",
+                  "aff_sub2": "x", "payout_type": "cpa", "utm_source": "net"}  # fmt: skip
+        response = tracking(owner).get("/conv", params)
+        assert response.status_code == 200, response.content
+        assert response.json()["status"] == "accepted"
+        assert Conversion.objects.filter(txn_id="t-extra").count() == 1
+
     def test_another_accounts_token_is_refused(self, owner: Any, outsider: Any) -> None:
         _, click_id = clicked(owner)
         response = tracking(owner).get(

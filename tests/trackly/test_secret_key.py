@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -78,3 +79,23 @@ def test_only_the_development_key_with_debug_off_is_insecure(
     secret_key: str, debug: bool, insecure: bool
 ) -> None:
     assert secret_key_is_insecure(secret_key=secret_key, debug=debug) is insecure
+
+
+def test_make_run_keeps_a_random_key_of_its_own_readable_by_its_owner_only(
+    tmp_path: Any,
+) -> None:
+    # The Makefile's .secret_key target, in a folder of the test's own (the venv linked in).
+    (tmp_path / "Makefile").write_text((ROOT / "Makefile").read_text())
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    run = ["make", "-s", "-C", str(tmp_path), "-o", ".venv/bin/activate", ".secret_key"]
+    subprocess.run(run, check=True, capture_output=True)
+    key_file = tmp_path / ".secret_key"
+    key = key_file.read_text().strip()
+    assert len(key) >= 50 and not secret_key_is_insecure(secret_key=key, debug=False)
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    subprocess.run(run, check=True, capture_output=True)
+    assert key_file.read_text().strip() == key  # made once, kept after
+    ignored = subprocess.run(
+        ["git", "-C", str(ROOT), "check-ignore", "-q", ".secret_key"], check=False
+    )
+    assert ignored.returncode == 0  # never committed
