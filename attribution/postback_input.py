@@ -20,11 +20,11 @@ _UNIX_RE = re.compile(r"^\d{9,11}(\.\d+)?$")
 # secret, or any postback to an account that requires no token) is trusted with these; from
 # the pixel under the account's token requirement they are dropped, and the offer's defaults
 # apply: its default payout, in the account's currency.
-FIGURES = ("revenue", "currency")
+MONEY_PARAMS = ("revenue", "currency")
 
 
-def untrusted(params: dict[str, str]) -> dict[str, str]:
-    return {name: value for name, value in params.items() if name not in FIGURES}
+def without_money(params: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in params.items() if name not in MONEY_PARAMS}
 
 
 _MONEY_PLACES = Decimal(10) ** -bounds.MONEY_DECIMAL_PLACES

@@ -205,10 +205,10 @@ def _pixel(
 ) -> tuple[int, dict[str, Any]]:
     # The pixel sits in the advertiser's page source, where anyone can read it: it never
     # takes the token. Under the account's requirement it is trusted with nothing but which
-    # link converted: its figures are the offer's defaults (postback_input.untrusted). As
+    # link converted: its figures are the offer's defaults (postback_input.without_money). As
     # every postback, it never changes a stored conversion: a repeat is a duplicate.
     if domain.require_postback_token:
-        params = parse.untrusted(params)
+        params = parse.without_money(params)
     return _credit(params, domain, log)
 
 

@@ -1,3 +1,5 @@
+"""Django admin for tracking domains, links and clicks, scoped to the staff user's accounts."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -19,8 +19,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from links.api_docs import Error
 from trackly.access import NAME_MAX_LENGTH, AccessError, api_key_issue, api_key_revoke
+from trackly.api_errors import ErrorOut as Error
 from trackly.api_input import RefuseUnknownFields, no_fields_refuse
 from trackly.authentication import account_of
 from trackly.models import ApiKey, ApiScope

@@ -1,3 +1,5 @@
+"""The trackly app: its start-up checks."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig

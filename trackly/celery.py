@@ -1,3 +1,6 @@
+"""The Celery app of every worker and beat process (and its refusal to start without a
+SECRET_KEY in production)."""
+
 from __future__ import annotations
 
 import os

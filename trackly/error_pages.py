@@ -16,7 +16,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     body)"). A body past DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 instead."""
     if isinstance(exception, RequestDataTooBig):
         page = render_to_string(
-            "413.html", {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}, request=request
+            "trackly/413.html", {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}, request=request
         )
         return HttpResponse(page, status=413)
     if isinstance(exception, MultiPartParserError):

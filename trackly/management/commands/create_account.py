@@ -1,3 +1,5 @@
+"""`create_account NAME --domain HOST`: an account, its first API key and postback token."""
+
 from __future__ import annotations
 
 import json
