@@ -102,7 +102,7 @@ def parse_ts(value: str | None, now: dt.datetime) -> dt.datetime:
     if parsed is None:
         raise PostbackInvalid("ts", f"{value[:40]!r} is not unix seconds or an ISO 8601 time")
     try:
-        bounds.moment_check("ts", parsed, now=now, ahead=bounds.POSTBACK_TS_MAX_AHEAD)
+        parsed = bounds.moment_check("ts", parsed, now=now, ahead=bounds.POSTBACK_TS_MAX_AHEAD)
     except bounds.OutOfBounds as exc:
         raise PostbackInvalid(exc.field, exc.message) from None
     return parsed

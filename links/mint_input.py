@@ -229,7 +229,7 @@ def _parse_sent_at(value: Any, errors: Errors) -> dt.datetime:
         return now
     try:
         # A year-1 sent_at once broke every account's rollup build.
-        bounds.moment_check("sent_at", parsed, now=now, ahead=bounds.SENT_AT_MAX_AHEAD)
+        parsed = bounds.moment_check("sent_at", parsed, now=now, ahead=bounds.SENT_AT_MAX_AHEAD)
     except bounds.OutOfBounds as exc:
         _add(errors, exc.field, exc.message)
         return now

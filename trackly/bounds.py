@@ -61,12 +61,16 @@ class OutOfBounds(ValueError):
         self.message = message
 
 
-def moment_check(field: str, value: dt.datetime, *, now: dt.datetime, ahead: dt.timedelta) -> None:
-    """An aware time from EARLIEST to `ahead` after `now`."""
+def moment_check(
+    field: str, value: dt.datetime, *, now: dt.datetime, ahead: dt.timedelta
+) -> dt.datetime:
+    """An aware time from EARLIEST to `ahead` after `now`, returned in UTC: ISO 8601 allows
+    offsets (+20:00) that PostgreSQL refuses to store, past ±15:59."""
     if not EARLIEST <= value <= now + ahead:
         raise OutOfBounds(
             field, f"Must be from {EARLIEST_DATE.isoformat()} to {_span_text(ahead)} from now."
         )
+    return value.astimezone(dt.UTC)
 
 
 def day_range(

@@ -64,3 +64,19 @@ def test_a_postback_with_a_ts_two_days_ahead_is_a_logged_400(make_account: Any) 
     log = PostbackLog.objects.get()
     assert (log.outcome, log.http_status) == ("rejected", 400)
     assert not Conversion.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("offset", ["+20:00", "-23:59", "+15:59"])
+def test_a_ts_at_any_offset_iso_allows_is_stored_as_its_utc_time(
+    make_account: Any, offset: str
+) -> None:
+    # PostgreSQL refuses offsets past ±15:59; the time itself is fine.
+    account = make_account(require_postback_token=False)
+    message = account.mint(body="https://a.example/")
+    ts = dt.datetime(2024, 6, 1, tzinfo=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + offset
+    response = Client(HTTP_HOST=account.domain.host).get(
+        "/conv", {"link_id": message["links"][0]["link_id"], "ts": ts, "txn_id": "t"}
+    )
+    assert response.status_code == 200, response.content
+    assert Conversion.objects.get().occurred_at == dt.datetime.fromisoformat(ts)

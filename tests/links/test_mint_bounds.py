@@ -45,6 +45,19 @@ class TestSentAt:
         }
         assert not Message.objects.exists()
 
+    @pytest.mark.parametrize("offset", ["-16:00", "+20:00", "+15:59"])
+    def test_a_sent_at_at_any_offset_iso_allows_is_stored_as_its_utc_time(
+        self, owner: AccountFixture, offset: str
+    ) -> None:
+        # PostgreSQL refuses offsets past ±15:59; in a bulk, too, it is no 500.
+        sent_at = f"2024-06-01T00:00:00{offset}"
+        response = owner.post(
+            "/api/v1/messages/bulk",
+            [{"contact": {"external_id": "c1"}, "body": "Hi", "sent_at": sent_at}],
+        )
+        assert response.status_code == 201, response.content
+        assert Message.objects.get().sent_at == dt.datetime.fromisoformat(sent_at)
+
     def test_a_sent_at_more_than_a_week_ahead_is_a_400(self, owner: AccountFixture) -> None:
         ahead = timezone.now() + dt.timedelta(days=7, minutes=1)
         response = mint(owner, sent_at=iso(ahead))
