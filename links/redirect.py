@@ -104,7 +104,7 @@ def _redirect(url: str) -> HttpResponse:
     response = HttpResponse(status=302)
     # ASCII whatever is stored: a header value that is not would go out MIME-encoded,
     # which no browser follows. Destinations enter as URIs (trackly.uris); this covers
-    # rows stored before that, at the cost of one isascii() for the rest.
+    # rows stored before that, at the cost of one scan for what a URI cannot hold raw.
     response["Location"] = uris.to_location(url)
     return response
 

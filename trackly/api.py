@@ -58,6 +58,10 @@ class UriField(serializers.URLField):
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
+        if uris.has_raw_controls(value):
+            raise serializers.ValidationError(
+                "Must not hold spaces or control characters (percent-encode them)."
+            )
         try:
             return uris.to_uri(value)
         except ValueError as exc:

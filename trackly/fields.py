@@ -10,6 +10,13 @@ from django.db import models
 from trackly import uris
 
 
+def validate_no_raw_controls(value: str) -> None:
+    if isinstance(value, str) and uris.has_raw_controls(value):
+        raise ValidationError(
+            "Must not hold spaces or control characters (percent-encode them).", code="invalid"
+        )
+
+
 class UriField(models.URLField):
     """A URLField that converts an IRI to its URI wherever the value enters: validation
     (admin forms, full_clean) refuses what cannot be converted and checks the length of
@@ -19,6 +26,8 @@ class UriField(models.URLField):
     The column is a URLField's: migrations record it as one (deconstruct), so adopting
     this field changes no schema and needs no migration.
     """
+
+    default_validators = [*models.URLField.default_validators, validate_no_raw_controls]
 
     def to_python(self, value: Any) -> Any:
         value = super().to_python(value)

@@ -6,11 +6,14 @@ destination enters (mint, offers, fallbacks, og:image) it is converted: the host
 (UTS #46, non-transitional, as browsers do: `faß.de` is `xn--fa-hia.de`, not `fass.de`),
 every other non-ASCII character percent-encoded as UTF-8. ASCII is left exactly as written,
 so `{click_id}` macros and existing `%xx` escapes survive and a URI is its own conversion.
+A destination holding a space or a control character is refused where it enters
+(`has_raw_controls`); one stored before is percent-encoded on its way out (`to_location`).
 Pure: no Django imports.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from urllib.parse import quote
 
@@ -19,6 +22,14 @@ import idna
 # RFC 3986, appendix B: scheme and authority, then the rest (path, query, fragment).
 _AUTHORITY_RE = re.compile(r"^(?P<scheme>[^:/?#]+:)?(?://(?P<authority>[^/?#]*))?")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
+# What no Location may carry as it is: anything but printable ASCII.
+_UNSAFE_RE = re.compile(r"[^\x21-\x7e]+")
+_CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
+
+
+def has_raw_controls(url: str) -> bool:
+    """A space, a control character or DEL: what no browser sends unencoded in a URL."""
+    return _CONTROL_RE.search(url) is not None
 
 
 def to_uri(url: str) -> str:
@@ -42,14 +53,14 @@ def to_uri(url: str) -> str:
 
 
 def to_location(url: str) -> str:
-    """`url` as ASCII for a Location header, whatever it holds: a stored destination from
-    before conversion existed whose host IDNA refuses is percent-encoded whole."""
-    if url.isascii():
+    """`url` as printable ASCII for a Location header, whatever it holds: a stored
+    destination from before conversion existed whose host IDNA refuses is percent-encoded
+    whole, and so are spaces and control characters a row from before may hold."""
+    if _UNSAFE_RE.search(url) is None:
         return url
-    try:
-        return to_uri(url)
-    except ValueError:
-        return _NON_ASCII_RE.sub(lambda m: quote(m.group(), safe="", errors="surrogatepass"), url)
+    with contextlib.suppress(ValueError):  # its host: encoded whole below
+        url = to_uri(url)
+    return _UNSAFE_RE.sub(lambda m: quote(m.group(), safe="", errors="surrogatepass"), url)
 
 
 def _authority(authority: str) -> str:

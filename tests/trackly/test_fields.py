@@ -49,6 +49,24 @@ def test_validation_refuses_a_host_that_is_no_domain_name(owner: Any) -> None:
     assert "destination_url" in caught.value.message_dict
 
 
+@pytest.mark.parametrize("url", ["https://a.example/x\x01y", "https://a.example/a b\x7f"])
+def test_validation_refuses_spaces_and_control_characters(owner: Any, url: str) -> None:
+    offer = offer_of(owner)
+    offer.fallback_url = url
+    with pytest.raises(ValidationError) as caught:
+        offer.full_clean()
+    assert "fallback_url" in caught.value.message_dict
+
+
+@pytest.mark.parametrize("field", ["destination_url", "fallback_url"])
+def test_the_offers_api_refuses_them_naming_the_field(owner: Any, field: str) -> None:
+    body = {"name": "O", "destination_url": "https://a.example/", field: "https://a.example/x\x01y"}
+    response = owner.post("/api/v1/offers", body)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+    assert not Offer.objects.exists()
+
+
 def test_the_length_limit_applies_to_the_uri(owner: Any) -> None:
     offer = offer_of(owner)
     offer.destination_url = "https://a.example/" + "é" * 600  # 618 characters, 3,618 as a URI

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trackly.uris import to_location, to_uri
+from trackly.uris import has_raw_controls, to_location, to_uri
 
 
 @pytest.mark.parametrize(
@@ -82,3 +82,11 @@ def test_a_uri_decodes_back_to_its_iri(labels: list[str], path: str) -> None:
     assert idna.decode(ascii_host) == expected_host
     assert unquote(rest) == path
     assert to_uri(uri) == uri  # a URI is its own conversion
+
+
+@pytest.mark.parametrize("url", ["https://a.example/x\x01y", "https://a.example/a b", "x\x7f"])
+def test_a_location_never_carries_a_space_or_control_character_raw(url: str) -> None:
+    # Rows stored before destinations were checked for them still go out as a valid URI.
+    location = to_location(url)
+    assert location.isascii() and not has_raw_controls(location)
+    assert unquote(location) == url
