@@ -30,12 +30,14 @@ _PAIR_SEPARATOR = re.compile(r"([&;])")
 # A pair whose name, after `+` is read as a space and the ends stripped, is a credential,
 # with a value: in ASCII text with no percent-encoding (what redact_pairs decides there).
 _PLAIN_SECRET = re.compile(
-    r"((?:^|(?<=[&;]))[\s+]*(?:" + "|".join(sorted(SECRET_NAMES)) + r")[\s+]*=)[^&;]+",
+    r"((?:^|(?<=[&;]))[\s+]*(?:" + "|".join(sorted(SECRET_NAMES)) + r")[\s+]*=)[^&]+",
     re.IGNORECASE,
 )
+_AMPERSAND = re.compile(r"(&)")
 _JSON_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
 _JSON_CUT_VALUE = re.compile(r'"(?:[^"\\]|\\.)*"?|[^,}\]]*')
-_DISPOSITION = re.compile(r"(?im)^content-disposition:([^\r\n]*)")
+# As Django's multipart parser reads a part header: white space around the name is allowed.
+_DISPOSITION = re.compile(r"(?im)^[ \t]*content-disposition[ \t]*:([^\r\n]*)")
 _HEADERS_END = re.compile(r"\r?\n\r?\n")
 _NEXT_BOUNDARY = re.compile(r"\r?\n--")
 _json = json.JSONDecoder()
@@ -57,7 +59,9 @@ def is_secret_name(raw: str) -> bool:
 
 def redact_query(text: str) -> str:
     """A query string or urlencoded body. Pairs are split on `&` as Django splits them, and
-    on `;` too, which some servers also split on (so `a=1;secret=x` is not kept either)."""
+    a name after a `;` counts too, as some servers split there (so `a=1;secret=x` is not
+    kept either); a credential's value runs to the next `&`, as Django reads it (so
+    `token=abc;def` keeps neither part)."""
     if "=" not in text:
         return text
     if text.isascii() and "%" not in text:
@@ -68,15 +72,24 @@ def redact_query(text: str) -> str:
 
 
 def redact_pairs(text: str) -> str:
-    pieces = _PAIR_SEPARATOR.split(text)
-    changed = False
-    for i in range(0, len(pieces), 2):  # odd indexes are the separators
-        name, sep, value = pieces[i].partition("=")
+    return "".join(
+        piece if piece == "&" else _redact_pair(piece) for piece in _AMPERSAND.split(text)
+    )
+
+
+def _redact_pair(pair: str) -> str:
+    """One `&`-separated pair: from the first `;`-piece naming a credential (with a value
+    after its `=`), all of it to the pair's end is the credential's."""
+    start = 0
+    while True:
+        name, sep, _ = pair[start:].partition(";")[0].partition("=")
         # An empty value stays empty: the log then shows the secret was missing.
-        if sep and value and is_secret_name(name):
-            pieces[i] = f"{name}={REDACTED}"
-            changed = True
-    return "".join(pieces) if changed else text
+        if sep and pair[start + len(name) + 1 :] and is_secret_name(name):
+            return f"{pair[:start]}{name}={REDACTED}"
+        end = pair.find(";", start)
+        if end < 0:
+            return pair
+        start = end + 1
 
 
 def redact_json(text: str) -> str:
@@ -126,13 +139,15 @@ def redact_multipart(text: str, boundary: str | None) -> str:
 
 
 def redact_body(text: str, content_type: str) -> str:
-    """A request body, read by its shape rather than its Content-Type (which a client may
-    get wrong; the secret would be in the log all the same)."""
+    """A request body, read as every shape a server might read it as, whatever its
+    Content-Type says (a client may get it wrong, or shape a form to look like JSON or
+    multipart: the secret would be in the log all the same). Each reading redacts only
+    values under a credential's name, and leaves what another has redacted alone."""
     if _DISPOSITION.search(text):
         _, params = parse_header_parameters(content_type)
-        return redact_multipart(text, params.get("boundary") or None)
-    if text.lstrip(" \t\r\n\ufeff")[:1] in ("{", "["):
-        return redact_json(text)
+        text = redact_multipart(text, params.get("boundary") or None)
+    if '"' in text:
+        text = redact_json(text)
     return redact_query(text)
 
 

@@ -16,7 +16,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
@@ -66,7 +66,7 @@ def _params(request: HttpRequest) -> dict[str, str]:
         # e.g. multipart/form-data without a boundary: Django cannot read the form.
         content_type = request.META.get("CONTENT_TYPE", "")[:100]
         raise Reject(400, None, f"the body could not be read as {content_type!r}: {exc}") from exc
-    except SuspiciousOperation as exc:  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, ...
+    except (SuspiciousOperation, BadRequest) as exc:  # too many fields, a charset Django lacks
         raise Reject(400, None, f"the request could not be read: {exc}") from exc
     for key, value in params.items():
         if "\x00" in key or "\x00" in value:
@@ -75,7 +75,9 @@ def _params(request: HttpRequest) -> dict[str, str]:
 
 
 def _storable(text: str) -> str:
-    return text.replace("\x00", "\ufffd")  # a byte PostgreSQL cannot store in text
+    # A NUL PostgreSQL cannot store in text; dropped rather than replaced, so that a body
+    # sent as UTF-16 (every other byte a NUL) still shows, and has redacted, its secret.
+    return text.replace("\x00", "")
 
 
 def _open_log(

@@ -15,10 +15,12 @@ And, on the app hosts, a query parameter holding a NUL is a 400 naming it
 
 from __future__ import annotations
 
+import codecs
 import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
 from links.domains import tracking_domain_by_host
@@ -43,9 +45,19 @@ class HostRoutingMiddleware:
         host = normalize_host(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))
         if host in self.app_hosts:
             return self.get_response(request)
+        # Parameters are read as UTF-8, whatever charset a Content-Type claims: a network
+        # sends nothing else, the postback log redacts what UTF-8 reads, and a declared
+        # UTF-7 would let `+AHQ-oken` be read as `token` (or a NUL reach the database).
         # Tracking domains (and unknown hosts) skip the rest of the middleware, Django's
-        # SecurityMiddleware included: their answers get their headers here.
-        response = self._tracking(request, host)
+        # SecurityMiddleware included: their answers get their headers here, error
+        # answers too (which Django would otherwise make after this returned).
+        try:
+            if request.encoding and codecs.lookup(request.encoding).name != "utf-8":
+                # (Set only when another is declared: setting it reads the query at once.)
+                request.encoding = "utf-8"
+            response = self._tracking(request, host)
+        except Exception as exc:
+            response = response_for_exception(request, exc)
         headers_default(response, TRACKING_HEADERS)
         return response
 
@@ -77,15 +89,16 @@ class QueryTextMiddleware:
     never a 500 in the query it would reach. Only for the app hosts: HostRoutingMiddleware
     answers the tracking domains before this runs.
 
-    (A query string cannot carry a lone surrogate: Django decodes it with errors="replace".)
+    Django decodes a query in the charset its Content-Type declares (UTF-8 unless told):
+    under UTF-7, `+2AA-` is a lone surrogate and `+AAA-` a NUL with no `%00` in sight, so
+    every decoded parameter is looked at.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        query = request.META.get("QUERY_STRING", "")
-        if "%00" in query or "\x00" in query:
+        if request.META.get("QUERY_STRING"):
             for name, values in request.GET.lists():
                 problem = next(filter(None, map(text.problem, [name, *values])), None)
                 if problem is not None:

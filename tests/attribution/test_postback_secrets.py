@@ -119,3 +119,60 @@ def test_a_wrong_token_is_not_stored_and_its_refusal_is_logged(owner: Any) -> No
 def test_a_token_in_a_pixel_url_is_not_stored(owner: Any) -> None:
     tracking(owner).get(f"/pixel/Abcdefg.gif?token={owner.postback_token}")
     assert stored(owner.postback_token).query == "token=[redacted]"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("{{=1&offer_id={offer}&secret={secret}&revenue=1", id="looks-like-json"),
+        pytest.param(
+            "a=1\ncontent-disposition: x&offer_id={offer}&secret={secret}",
+            id="looks-like-multipart",
+        ),  # fmt: skip
+    ],
+)
+def test_a_form_shaped_to_look_like_another_body_keeps_no_secret(owner: Any, body: str) -> None:
+    offer, secret = make_offer(owner)
+    tracking(owner).post(
+        "/conv/offer", body.format(offer=offer.pk, secret=secret),
+        content_type="application/x-www-form-urlencoded",
+    )  # fmt: skip
+    stored(secret)
+
+
+def test_a_multipart_part_header_with_leading_space_keeps_no_secret(owner: Any) -> None:
+    offer, secret = make_offer(owner)
+    body = (
+        f'--B\r\nContent-Disposition: form-data; name="offer_id"\r\n\r\n{offer.pk}\r\n'
+        f'--B\r\n Content-Disposition: form-data; name="secret"\r\n\r\n{secret}\r\n--B--\r\n'
+    )
+    tracking(owner).post("/conv/offer", body, content_type="multipart/form-data; boundary=B")
+    stored(secret)
+
+
+def test_a_form_in_utf_16_keeps_no_secret(owner: Any) -> None:
+    offer, secret = make_offer(owner)
+    body = f"offer_id={offer.pk}&secret={secret}&revenue=1".encode("utf-16-le")
+    response = tracking(owner).post(
+        "/conv/offer", body, content_type="application/x-www-form-urlencoded; charset=utf-16-le"
+    )
+    assert response.status_code in (400, 403)
+    stored(secret)
+
+
+def test_a_declared_utf_7_cannot_spell_the_token_past_the_log(owner: Any) -> None:
+    # Read as UTF-7, `+AHQ-oken` is `token`; a tracking request is read as UTF-8 only.
+    link_id = owner.mint(body="https://a.example/")["links"][0]["link_id"]
+    response = tracking(owner).get(
+        f"/conv?link_id={link_id}&+AHQ-oken={owner.postback_token}",
+        CONTENT_TYPE="text/plain; charset=utf-7",
+    )
+    assert response.status_code == 403
+    assert response.json()["field"] == "token"
+
+
+def test_any_method_a_client_sends_is_logged_then_refused(owner: Any) -> None:
+    response = tracking(owner).generic("MKCALENDAR", "/conv?link_id=Ab3xK9q")
+    assert response.status_code == 405
+    log = PostbackLog.objects.get()
+    assert (log.method, log.outcome, log.http_status) == ("MKCALEND", "rejected", 405)

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from attribution.models import PostbackLog
 from tests.conftest import AccountFixture
 from trackly.models import Campaign, Membership
 
@@ -145,3 +146,26 @@ class TestFormPosts:
         assert response.status_code == 200
         assert b"Null characters are not allowed." in response.content
         assert not Campaign.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["%2B2AA-", "%2BAAA-"])  # a lone surrogate, a NUL, in UTF-7
+def test_a_query_decoded_in_a_declared_charset_is_checked_too(owner: Any, value: str) -> None:
+    client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {owner.api_key}")
+    response = client.get(
+        f"/api/v1/conversions?event={value}", CONTENT_TYPE="text/plain; charset=utf-7"
+    )
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["event"]
+
+
+@pytest.mark.django_db
+def test_a_postback_form_in_a_charset_django_refuses_is_a_logged_400(owner: Any) -> None:
+    response = Client(HTTP_HOST=owner.domain.host).post(
+        "/conv", b"link_id=Ab3xK9q&token=x",
+        content_type="application/x-www-form-urlencoded; charset=latin-1",
+    )  # fmt: skip
+    assert response.status_code in (400, 403, 404)
+    assert response["Content-Type"] == "application/json"
+    log = PostbackLog.objects.get()
+    assert log.outcome == "rejected" and log.http_status == response.status_code

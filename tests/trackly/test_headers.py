@@ -80,3 +80,17 @@ def test_hsts_is_for_the_app_hosts_only(owner: Any, settings: Any) -> None:
     assert app["Strict-Transport-Security"] == "max-age=31536000"
     tracking = Client(HTTP_HOST=owner.domain.host).get("/Zzzzzzz", secure=True)
     assert "Strict-Transport-Security" not in tracking
+
+
+@pytest.mark.django_db
+def test_an_error_answer_on_a_tracking_domain_carries_them_too(
+    owner: Any, monkeypatch: Any
+) -> None:
+    # A bug's 500 is still a tracking-domain answer: not sniffed, no path leaked.
+    def broken(request: Any, domain: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(middleware.tracking, "dispatch", broken)
+    response = Client(HTTP_HOST=owner.domain.host, raise_request_exception=False).get("/x")
+    assert response.status_code == 500
+    assert has_tracking_headers(response)
