@@ -64,6 +64,18 @@ def secret_matches(stored_hash: str, secret: str) -> bool:
     return bool(stored_hash) and hmac.compare_digest(stored_hash, hash_secret(secret))
 
 
+def related_in_same_account(obj: models.Model, *fields: str) -> None:
+    """Every related object named in `fields` belongs to `obj`'s account (a staff user who
+    configures two accounts must not pair one's offer with the other's template)."""
+    errors = {}
+    for name in fields:
+        related = getattr(obj, name, None)
+        if related is not None and related.account_id != obj.account_id:
+            errors[name] = "Belongs to another account."
+    if errors:
+        raise ValidationError(errors)
+
+
 CLICK_WINDOW_VALIDATORS = [MinValueValidator(1), MaxValueValidator(bounds.MAX_CLICK_WINDOW_DAYS)]
 
 
@@ -340,6 +352,9 @@ class SendingList(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        related_in_same_account(self, "default_interstitial")
+
 
 class Campaign(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="campaigns")
@@ -388,6 +403,9 @@ class Creative(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        related_in_same_account(self, "campaign")
 
 
 class Offer(models.Model):
@@ -476,6 +494,7 @@ class Offer(models.Model):
         return self.name
 
     def clean(self) -> None:
+        related_in_same_account(self, "interstitial_template")
         if (
             self.interstitial_mode == self.InterstitialMode.CUSTOM
             and not self.interstitial_template_id
@@ -539,3 +558,6 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.external_id or f"message {self.pk}"
+
+    def clean(self) -> None:
+        related_in_same_account(self, "contact", "sending_list", "campaign", "creative")
