@@ -21,7 +21,7 @@ DEBUG = env.bool("DEBUG", default=False)
 # refuse to start with it and other commands warn (trackly.secret_key). `make run` keeps a
 # random key of its own in .secret_key.
 DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-set-SECRET_KEY-in-production"
-SECRET_KEY = env.str("SECRET_KEY", default="") or DEVELOPMENT_SECRET_KEY
+SECRET_KEY = env.str("SECRET_KEY", default="").strip() or DEVELOPMENT_SECRET_KEY  # blank = unset
 
 # Hosts that serve the dashboard, admin and API. Tracking domains are configured per
 # account in the database; trackly.middleware.HostRoutingMiddleware decides which host is

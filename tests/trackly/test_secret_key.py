@@ -39,6 +39,8 @@ ENTRIES = {
     "celery beat": lambda: python("-m", "celery", "-A", "trackly", "beat", "--schedule",
                                   os.path.join(tempfile.mkdtemp(), "schedule")),
     "consume_clicks": lambda: python("manage.py", "consume_clicks"),
+    "consume_clicks (django-admin)": lambda: python("-m", "django", "consume_clicks",
+                                                    "--settings", "trackly.settings"),
 }  # fmt: skip
 
 
@@ -51,7 +53,7 @@ def test_each_production_process_refuses_to_start_without_a_secret_key(entry: st
 
 @pytest.mark.parametrize(
     ("entry", "secret_key"),
-    [("granian", settings.DEVELOPMENT_SECRET_KEY), ("consume_clicks", "")],
+    [("granian", settings.DEVELOPMENT_SECRET_KEY), ("consume_clicks", ""), ("granian", "  ")],
 )
 def test_the_development_key_or_an_empty_one_is_refused_alike(entry: str, secret_key: str) -> None:
     result = run(ENTRIES[entry](), SECRET_KEY=secret_key)

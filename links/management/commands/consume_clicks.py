@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from links.click_writer import ClickConsumer
+from trackly.secret_key import InsecureSecretKey, secret_key_check
 
 
 class Command(BaseCommand):
@@ -25,6 +26,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:  # here too, not only in manage.py: `django-admin consume_clicks` skips that
+            secret_key_check("consume_clicks")
+        except InsecureSecretKey as exc:
+            raise CommandError(str(exc)) from exc
         if not settings.CLICK_STREAM:
             raise CommandError(
                 "The click pipeline is off (CLICK_STREAM): it needs REDIS_URL and a "
