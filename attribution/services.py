@@ -23,7 +23,7 @@ from trackly.models import Account, Contact, Offer
 logger = logging.getLogger(__name__)
 
 # A postback may name a click that is still on its way to the database. It waits this long
-# for the click, then is kept unattributed (README: "Postbacks before their click").
+# for the click, then is kept unattributed (docs/postbacks.md: "Postbacks before their click").
 PENDING_TIMEOUT = dt.timedelta(minutes=10)
 
 

@@ -1,6 +1,6 @@
 """Every report figure, defined once: the API, the dashboard and CSV all read them from here.
 
-Counts (summed from the rollup tables, see README "Reports"):
+Counts (summed from the rollup tables, see docs/reports.md):
 
 - `sends`: messages sent (`Message.sent_at`).
 - `raw_clicks`: every `MessageShortLinkClick`, bots and repeats included.

@@ -292,7 +292,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Bot behaviour and fraud thresholds (README: "Bots and fraud"). Per-list and per-account
+# Bot behaviour and fraud thresholds (docs/bots.md). Per-list and per-account
 # thresholds (scanner window, IP fan-out) live on those rows.
 BOT_LINK_CLICKS_PER_MINUTE = env.int("BOT_LINK_CLICKS_PER_MINUTE", default=10)
 FRAUD_CLICK_RATE_MAX = env.float("FRAUD_CLICK_RATE_MAX", default=0.40)

@@ -1,7 +1,7 @@
 """Report figures computed straight from the raw rows, independently of reporting.*: what
 the rollups must agree with. Written for clarity on small datasets, not for speed.
 
-The definitions (README "Reports"): every figure falls on the local day it happened (sends
+The definitions (docs/reports.md): every figure falls on the local day it happened (sends
 on sent_at, clicks on clicked_at, conversions on occurred_at); clicks and conversions belong
 to the offer of their link / conversion; a message is a send of every offer it carries
 (once in a total); the messages report lists messages sent in the range with all their
