@@ -54,7 +54,9 @@ browser:
 	umask 077 && $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@.tmp && mv $@.tmp $@
 
 # The embedded default: SQLite, eager Celery, no Redis. Demo data on first run.
-EMBEDDED := env -u DATABASE_URL -u REDIS_URL SECRET_KEY="$${SECRET_KEY:-$$(cat .secret_key)}"
+# Only warnings and the access log once it runs (LOG_LEVEL=INFO shows the periodic tasks).
+EMBEDDED := env -u DATABASE_URL -u REDIS_URL SECRET_KEY="$${SECRET_KEY:-$$(cat .secret_key)}" \
+	LOG_LEVEL="$${LOG_LEVEL:-WARNING}"
 run: deps assets .secret_key
 	$(EMBEDDED) $(PY) manage.py migrate --no-input -v 0
 	$(EMBEDDED) $(PY) manage.py load_demo --port $(PORT)
