@@ -7,12 +7,11 @@ import datetime as dt
 import io
 import json
 import threading
-import time
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from links.models import MessageShortLinkClick
 from reporting.models import BotReasonRollup, DailyRollup, DirtyHour, DirtyMessage, MessageRollup
@@ -20,6 +19,7 @@ from reporting.services import BUILD_LOCK, rollups_build
 from reporting.tasks import rollups_build_task
 from tests.reporting.dataset import at, click, dataset_build
 from tests.reporting.reference import expected
+from tests.servers import wait_for
 from trackly.models import Campaign, Message
 
 DAILY_FIELDS = ("account_id", "day", "campaign_id", "creative_id", "sending_list_id", "offer_id",
@@ -286,11 +286,18 @@ def test_a_second_build_waits_for_the_first(owner: Any) -> None:
     assert holding.wait(10)
     waiter = threading.Thread(target=second_build)
     waiter.start()
-    time.sleep(0.5)
-    assert waiter.is_alive()  # blocked on the lock
+    # Blocked on the lock: PostgreSQL shows its advisory lock waiting, not granted.
+    wait_for(lambda: _advisory_waiters() == 1, 10, "the second build to wait for the lock")
+    assert waiter.is_alive()
     assert days_report(owner)["2026-01-12"]["raw_clicks"] == 0
     release.set()
     holder.join(10)
     waiter.join(10)
     assert not waiter.is_alive()
     assert days_report(owner)["2026-01-12"]["raw_clicks"] == 1
+
+
+def _advisory_waiters() -> int:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        return cursor.fetchone()[0]
