@@ -25,8 +25,8 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from attribution.models import Conversion, FraudFlag
+from core.models import Message
 from links.models import MessageClick, MessageShortLinkClick
-from trackly.models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def conversions_reattribute(*, contact_id: int, offer_id: int | None) -> int:
 def sending_list_bot_detection_set(*, list_id: int, enabled: bool) -> int:
     """Switch bot detection on a list and recompute its MessageClicks. Verdicts stay as
     they are, so reports still show the bot share. Returns how many pairs were looked at."""
-    from trackly.models import SendingList
+    from core.models import SendingList
 
     SendingList.objects.filter(pk=list_id).update(bot_detection_enabled=enabled)
     pairs = (
@@ -228,7 +228,7 @@ def flag_raise(
 
 def campaigns_click_rate_check(account_ids: Iterable[int] | None = None) -> int:
     """Flag campaigns whose raw clicks exceed FRAUD_CLICK_RATE_MAX of their sends."""
-    from trackly.models import Campaign
+    from core.models import Campaign
 
     limit = settings.FRAUD_CLICK_RATE_MAX
     campaigns = Campaign.objects.annotate(

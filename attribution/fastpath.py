@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from attribution.models import Conversion, PostbackLog
 from attribution.rules import DIRECT_WITHIN
-from trackly import prepared
+from core import prepared
 
 if TYPE_CHECKING:
     from attribution.services import ConversionInput

@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_datetime
 
-from trackly import bounds
-from trackly.currencies import CURRENCIES
+from core import bounds
+from core.currencies import CURRENCIES
 
 _DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
 _EVENT_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")

@@ -16,9 +16,9 @@ from attribution import fastpath
 from attribution.models import Conversion, PostbackLog
 from attribution.postback_input import PostbackInvalid
 from attribution.rules import Attribution, attribution_find
+from core import bounds
+from core.models import Account, Contact, Offer
 from links.models import MessageShortLink, MessageShortLinkClick
-from trackly import bounds
-from trackly.models import Account, Contact, Offer
 
 logger = logging.getLogger(__name__)
 

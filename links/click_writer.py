@@ -36,7 +36,7 @@ from django.db import (
     transaction,
 )
 
-from attribution.bots import classify_request
+from links.bots import classify_request
 from links.click_stream import ClickEvent
 
 logger = logging.getLogger(__name__)

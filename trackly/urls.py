@@ -12,10 +12,10 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from core import api as core_api
+from core import api_account, api_errors, api_keys
 from links import api as links_api
 from reporting import api as reporting_api
-from trackly import api as trackly_api
-from trackly import api_account, api_errors, api_keys
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -27,11 +27,11 @@ class OptionalSlashRouter(SimpleRouter):
 
 
 router = OptionalSlashRouter()
-router.register("offers", trackly_api.OfferViewSet, basename="offer")
-router.register("interstitials", trackly_api.InterstitialTemplateViewSet, basename="interstitial")
-router.register("lists", trackly_api.SendingListViewSet, basename="list")
-router.register("campaigns", trackly_api.CampaignViewSet, basename="campaign")
-router.register("creatives", trackly_api.CreativeViewSet, basename="creative")
+router.register("offers", core_api.OfferViewSet, basename="offer")
+router.register("interstitials", core_api.InterstitialTemplateViewSet, basename="interstitial")
+router.register("lists", core_api.SendingListViewSet, basename="list")
+router.register("campaigns", core_api.CampaignViewSet, basename="campaign")
+router.register("creatives", core_api.CreativeViewSet, basename="creative")
 router.register("api-keys", api_keys.ApiKeyViewSet, basename="api-key")
 
 api_v1 = [
@@ -65,7 +65,7 @@ api_v1 = [
 ]
 
 # A request Django could not read (multipart without a boundary, ...): a 400 naming it; a
-# body past DATA_UPLOAD_MAX_MEMORY_SIZE a 413 (the API's own are JSON, trackly.api_errors).
+# body past DATA_UPLOAD_MAX_MEMORY_SIZE a 413 (the API's own are JSON, core.api_errors).
 handler400 = "trackly.error_pages.bad_request"
 
 urlpatterns = [

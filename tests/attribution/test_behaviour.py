@@ -10,14 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attribution import behaviour
-from attribution.bots import HUMAN, Verdict
 from attribution.models import FraudFlag
 from attribution.services import ConversionInput, conversion_record
+from core.models import Account, Offer, SendingList
 from links import ids
+from links.bots import HUMAN, Verdict
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from links.resolve import link_info_load
 from links.services import click_record
-from trackly.models import Account, Offer, SendingList
 
 T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 BOT = Verdict(True, "ua:crawler:test")

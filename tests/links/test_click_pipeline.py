@@ -19,11 +19,11 @@ from django.test import Client
 from django.utils import timezone
 
 from attribution.models import Conversion
+from core import redis_conn
+from core.models import Offer, SendingList
 from links.click_stream import ClickEvent
 from links.click_writer import ClickConsumer, clicks_write
 from links.models import MessageClick, MessageShortLinkClick
-from trackly import redis_conn
-from trackly.models import Offer, SendingList
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"

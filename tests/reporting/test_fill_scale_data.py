@@ -21,10 +21,10 @@ from rest_framework.test import APIClient
 
 from attribution.models import Conversion, FraudFlag, PostbackLog
 from attribution.rules import attribution_find
+from core.models import Account, Contact, Membership, Message
+from devdata.scale.fill import LOADED_TABLES
 from links import ids
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
-from reporting.scale.fill import LOADED_TABLES
-from trackly.models import Account, Contact, Membership, Message
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = {"messages": 600, "clicks": 4000, "conversions": 300}

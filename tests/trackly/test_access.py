@@ -1,4 +1,4 @@
-"""trackly.access under concurrency: an account keeps an owner when two owners demote each
+"""core.access under concurrency: an account keeps an owner when two owners demote each
 other at the same moment."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from trackly import access
-from trackly.access import AccessError, membership_role_change
-from trackly.models import Account, Membership
+from core import access
+from core.access import AccessError, membership_role_change
+from core.models import Account, Membership
 
 
 @pytest.mark.django_db(transaction=True)

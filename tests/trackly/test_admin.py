@@ -1,4 +1,4 @@
-"""Django admin for accounts and offers (trackly/admin.py): postback tokens shown once,
+"""Django admin for accounts and offers (core/admin.py): postback tokens shown once,
 the token requirement, offers' revenue cap."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from trackly.models import Account, Offer
+from core.models import Account, Offer
 
 pytestmark = pytest.mark.django_db
 TOKEN = re.compile(r"pbt_[A-Za-z0-9_-]+")

@@ -1,4 +1,4 @@
-"""Django admin holds what it edits to trackly.bounds: a value past them is a form error
+"""Django admin holds what it edits to core.bounds: a value past them is a form error
 on the page, never a 500 and never stored."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from core.models import Account, Message, Offer
 from tests.conftest import AccountFixture
-from trackly.models import Account, Message, Offer
 
 
 class FormFields(HTMLParser):

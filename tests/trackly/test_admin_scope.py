@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Permission
 from django.test import Client
 
+from core.admin_scope import SuperuserOnlyAdmin, TenantScopedAdmin
+from core.models import ApiKey, Membership, Offer
 from tests.conftest import AccountFixture
-from trackly.admin_scope import SuperuserOnlyAdmin, TenantScopedAdmin
-from trackly.models import ApiKey, Membership, Offer
 
 pytestmark = pytest.mark.django_db
 

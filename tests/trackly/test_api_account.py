@@ -1,5 +1,5 @@
 """GET/PATCH /api/v1/account and POST /api/v1/account/rotate-postback-token
-(trackly/api_account.py)."""
+(core/api_account.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from core import bounds
+from core.models import Account, ApiKey
 from reporting.models import DirtyHour
-from trackly import bounds
-from trackly.models import Account, ApiKey
 
 pytestmark = pytest.mark.django_db
 FIELDS = {

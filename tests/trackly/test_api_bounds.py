@@ -1,4 +1,4 @@
-"""The configuration API holds dates, windows and money to trackly.bounds: a value past
+"""The configuration API holds dates, windows and money to core.bounds: a value past
 them is a 400 naming the field, never a 500, and nothing is stored."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from core.models import Offer, SendingList
 from tests.conftest import AccountFixture
-from trackly.models import Offer, SendingList
 
 OFFER = {"name": "Spring", "destination_url": "https://adv.example/land"}
 

@@ -1,5 +1,5 @@
 """JSON bodies under /api/v1/: text no column can store is a 400 naming its field, and so
-is a field the endpoint does not take (trackly.api_input)."""
+is a field the endpoint does not take (core.api_input)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,19 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework import serializers
 from rest_framework.views import APIView
 
-from links.models import InterstitialTemplate, MessageShortLink
+from core.api_errors import dotted
+from core.api_input import JSONParser, RefuseUnknownFields
+from core.models import (
+    Campaign,
+    Contact,
+    Creative,
+    InterstitialTemplate,
+    Message,
+    Offer,
+    SendingList,
+)
+from links.models import MessageShortLink
 from tests.conftest import AccountFixture
-from trackly.api_errors import dotted
-from trackly.api_input import JSONParser, RefuseUnknownFields
-from trackly.models import Campaign, Contact, Creative, Message, Offer, SendingList
 
 pytestmark = pytest.mark.django_db
 

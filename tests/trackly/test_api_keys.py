@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from core.models import ApiKey, hash_secret
 from tests.conftest import AccountFixture
-from trackly.models import ApiKey, hash_secret
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from trackly.authentication import view_scopes
-from trackly.models import ApiKey
+from core.authentication import view_scopes
+from core.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def _views(resolver: URLResolver | None = None) -> list[type]:
 
 
 def test_every_api_view_that_needs_a_key_names_its_scopes() -> None:
-    # A view naming no scope is closed to every key (trackly.authentication.HasAccount);
+    # A view naming no scope is closed to every key (core.authentication.HasAccount);
     # this catches the endpoint that was forgotten before a customer does.
     open_views = {"SpectacularAPIView", "SpectacularSwaggerView"}
     views = [v for v in _views() if v.__name__ not in open_views]

@@ -12,8 +12,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from attribution.models import PostbackLog
+from core.models import Campaign, Membership
 from tests.conftest import AccountFixture
-from trackly.models import Campaign, Membership
 
 pytestmark = pytest.mark.django_db
 

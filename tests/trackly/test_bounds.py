@@ -1,4 +1,4 @@
-"""trackly.bounds: the limits inputs are held to, and the money columns they mirror."""
+"""core.bounds: the limits inputs are held to, and the money columns they mirror."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from attribution.models import Conversion
-from trackly import bounds
-from trackly.models import Offer
+from core import bounds
+from core.models import Offer
 
 TODAY = dt.date(2026, 12, 1)
 NOW = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)

@@ -9,8 +9,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
-from links.models import TrackingDomain
-from trackly.models import Account, ApiKey
+from core.models import Account, ApiKey, TrackingDomain
 
 
 def create_account(*args: str) -> dict[str, Any]:

@@ -7,9 +7,8 @@ import pytest
 from django.db.models import Model
 from rest_framework.test import APIClient
 
-from links.models import InterstitialTemplate
+from core.models import Campaign, Creative, InterstitialTemplate, Offer, SendingList
 from tests.conftest import AccountFixture
-from trackly.models import Campaign, Creative, Offer, SendingList
 
 # path, model, a valid new object, a change to make to it
 RESOURCES = [

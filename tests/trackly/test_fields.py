@@ -1,4 +1,4 @@
-"""UriField stores every URL as a URI (trackly.fields), whichever way it is written."""
+"""UriField stores every URL as a URI (core.fields), whichever way it is written."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.test import Client
 
-from links.models import TrackingDomain
-from trackly.models import Offer
+from core.models import Offer, TrackingDomain
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Security headers (trackly.headers): every tracking-domain answer, and the app hosts'.
+"""Security headers (core.headers): every tracking-domain answer, and the app hosts'.
 
 The redirect's own answers, through each door, and the interstitial are in
 tests/links/test_redirect.py.

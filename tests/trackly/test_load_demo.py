@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from attribution.models import Conversion, FraudFlag, PostbackLog
+from core.models import Account, Campaign
 from links.models import MessageShortLinkClick
 from reporting.selectors import ReportFilters, report
-from trackly.models import Account, Campaign
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from core.models import Campaign
 from tests.conftest import AccountFixture
-from trackly.models import Campaign
 from trackly.urls import router
 
 

@@ -1,4 +1,4 @@
-"""Related objects belong to their object's account (trackly.models.related_in_same_account):
+"""Related objects belong to their object's account (core.models.related_in_same_account):
 Django admin, whose forms offer every account a staff user configures, cannot pair one
 account's offer with another's template."""
 
@@ -11,8 +11,15 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from links.models import InterstitialTemplate
-from trackly.models import Campaign, Contact, Creative, Message, Offer, SendingList
+from core.models import (
+    Campaign,
+    Contact,
+    Creative,
+    InterstitialTemplate,
+    Message,
+    Offer,
+    SendingList,
+)
 
 pytestmark = pytest.mark.django_db
 

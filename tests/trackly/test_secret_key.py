@@ -1,5 +1,5 @@
 """No production process starts on the development SECRET_KEY with DEBUG off
-(trackly.secret_key): each entry point is started here as a real process."""
+(core.secret_key): each entry point is started here as a real process."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from core.secret_key import secret_key_is_insecure
 from tests.servers import ROOT, free_port
-from trackly.secret_key import secret_key_is_insecure
 
 
 def run(command: list[str], **env: str) -> subprocess.CompletedProcess:

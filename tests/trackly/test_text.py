@@ -1,8 +1,8 @@
-"""Text no column can store, found and named (trackly.text). Pure functions."""
+"""Text no column can store, found and named (core.text). Pure functions."""
 
 from __future__ import annotations
 
-from trackly import text
+from core import text
 
 
 def test_a_nul_and_a_lone_surrogate_are_problems_and_a_surrogate_pair_is_not() -> None:

@@ -1,4 +1,4 @@
-"""IRIs to URIs (trackly.uris). Pure functions."""
+"""IRIs to URIs (core.uris). Pure functions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trackly.uris import has_raw_controls, to_location, to_uri
+from core.uris import has_raw_controls, to_location, to_uri
 
 
 @pytest.mark.parametrize(
