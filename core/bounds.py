@@ -43,7 +43,7 @@ LOGIN_LOCKOUT = dt.timedelta(minutes=15)
 API_RATE_WINDOW_SECONDS = 60
 
 # Money: what a money column (DecimalField(14, 4): Offer.default_payout and revenue_cap,
-# Conversion.revenue) holds. tests/trackly/test_bounds.py ties the columns to these.
+# Conversion.revenue) holds. tests/core/test_bounds.py ties the columns to these.
 MONEY_MAX_DIGITS = 14
 MONEY_DECIMAL_PLACES = 4
 MONEY_MAX = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - Decimal(10) ** (

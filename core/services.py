@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 
+from core import hooks
 from core.models import Account, ApiKey, SendingList, TrackingDomain, normalize_host
 
 
@@ -64,8 +65,7 @@ def account_postback_token_rotate(account: Account) -> str:
 
 def sending_list_bot_detection_switch(sending_list: SendingList, enabled: bool) -> None:
     """Bot detection on or off for a list: its counted clicks are recomputed in the
-    background (a big list has many), once this change is committed."""
-    from attribution.tasks import sending_list_bot_detection_task
-
+    background (a big list has many, attribution's receiver of the hook queues it), once
+    this change is committed."""
     pk = sending_list.pk
-    transaction.on_commit(lambda: sending_list_bot_detection_task.delay(pk, enabled))
+    transaction.on_commit(lambda: hooks.bot_detection_switched.send(pk, enabled))

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from attribution import fastpath
 from attribution.models import Conversion, PostbackLog
-from attribution.services import ConversionInput, conversion_attribution, postback_log_open
+from attribution.postback_input import ConversionInput
+from attribution.services import conversion_attribution, postback_log_open
 from core.models import Account, Offer
 from links import ids
 from links.bots import HUMAN, Verdict

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from attribution import fastpath
 from attribution.models import Conversion, PostbackLog
-from attribution.services import ConversionInput, conversions_pending_match, postback_log_open
+from attribution.postback_input import ConversionInput
+from attribution.services import conversions_pending_match, postback_log_open
 from core.models import Offer
 from links.models import MessageClick, MessageShortLinkClick
 

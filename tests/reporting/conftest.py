@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractUser
 from django.test import Client
 from django.utils import timezone
 
-from attribution.behaviour import flag_raise
+from attribution.fraud import flag_raise
 from attribution.models import FraudFlag
 from core.models import Membership, Offer
 from links.models import MessageClick, MessageShortLinkClick

@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from attribution.models import Conversion
-from attribution.services import ConversionInput, conversion_record
+from attribution.postback_input import ConversionInput
+from attribution.services import conversion_record
 from core.models import Message, Offer, SendingList
 from links import ids
 from links.bots import Verdict

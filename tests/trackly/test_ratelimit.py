@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 from core import redis_conn
 from core.models import ApiKey
 from tests.conftest import AccountFixture
+from tests.core.test_api_scopes import _views
 from tests.servers import ROOT, free_port
-from tests.trackly.test_api_scopes import _views
 from trackly import ratelimit
 
 pytestmark = pytest.mark.django_db

@@ -79,7 +79,7 @@ def test_an_admin_saving_a_fallback_iri_stores_its_uri(owner: Any) -> None:
     client = Client(HTTP_HOST="localhost")
     client.force_login(admin)
     response = client.post(
-        "/admin/links/trackingdomain/add/",
+        "/admin/core/trackingdomain/add/",
         {
             "account": owner.account.pk,
             "host": "go2.owner.example",

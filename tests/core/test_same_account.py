@@ -64,7 +64,7 @@ def test_the_admin_refuses_the_pairing_even_for_a_superuser(owner: Any, outsider
     get_user_model().objects.create_superuser("root", "r@example.com", "pw-long-enough-1")
     client = Client(HTTP_HOST="localhost")
     client.login(username="root", password="pw-long-enough-1")  # noqa: S106
-    response = client.post("/admin/trackly/offer/add/", {
+    response = client.post("/admin/core/offer/add/", {
         "account": owner.account.pk, "name": "X", "status": "active",
         "destination_url": "https://a.example/", "click_param": "click_id",
         "interstitial_mode": "custom", "interstitial_template": template_of(outsider).pk,

@@ -73,15 +73,15 @@ def test_lists_show_only_the_staff_users_accounts(
     theirs = outsider.mint(body="Go {{l}}", links={"l": {"url": "https://b.example/"}})
     our_link, their_link = ours["links"][0]["link_id"], theirs["links"][0]["link_id"]
     pages = {
-        "/admin/trackly/account/": ("Owner Co", "Outsider Inc"),
-        "/admin/trackly/offer/": ("Ours-Offer", "Theirs-Offer"),
-        "/admin/trackly/apikey/": (
+        "/admin/core/account/": ("Owner Co", "Outsider Inc"),
+        "/admin/core/offer/": ("Ours-Offer", "Theirs-Offer"),
+        "/admin/core/apikey/": (
             ApiKey.objects.get(account=owner.account).prefix,
             ApiKey.objects.get(account=outsider.account).prefix,
         ),
-        "/admin/links/trackingdomain/": ("go.owner.example", "go.outsider.example"),
+        "/admin/core/trackingdomain/": ("go.owner.example", "go.outsider.example"),
         "/admin/links/messageshortlink/": (our_link, their_link),
-        "/admin/trackly/message/": (f">{ours['id']}<", f">{theirs['id']}<"),
+        "/admin/core/message/": (f">{ours['id']}<", f">{theirs['id']}<"),
     }  # fmt: skip
     for path, (shown, hidden) in pages.items():
         response = browser.get(path)
@@ -95,7 +95,7 @@ def test_the_account_filter_names_only_the_staff_users_accounts(
     browser: Client, owner: AccountFixture, outsider: AccountFixture
 ) -> None:
     offer_of(owner, "Ours-Offer")
-    page = browser.get("/admin/trackly/offer/").content.decode()
+    page = browser.get("/admin/core/offer/").content.decode()
     assert "Owner Co" in page
     assert "Outsider Inc" not in page
 
@@ -104,14 +104,14 @@ def test_another_accounts_object_cannot_be_seen_or_changed(
     browser: Client, outsider: AccountFixture
 ) -> None:
     theirs = offer_of(outsider, "Theirs-Offer")
-    url = f"/admin/trackly/offer/{theirs.pk}/change/"
+    url = f"/admin/core/offer/{theirs.pk}/change/"
     response = browser.get(url)
     assert response.status_code in (302, 404)  # Django admin: "does not exist", to the index
     assert b"Theirs-Offer" not in response.content
     browser.post(url, {"name": "Hijacked"})
     theirs.refresh_from_db()
     assert theirs.name == "Theirs-Offer"
-    account_page = browser.get(f"/admin/trackly/account/{outsider.account.pk}/change/")
+    account_page = browser.get(f"/admin/core/account/{outsider.account.pk}/change/")
     assert account_page.status_code in (302, 404)
 
 
@@ -126,11 +126,11 @@ def new_offer(account_id: int, name: str) -> dict[str, Any]:
 def test_objects_are_added_only_to_the_staff_users_accounts(
     browser: Client, owner: AccountFixture, outsider: AccountFixture
 ) -> None:
-    refused = browser.post("/admin/trackly/offer/add/", new_offer(outsider.account.pk, "Planted"))
+    refused = browser.post("/admin/core/offer/add/", new_offer(outsider.account.pk, "Planted"))
     assert refused.status_code == 200  # the form again, with the error
     assert "Select a valid choice" in refused.content.decode()
     assert not Offer.objects.filter(name="Planted").exists()
-    added = browser.post("/admin/trackly/offer/add/", new_offer(owner.account.pk, "Fine"))
+    added = browser.post("/admin/core/offer/add/", new_offer(owner.account.pk, "Fine"))
     assert added.status_code == 302
     assert Offer.objects.get(name="Fine").account == owner.account
 
@@ -138,14 +138,14 @@ def test_objects_are_added_only_to_the_staff_users_accounts(
 def test_the_add_form_offers_only_the_staff_users_accounts(
     browser: Client, outsider: AccountFixture
 ) -> None:
-    page = browser.get("/admin/trackly/offer/add/").content.decode()
+    page = browser.get("/admin/core/offer/add/").content.decode()
     assert "Owner Co" in page
     assert "Outsider Inc" not in page
 
 
 def test_no_account_is_added_or_deleted_by_staff(browser: Client, owner: AccountFixture) -> None:
-    assert browser.get("/admin/trackly/account/add/").status_code == 403
-    assert browser.get(f"/admin/trackly/account/{owner.account.pk}/delete/").status_code == 403
+    assert browser.get("/admin/core/account/add/").status_code == 403
+    assert browser.get(f"/admin/core/account/{owner.account.pk}/delete/").status_code == 403
 
 
 class TestMemberships:
@@ -157,7 +157,7 @@ class TestMemberships:
         Membership.objects.create(user=newcomer, account=mine.account, role="viewer")
         for account in (outsider, owner):  # nothing there; admin there, not owner
             response = browser.post(
-                "/admin/trackly/membership/add/",
+                "/admin/core/membership/add/",
                 {"user": staff.pk, "account": account.account.pk, "role": "owner"},
             )
             assert response.status_code == 200, account
@@ -172,7 +172,7 @@ class TestMemberships:
         colleague = get_user_model().objects.create_user("colleague", password=PASSWORD)
         Membership.objects.create(user=colleague, account=owner.account, role="viewer")
         response = browser.post(
-            "/admin/trackly/membership/add/",
+            "/admin/core/membership/add/",
             {"user": colleague.pk, "account": mine.account.pk, "role": "admin"},
         )
         assert response.status_code == 302
@@ -183,7 +183,7 @@ class TestMemberships:
     ) -> None:
         viewer = get_user_model().objects.create_user("val", password=PASSWORD)
         membership = Membership.objects.create(user=viewer, account=owner.account, role="viewer")
-        url = f"/admin/trackly/membership/{membership.pk}/change/"
+        url = f"/admin/core/membership/{membership.pk}/change/"
         assert browser.get(url).status_code == 200  # seen
         assert browser.post(url, {"role": "owner"}).status_code == 403
         membership.refresh_from_db()
@@ -193,11 +193,11 @@ class TestMemberships:
         self, browser: Client, staff: AbstractUser, mine: AccountFixture
     ) -> None:
         membership = Membership.objects.get(user=staff, account=mine.account)
-        url = f"/admin/trackly/membership/{membership.pk}/change/"
+        url = f"/admin/core/membership/{membership.pk}/change/"
         response = browser.post(url, {"role": "admin"})
         assert response.status_code == 200
         assert "last owner" in response.content.decode()
-        assert browser.get(f"/admin/trackly/membership/{membership.pk}/delete/").status_code == 403
+        assert browser.get(f"/admin/core/membership/{membership.pk}/delete/").status_code == 403
         membership.refresh_from_db()
         assert membership.role == "owner"
 
@@ -230,7 +230,7 @@ def test_a_superuser_sees_every_account(owner: AccountFixture, outsider: Account
     offer_of(outsider, "Theirs-Offer")
     client = Client(HTTP_HOST="localhost")
     client.force_login(root)
-    page = client.get("/admin/trackly/offer/").content.decode()
+    page = client.get("/admin/core/offer/").content.decode()
     assert "Theirs-Offer" in page
     assert client.get("/admin/auth/group/").status_code == 200
 
@@ -242,7 +242,7 @@ class TestApiKeys:
         ours = ApiKey.objects.get(account=owner.account)
         theirs = ApiKey.objects.get(account=outsider.account)
         response = browser.post(
-            "/admin/trackly/apikey/",
+            "/admin/core/apikey/",
             {"action": "revoke", "_selected_action": [ours.pk, theirs.pk]},
         )
         assert response.status_code == 302
@@ -252,7 +252,7 @@ class TestApiKeys:
         assert theirs.revoked_at is None  # not in the staff user's list, so not selected
         # The date is not a field to clear: un-revoking a key that may have leaked is not
         # an edit.
-        browser.post(f"/admin/trackly/apikey/{ours.pk}/change/", {"name": "x", "revoked_at": ""})
+        browser.post(f"/admin/core/apikey/{ours.pk}/change/", {"name": "x", "revoked_at": ""})
         ours.refresh_from_db()
         assert ours.revoked_at is not None
 
@@ -260,7 +260,7 @@ class TestApiKeys:
         self, browser: Client, owner: AccountFixture
     ) -> None:
         response = browser.post(
-            "/admin/trackly/account/",
+            "/admin/core/account/",
             {"action": "issue_api_key", "_selected_action": [owner.account.pk]},
             follow=True,
         )

@@ -94,7 +94,7 @@ class TestOfferAdmin:
     def test_a_value_past_the_bounds_is_a_form_error(
         self, admin_client: Client, offer: Offer, fields: dict[str, str], field: str
     ) -> None:
-        response = change(admin_client, f"/admin/trackly/offer/{offer.pk}/change/", **fields)
+        response = change(admin_client, f"/admin/core/offer/{offer.pk}/change/", **fields)
         assert error_on(response, field), response.status_code
         offer.refresh_from_db()
         assert offer.expires_at is None and offer.click_window_days is None
@@ -102,7 +102,7 @@ class TestOfferAdmin:
     def test_values_inside_them_are_saved(self, admin_client: Client, offer: Offer) -> None:
         response = change(
             admin_client,
-            f"/admin/trackly/offer/{offer.pk}/change/",
+            f"/admin/core/offer/{offer.pk}/change/",
             expires_at_0="2000-01-01",
             expires_at_1="00:00:00",
             click_window_days="3650",
@@ -118,7 +118,7 @@ class TestOfferAdmin:
 def test_an_accounts_default_click_window_is_held_to_1_to_3650_days(
     admin_client: Client, owner: AccountFixture, days: str
 ) -> None:
-    url = f"/admin/trackly/account/{owner.account.pk}/change/"
+    url = f"/admin/core/account/{owner.account.pk}/change/"
     response = change(admin_client, url, default_click_window_days=days)
     assert error_on(response, "default_click_window_days"), response.status_code
     assert Account.objects.get(pk=owner.account.pk).default_click_window_days == 90
@@ -133,7 +133,7 @@ class TestMessageAdmin:
         self, admin_client: Client, owner: AccountFixture, day: str, time: str
     ) -> None:
         message = owner.mint(sent_at="2026-01-05T10:00:00Z")
-        url = f"/admin/trackly/message/{message['id']}/change/"
+        url = f"/admin/core/message/{message['id']}/change/"
         response = change(admin_client, url, sent_at_0=day, sent_at_1=time)
         assert error_on(response, "sent_at"), response.status_code
         stored = Message.objects.get(pk=message["id"]).sent_at
@@ -143,7 +143,7 @@ class TestMessageAdmin:
         self, admin_client: Client, owner: AccountFixture
     ) -> None:
         message = owner.mint(sent_at="2026-01-05T10:00:00Z")
-        url = f"/admin/trackly/message/{message['id']}/change/"
+        url = f"/admin/core/message/{message['id']}/change/"
         response = change(admin_client, url, sent_at_0="2000-01-01", sent_at_1="00:00:00")
         assert response.status_code == 302
         stored = Message.objects.get(pk=message["id"]).sent_at

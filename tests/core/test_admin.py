@@ -40,7 +40,7 @@ def shown_token(response: Any) -> str:
 
 
 def test_an_account_made_in_admin_gets_a_postback_token_shown_once(admin_client: Client) -> None:
-    page = admin_client.get("/admin/trackly/account/add/").content.decode()
+    page = admin_client.get("/admin/core/account/add/").content.decode()
     assert 'name="require_postback_token"' in page
     data = form_defaults(page) | {
         "name": "Admin Co", "is_active": "on", "time_zone": "UTC", "currency": "USD",
@@ -48,7 +48,7 @@ def test_an_account_made_in_admin_gets_a_postback_token_shown_once(admin_client:
         "require_postback_token": "on", "bot_ip_fanout_contacts": "5",
         "bot_ip_fanout_seconds": "60", "data_retention_days": "395",
     }  # fmt: skip
-    response = admin_client.post("/admin/trackly/account/add/", data, follow=True)
+    response = admin_client.post("/admin/core/account/add/", data, follow=True)
     assert response.status_code == 200
     account = Account.objects.get(name="Admin Co")
     token = shown_token(response)
@@ -60,7 +60,7 @@ def test_the_rotate_action_shows_a_new_token_and_the_old_one_stops(
     admin_client: Client, owner: Any
 ) -> None:
     response = admin_client.post(
-        "/admin/trackly/account/",
+        "/admin/core/account/",
         {"action": "rotate_postback_token", "_selected_action": [owner.account.pk]},
         follow=True,
     )
@@ -73,7 +73,7 @@ def test_the_rotate_action_shows_a_new_token_and_the_old_one_stops(
 def test_too_many_opt_out_patterns_are_refused_in_admin_too(
     admin_client: Client, owner: Any
 ) -> None:
-    url = f"/admin/trackly/account/{owner.account.pk}/change/"
+    url = f"/admin/core/account/{owner.account.pk}/change/"
     page = admin_client.get(url).content.decode()
     data = form_defaults(page) | {
         "name": "Owner Co", "is_active": "on", "time_zone": "UTC", "currency": "USD",
@@ -90,7 +90,7 @@ def test_an_offers_revenue_cap_is_set_in_admin(admin_client: Client, owner: Any)
     offer = Offer(account=owner.account, name="O", destination_url="https://a.example/")
     offer.rotate_postback_secret()
     offer.save()
-    url = f"/admin/trackly/offer/{offer.pk}/change/"
+    url = f"/admin/core/offer/{offer.pk}/change/"
     assert 'name="revenue_cap"' in admin_client.get(url).content.decode()
     data = {
         "account": str(owner.account.pk), "name": "O", "status": "active",
@@ -108,7 +108,7 @@ def test_the_token_cannot_be_required_in_admin_before_one_exists(
     Account.objects.filter(pk=owner.account.pk).update(
         postback_token_hash="", require_postback_token=False
     )  # as an account made before postback tokens
-    url = f"/admin/trackly/account/{owner.account.pk}/change/"
+    url = f"/admin/core/account/{owner.account.pk}/change/"
     data = form_defaults(admin_client.get(url).content.decode()) | {
         "name": "Owner Co", "is_active": "on", "time_zone": "UTC", "currency": "USD",
         "default_click_window_days": "90", "bot_ip_fanout_contacts": "5",
