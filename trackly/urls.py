@@ -68,6 +68,20 @@ api_v1 = [
 # body past DATA_UPLOAD_MAX_MEMORY_SIZE a 413 (the API's own are JSON, core.api_errors).
 handler400 = "trackly.error_pages.bad_request"
 
+# The core models' admin pages were under /admin/trackly/ (tracking domains and interstitial
+# templates under /admin/links/) until they moved to the core app: bookmarks still land.
+ADMIN_MOVED = {
+    "trackly": "account|membership|apikey|contact|sendinglist|campaign|creative|offer|message",
+    "links": "trackingdomain|interstitialtemplate",
+}
+admin_moved = [
+    re_path(
+        rf"^admin/{label}/(?P<page>(?:{models})/[\s\S]*)$",
+        RedirectView.as_view(url="/admin/core/%(page)s", permanent=True, query_string=True),
+    )
+    for label, models in ADMIN_MOVED.items()
+]
+
 urlpatterns = [
     # Marketers land on their dashboard (which asks them to log in); admins use /admin/.
     path("", RedirectView.as_view(pattern_name="dashboard-home", permanent=False)),
@@ -80,6 +94,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("dashboard/", include("reporting.urls")),
+    *admin_moved,
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

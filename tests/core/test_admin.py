@@ -118,3 +118,24 @@ def test_the_token_cannot_be_required_in_admin_before_one_exists(
     response = admin_client.post(url, data)
     assert response.status_code == 200 and b"no postback token yet" in response.content
     assert Account.objects.get(pk=owner.account.pk).require_postback_token is False
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/admin/trackly/offer/", "/admin/core/offer/"),
+        ("/admin/trackly/account/7/change/?x=1", "/admin/core/account/7/change/?x=1"),
+        ("/admin/links/trackingdomain/add/", "/admin/core/trackingdomain/add/"),
+        ("/admin/links/interstitialtemplate/", "/admin/core/interstitialtemplate/"),
+    ],
+)
+def test_the_admin_pages_old_addresses_redirect_to_the_core_app(
+    admin_client: Client, old: str, new: str
+) -> None:
+    response = admin_client.get(old)
+    assert (response.status_code, response["Location"]) == (301, new)
+
+
+def test_the_admin_pages_of_links_own_models_stay_where_they_are(admin_client: Client) -> None:
+    assert admin_client.get("/admin/links/messageshortlink/").status_code == 200
+    assert admin_client.get("/admin/core/offer/").status_code == 200

@@ -44,7 +44,7 @@ def staff(owner: AccountFixture, mine: AccountFixture) -> AbstractUser:
     user = get_user_model().objects.create_user("sam", password=PASSWORD, is_staff=True)
     user.user_permissions.set(
         Permission.objects.filter(
-            content_type__app_label__in=["trackly", "links", "attribution", "auth", "axes"]
+            content_type__app_label__in=["core", "links", "attribution", "auth", "axes"]
         )
     )
     Membership.objects.create(user=user, account=owner.account, role="admin")

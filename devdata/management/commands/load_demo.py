@@ -19,7 +19,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from attribution.behaviour import campaigns_click_rate_check, clicks_judge_pending
+from attribution.behaviour import clicks_judge_pending
+from attribution.fraud import campaigns_click_rate_check
 from attribution.models import PostbackLog
 from attribution.redaction import REDACTED
 from attribution.services import (
