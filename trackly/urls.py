@@ -81,6 +81,9 @@ admin_moved = [
     )
     for label, models in ADMIN_MOVED.items()
 ]
+admin_moved.append(
+    re_path(r"^admin/trackly/$", RedirectView.as_view(url="/admin/core/", permanent=True))
+)
 
 urlpatterns = [
     # Marketers land on their dashboard (which asks them to log in); admins use /admin/.

@@ -123,6 +123,7 @@ def test_the_token_cannot_be_required_in_admin_before_one_exists(
 @pytest.mark.parametrize(
     ("old", "new"),
     [
+        ("/admin/trackly/", "/admin/core/"),
         ("/admin/trackly/offer/", "/admin/core/offer/"),
         ("/admin/trackly/account/7/change/?x=1", "/admin/core/account/7/change/?x=1"),
         ("/admin/links/trackingdomain/add/", "/admin/core/trackingdomain/add/"),
