@@ -155,7 +155,6 @@ def message_click_recompute(*, contact_id: int, message_id: int) -> None:
 
 def conversions_reattribute(*, contact_id: int, offer_id: int | None) -> int:
     """Attribute again the accepted conversions of a contact on an offer."""
-
     changed = 0
     for conversion in (
         Conversion.objects.filter(
