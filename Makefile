@@ -68,6 +68,7 @@ test: dev-deps assets browser
 		$(PY) scripts/check_services.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 
 lint: dev-deps

@@ -9,7 +9,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trackly.settings")
     from django.core.management import execute_from_command_line
 
-    from trackly.secret_key import InsecureSecretKey, secret_key_check
+    from core.secret_key import InsecureSecretKey, secret_key_check
 
     try:
         secret_key_check(sys.argv[1] if len(sys.argv) > 1 else "help")

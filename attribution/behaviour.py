@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Q
 from django.utils import timezone
 
+from attribution.fraud import flag_raise
 from attribution.models import Conversion, FraudFlag
+from attribution.services import attribution_apply, conversion_attribution
+from core.models import Message, SendingList
 from links.models import MessageClick, MessageShortLinkClick
-from trackly.models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +155,6 @@ def message_click_recompute(*, contact_id: int, message_id: int) -> None:
 
 def conversions_reattribute(*, contact_id: int, offer_id: int | None) -> int:
     """Attribute again the accepted conversions of a contact on an offer."""
-    from attribution.services import attribution_apply, conversion_attribution
-
     changed = 0
     for conversion in (
         Conversion.objects.filter(
@@ -184,8 +183,6 @@ def conversions_reattribute(*, contact_id: int, offer_id: int | None) -> int:
 def sending_list_bot_detection_set(*, list_id: int, enabled: bool) -> int:
     """Switch bot detection on a list and recompute its MessageClicks. Verdicts stay as
     they are, so reports still show the bot share. Returns how many pairs were looked at."""
-    from trackly.models import SendingList
-
     SendingList.objects.filter(pk=list_id).update(bot_detection_enabled=enabled)
     pairs = (
         MessageShortLinkClick.objects.filter(message__sending_list_id=list_id)
@@ -197,82 +194,3 @@ def sending_list_bot_detection_set(*, list_id: int, enabled: bool) -> int:
         message_click_recompute(contact_id=contact_id, message_id=message_id)
         count += 1
     return count
-
-
-def flag_raise(
-    *,
-    account_id: int,
-    kind: str,
-    key: str,
-    evidence: dict,
-    ip: str | None = None,
-    campaign_id: int | None = None,
-    conversion_id: int | None = None,
-    click_id: int | None = None,
-) -> FraudFlag:
-    # One flag per incident, also when two workers raise it at once (unique constraint).
-    flag, _ = FraudFlag.objects.update_or_create(
-        account_id=account_id,
-        kind=kind,
-        key=key[:200],
-        defaults={
-            "evidence": evidence,
-            "ip": ip,
-            "campaign_id": campaign_id,
-            "conversion_id": conversion_id,
-            "click_id": click_id,
-        },
-    )
-    return flag
-
-
-def campaigns_click_rate_check(account_ids: Iterable[int] | None = None) -> int:
-    """Flag campaigns whose raw clicks exceed FRAUD_CLICK_RATE_MAX of their sends."""
-    from trackly.models import Campaign
-
-    limit = settings.FRAUD_CLICK_RATE_MAX
-    campaigns = Campaign.objects.annotate(
-        sends=Count("messages", distinct=True),
-        raw_clicks=Count("messages__raw_clicks", distinct=True),
-    ).filter(sends__gte=settings.FRAUD_CLICK_RATE_MIN_SENDS, raw_clicks__gt=F("sends") * limit)
-    if account_ids is not None:
-        campaigns = campaigns.filter(account_id__in=list(account_ids))
-    raised = 0
-    for campaign in campaigns:
-        flag_raise(
-            account_id=campaign.account_id,
-            kind=FraudFlag.Kind.CLICK_RATE,
-            key=f"campaign:{campaign.pk}",
-            campaign_id=campaign.pk,
-            evidence={
-                "campaign": campaign.name,
-                "sends": campaign.sends,
-                "raw_clicks": campaign.raw_clicks,
-                "raw_click_rate": round(campaign.raw_clicks / campaign.sends, 4),
-                "threshold": limit,
-            },
-        )
-        raised += 1
-    return raised
-
-
-def conversion_injection_check(conversion: Conversion) -> FraudFlag | None:
-    """A conversion reported seconds after its click: the click was likely injected."""
-    credited = conversion.message_click
-    if credited is None:
-        return None
-    seconds = (conversion.occurred_at - credited.clicked_at).total_seconds()
-    if seconds >= settings.FRAUD_CLICK_INJECTION_SECONDS:
-        return None
-    return flag_raise(
-        account_id=conversion.account_id,
-        kind=FraudFlag.Kind.CLICK_INJECTION,
-        key=f"conversion:{conversion.pk}",
-        conversion_id=conversion.pk,
-        click_id=credited.click_id,
-        evidence={
-            "seconds_after_click": round(seconds, 3),
-            "threshold_seconds": settings.FRAUD_CLICK_INJECTION_SECONDS,
-            "txn_id": conversion.txn_id,
-        },
-    )

@@ -16,18 +16,17 @@ one full definition of the rule, and tests check that both paths credit the same
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from attribution.fraud import conversion_injection_check
 from attribution.models import Conversion, PostbackLog
+from attribution.postback_input import ConversionInput
 from attribution.rules import DIRECT_WITHIN
-from trackly import prepared
-
-if TYPE_CHECKING:
-    from attribution.services import ConversionInput
+from core import prepared
 
 _LOG_INSERT = """
     INSERT INTO attribution_postbacklog
@@ -169,12 +168,10 @@ def conversion_credit(
 
 
 def injection_check(conversion_id: int, occurred_at: dt.datetime, clicked_at: dt.datetime) -> None:
-    """behaviour.conversion_injection_check, loading the conversion only when its click
+    """fraud.conversion_injection_check, loading the conversion only when its click
     came suspiciously soon before it."""
     if (occurred_at - clicked_at).total_seconds() >= settings.FRAUD_CLICK_INJECTION_SECONDS:
         return
-    from attribution.behaviour import conversion_injection_check
-
     conversion_injection_check(
         Conversion.objects.select_related("message_click").get(pk=conversion_id)
     )

@@ -7,8 +7,8 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
+from core.models import Account, Campaign, Contact, Creative, Message, Offer
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
-from trackly.models import Account, Campaign, Contact, Creative, Message, Offer
 
 
 class PostbackLog(models.Model):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_datetime
 
-from trackly import bounds
-from trackly.currencies import CURRENCIES
+from core import bounds
+from core.currencies import CURRENCIES
 
 _DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
 _EVENT_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
@@ -28,6 +29,15 @@ def without_money(params: dict[str, str]) -> dict[str, str]:
 
 
 _MONEY_PLACES = Decimal(10) ** -bounds.MONEY_DECIMAL_PLACES
+
+
+@dataclass(frozen=True)
+class ConversionInput:
+    event: str
+    revenue: Decimal | None  # None: the offer's default payout
+    currency: str
+    txn_id: str | None
+    occurred_at: dt.datetime
 
 
 class PostbackInvalid(ValueError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from contextlib import nullcontext
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,12 +12,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from attribution import fastpath
+from attribution.fraud import conversion_injection_check
 from attribution.models import Conversion, PostbackLog
-from attribution.postback_input import PostbackInvalid
+from attribution.postback_input import ConversionInput, PostbackInvalid
 from attribution.rules import Attribution, attribution_find
+from core import bounds
+from core.models import Account, Contact, Offer
+from links.mint_input import normalize_phone
 from links.models import MessageShortLink, MessageShortLinkClick
-from trackly import bounds
-from trackly.models import Account, Contact, Offer
 
 logger = logging.getLogger(__name__)
 
@@ -30,15 +31,6 @@ PENDING_TIMEOUT = dt.timedelta(minutes=10)
 # The answer does not say what the cap is: an account without the token requirement answers
 # anyone who guesses a link id.
 REVENUE_ABOVE_CAP = "is above this offer's revenue cap"
-
-
-@dataclass(frozen=True)
-class ConversionInput:
-    event: str
-    revenue: Decimal | None  # None: the offer's default payout
-    currency: str
-    txn_id: str | None
-    occurred_at: dt.datetime
 
 
 def postback_log_open(
@@ -153,8 +145,6 @@ def conversion_record(
             raise
         return existing, False
     if conversion.message_click is not None:
-        from attribution.behaviour import conversion_injection_check
-
         conversion_injection_check(conversion)
     return conversion, True
 
@@ -308,7 +298,6 @@ def conversion_result(conversion: Conversion, status: str) -> dict[str, Any]:
 
 def contact_find(account: Account, value: str) -> Contact | None:
     """A contact by external id, else by phone (any format with a country code)."""
-    from links.mint_input import normalize_phone
 
     contact = Contact.objects.filter(account=account, external_id=value).first()
     if contact is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from attribution import behaviour
+from attribution import behaviour, fraud
 from attribution.services import conversions_pending_match
 
 
@@ -24,7 +24,7 @@ def clicks_judge_task() -> int:
 
 @shared_task(ignore_result=True)
 def campaigns_click_rate_task() -> int:
-    return behaviour.campaigns_click_rate_check()
+    return fraud.campaigns_click_rate_check()
 
 
 @shared_task(ignore_result=True)

@@ -32,13 +32,13 @@ from attribution.services import (
     postback_log_close,
     postback_log_open,
 )
+from core import bounds
+from core.errors import DATABASE_DOWN, DatabaseUnavailable
+from core.models import Account, Offer
 from links import ids
 from links.domains import DomainInfo
 from links.models import MessageShortLink, MessageShortLinkClick
 from links.redirect import client_ip, request_too_large
-from trackly import bounds
-from trackly.errors import DATABASE_DOWN, DatabaseUnavailable
-from trackly.models import Account, Offer
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def _conv(
 ) -> tuple[int, dict[str, Any]]:
     # Before anything else is read: without the token, a link id (in every SMS) or a click
     # id (in the recipient's address bar) would let anyone report revenue. The hash comes
-    # with the cached domain: no query. Constant time (trackly.models.secret_matches).
+    # with the cached domain: no query. Constant time (core.models.secret_matches).
     if domain.require_postback_token and not domain.postback_token_matches(
         params.get("token") or ""
     ):

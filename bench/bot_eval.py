@@ -26,7 +26,7 @@ import fake_useragent
 from crawleruseragents import CRAWLER_USER_AGENTS_DATA
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from attribution.bots import classify_user_agent  # noqa: E402
+from links.bots import classify_user_agent  # noqa: E402
 
 MESSAGING_SAMPLES = [
     "facebookexternalhit/1.1 Facebot Twitterbot/1.0",

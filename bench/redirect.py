@@ -67,7 +67,7 @@ ENV = {
     "DATABASE_URL": DATABASE_URL,
     "REDIS_URL": REDIS_URL,
     "LOG_LEVEL": "WARNING",
-    # Servers and consumers refuse the development key (trackly.secret_key): one per run.
+    # Servers and consumers refuse the development key (core.secret_key): one per run.
     "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
 }
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"

@@ -1,4 +1,4 @@
-"""Django admin for tracking domains, links and clicks, scoped to the staff user's accounts."""
+"""Django admin for links and clicks, scoped to the staff user's accounts."""
 
 from __future__ import annotations
 
@@ -7,14 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from links.models import (
-    InterstitialTemplate,
-    MessageClick,
-    MessageShortLink,
-    MessageShortLinkClick,
-    TrackingDomain,
-)
-from trackly.admin_scope import TenantScopedAdmin
+from core.admin_scope import TenantScopedAdmin
+from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 
 
 class ReadOnlyAdmin(TenantScopedAdmin):
@@ -30,21 +24,6 @@ class ReadOnlyAdmin(TenantScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-@admin.register(TrackingDomain)
-class TrackingDomainAdmin(TenantScopedAdmin):
-    list_display = ["host", "account", "https", "is_primary", "is_active", "fallback_url"]
-    list_filter = ["is_active", "https"]
-    search_fields = ["host", "account__name"]
-    list_select_related = ["account"]
-
-
-@admin.register(InterstitialTemplate)
-class InterstitialTemplateAdmin(TenantScopedAdmin):
-    list_display = ["name", "account", "title", "cta_text"]
-    list_filter = ["account"]
-    search_fields = ["name", "title"]
 
 
 @admin.register(MessageShortLink)

@@ -12,15 +12,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_input import unknown_fields_refuse
+from core.authentication import account_of
+from core.models import ApiScope
 from links import api_docs
 from links.services import (
     MintInvalid,
     NoTrackingDomain,
     messages_mint,
 )
-from trackly.api_input import unknown_fields_refuse
-from trackly.authentication import account_of
-from trackly.models import ApiScope
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class MessageCreate(APIView):
 class MessageBulkCreate(APIView):
     write_scopes = (ApiScope.MINT,)
     # The body may also be {"messages": [...]}: its items are reported one by one too
-    # (trackly.api_input.JSONParser).
+    # (core.api_input.JSONParser).
     bulk_items_key = "messages"
 
     @extend_schema(

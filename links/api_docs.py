@@ -5,8 +5,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from trackly import bounds
-from trackly.api_errors import ErrorOut
+from core import bounds
+from core.api_errors import ErrorOut
 
 
 class ContactIn(serializers.Serializer):

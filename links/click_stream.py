@@ -1,6 +1,6 @@
 """The click pipeline's front half: the redirect appends each click to a Redis Stream.
 
-One round trip per redirect, on this thread's bare connection (trackly.redis_conn
+One round trip per redirect, on this thread's bare connection (core.redis_conn
 .round_trip): the config version GET (so this process's link cache is checked on every
 request, links.resolve) and the XADD. `manage.py
 consume_clicks` (links.click_writer) writes the stream to PostgreSQL in batches.
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from core import redis_conn
 from links.resolve import config_version_key, local
-from trackly import redis_conn
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
@@ -36,7 +36,8 @@ from django.db import (
     transaction,
 )
 
-from attribution.bots import classify_request
+from links import hooks
+from links.bots import classify_request
 from links.click_stream import ClickEvent
 
 logger = logging.getLogger(__name__)
@@ -86,12 +87,7 @@ WITH incoming AS (
     WHERE links_messageclick.clicked_at > EXCLUDED.clicked_at
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM counted),
-       -- Whether a postback named one of these clicks before it was stored (rare): only
-       -- then does the consumer run the pending match (conversion_reported_click index).
-       EXISTS (SELECT 1 FROM attribution_conversion c
-               WHERE c.reported_click_id IN (SELECT click_id FROM incoming)
-                 AND c.status = 'pending')
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM counted)
 """
 
 
@@ -103,9 +99,8 @@ class BatchResult:
     dead: int
 
 
-def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int, bool]:
-    """Store a batch of clicks in one transaction. Returns (stored, counted, and whether
-    a pending conversion names one of the clicks)."""
+def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
+    """Store a batch of clicks in one transaction. Returns (stored, counted)."""
     verdicts = [classify_request(method=e.method, user_agent=e.user_agent) for e in events]
     columns = (
         [e.click_id for e in events],
@@ -122,9 +117,9 @@ def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int, bool]:
     )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_WRITE, columns)
-        stored, counted, pending = cursor.fetchone()
+        stored, counted = cursor.fetchone()
         failpoint("before-commit")
-    return stored, counted, pending
+    return stored, counted
 
 
 class ClickConsumer:
@@ -196,17 +191,17 @@ class ClickConsumer:
             except (KeyError, ValueError, UnicodeError):
                 dead.append((entry_id, fields))
         stored = counted = 0
-        pending = False
+        refused: set[str] = set()
         if events:
             try:
-                stored, counted, pending = clicks_write(events)
+                stored, counted = clicks_write(events)
             except (DataError, IntegrityError, ProgrammingError):
                 # Something in the batch the database refuses (not an outage): store the
                 # clicks one by one, so one bad entry cannot hold up the stream.
                 logger.exception(
                     "click batch refused; storing its %d clicks one by one", len(events)
                 )
-                stored, counted, pending, refused = self._one_by_one(events)
+                stored, counted, refused = self._one_by_one(events)
                 dead.extend(e for e in entries if e[1].get(b"c", b"").decode() in refused)
         failpoint("after-commit")
         if dead:
@@ -222,23 +217,22 @@ class ClickConsumer:
         pipe.xack(self.stream, self.group, *ids)
         pipe.xdel(self.stream, *ids)
         pipe.execute()
-        if pending:
-            _pending_conversions_match([e.click_id for e in events])
+        written = [e.click_id for e in events if e.click_id not in refused]
+        if written:
+            clicks_stored_send(written)
         return BatchResult(len(entries), stored, counted, len(dead))
 
-    def _one_by_one(self, events: list[ClickEvent]) -> tuple[int, int, bool, set[str]]:
+    def _one_by_one(self, events: list[ClickEvent]) -> tuple[int, int, set[str]]:
         stored = counted = 0
-        pending = False
         refused: set[str] = set()
         for event in events:
             try:
-                one_stored, one_counted, one_pending = clicks_write([event])
+                one_stored, one_counted = clicks_write([event])
             except (DataError, IntegrityError, ProgrammingError):
                 refused.add(event.click_id)
                 continue
             stored, counted = stored + one_stored, counted + one_counted
-            pending = pending or one_pending
-        return stored, counted, pending, refused
+        return stored, counted, refused
 
     def step(self, block_ms: int | None = 1000, linger: float = 0.0) -> BatchResult | None:
         """Read a batch and store it. With `linger`, a batch that is not full waits that
@@ -314,20 +308,16 @@ def _connection_drop() -> None:
         logger.debug("closing the broken database connection raised", exc_info=True)
 
 
-def _pending_conversions_match(click_ids: Iterable[str]) -> None:
-    """A postback can name a click before its click is stored (it was still in the
-    stream): settle those now rather than at the next periodic sweep.
-
-    Only for a batch whose write saw such a conversion (clicks_write). Race: a postback
-    that missed the click and a batch that stores it, at the same moment: neither sees
-    the other's uncommitted row, and the periodic sweep settles that conversion."""
-    from attribution.services import conversions_pending_match
-
-    try:
-        conversions_pending_match(click_ids=list(click_ids))
-    except Exception:
-        # The periodic sweep (attribution.tasks) will settle them; never block the stream.
-        logger.exception("pending conversions for a click batch could not be matched")
+def clicks_stored_send(click_ids: list[str]) -> None:
+    """Tell the hook's receivers (links.hooks.clicks_stored) that these clicks are stored:
+    attribution settles the postbacks that named one of them before it was (it was still
+    in the stream). Each receiver on its own: one that fails is logged and the others still
+    run; the stream goes on (attribution's periodic sweep settles what a failure left)."""
+    for receiver in hooks.clicks_stored.receivers:
+        try:
+            receiver(click_ids)
+        except Exception:
+            logger.exception("clicks_stored receiver %s failed for a batch", receiver)
 
 
 def failpoint(name: str) -> None:

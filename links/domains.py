@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from links.models import TrackingDomain
+from core.models import TrackingDomain, secret_matches
 from links.resolve import config_cached
-from trackly.models import secret_matches
 
 CACHE_SECONDS = 300
 

@@ -2,9 +2,9 @@
 
 Hand-written rather than a DRF serializer because the bulk endpoint parses 10,000 items per
 request and a serializer costs ~50x more per item; `links.api_docs` describes the same
-shape to OpenAPI. Fields the API does not take are refused by name (trackly.api_input);
+shape to OpenAPI. Fields the API does not take are refused by name (core.api_input);
 text no column can store (NUL, lone surrogates) never gets here: the API's JSON parser
-refuses it (trackly.api_input.JSONParser).
+refuses it (core.api_input.JSONParser).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core import bounds, uris
+from core.api_input import unknown_fields
 from links.rewrite import MAX_URL_LENGTH, PLACEHOLDER_RE, is_trackable_url
-from trackly import bounds, uris
-from trackly.api_input import unknown_fields
 
 Errors = dict[str, list[str]]
 NAME_MAX = 200
@@ -190,7 +190,7 @@ def _parse_links(value: Any, errors: Errors) -> dict[str, LinkInput]:
 
 def _link_url(raw: str, field: str, errors: Errors) -> str | None:
     """The URL as written, once its URI (what it is stored and redirected as: the
-    rewrite converts it, trackly.uris) is known to be a good one; else None, with the
+    rewrite converts it, core.uris) is known to be a good one; else None, with the
     error added. An untracked link goes out as written."""
     url = raw.strip()
     try:

@@ -28,17 +28,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from attribution.bots import classify_request
+from core import bounds, redis_conn, uris
+from core.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN
+from core.headers import INTERSTITIAL_HEADERS, TRACKING_HEADERS, headers_set
+from core.models import normalize_host
 from links import click_stream, ids
+from links.bots import classify_request
 from links.click_stream import ClickEvent
 from links.destination import destination_url
 from links.domains import DomainInfo, domain_key, tracking_domain_by_host
-from links.models import normalize_host
 from links.resolve import LinkInfo, link_info, link_key, local
 from links.services import click_record
-from trackly import bounds, redis_conn, uris
-from trackly.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN
-from trackly.headers import INTERSTITIAL_HEADERS, TRACKING_HEADERS, headers_set
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def environ_ip(meta: dict) -> str | None:
 
 
 def request_too_large(meta: dict) -> bool:
-    """More query and body than a tracking request may carry (trackly.bounds); answered 413
+    """More query and body than a tracking request may carry (core.bounds); answered 413
     without reading the body. (Django reads no body beyond its Content-Length.)"""
     try:
         body = int(meta.get("CONTENT_LENGTH") or 0)
@@ -103,7 +103,7 @@ def _finished(method: str | None, response: HttpResponse) -> HttpResponse:
 def _redirect(url: str) -> HttpResponse:
     response = HttpResponse(status=302)
     # ASCII whatever is stored: a header value that is not would go out MIME-encoded,
-    # which no browser follows. Destinations enter as URIs (trackly.uris); this covers
+    # which no browser follows. Destinations enter as URIs (core.uris); this covers
     # rows stored before that, at the cost of one scan for what a URI cannot hold raw.
     response["Location"] = uris.to_location(url)
     return response

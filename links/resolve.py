@@ -23,8 +23,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from trackly import prepared, redis_conn
-from trackly.models import Offer
+from core import prepared, redis_conn
+from core.models import Offer
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -212,7 +212,7 @@ def config_cached(key: str, load: Callable[[], T | None], *, seconds: int) -> T 
 
 
 # With Redis, the shared entries are read and written on this thread's bare connection
-# (trackly.redis_conn.round_trip: redis-py's client costs about 50 us of Python per call,
+# (core.redis_conn.round_trip: redis-py's client costs about 50 us of Python per call,
 # and a blast's first clicks each make two), in the format Django's Redis cache uses (an
 # int as digits, anything else pickled), so `cache` reads and clears the same entries.
 def _shared_get(key: str) -> tuple[int, Any]:

@@ -4,7 +4,7 @@ Pure functions, no Django. Rewriting is two steps so that link ids can be minted
 between them: `plan_sms` / `plan_html` cut a body into literal text and `Slot`s (the links
 to mint), and `render` joins the pieces back with each slot's short URL. Everything that
 is not a slot comes back exactly as it went in. A slot's destination is the link's URI
-(trackly.uris: `https://例え.jp/パス` is minted as `https://xn--r8jz45g.jp/%E3%83%91...`),
+(core.uris: `https://例え.jp/パス` is minted as `https://xn--r8jz45g.jp/%E3%83%91...`),
 so a redirect's Location is ASCII.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-from trackly import uris
+from core import uris
 
 logger = logging.getLogger(__name__)
 

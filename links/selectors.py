@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db.models import Count, Q
 
+from core.models import Message
 from links.models import MessageClick, MessageShortLinkClick
-from trackly.models import Message
 
 
 def message_click_summary(message: Message, links: list[dict[str, Any]]) -> dict[str, Any]:

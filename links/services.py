@@ -11,15 +11,24 @@ from typing import Any
 from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
-from attribution.bots import Verdict
+from core import bounds
+from core.models import (
+    Account,
+    Campaign,
+    Contact,
+    Creative,
+    Message,
+    Offer,
+    SendingList,
+    TrackingDomain,
+)
 from links import bulk, ids
+from links.bots import Verdict
 from links.mint_input import Errors, MessageInput, parse_message
-from links.models import MessageClick, MessageShortLink, MessageShortLinkClick, TrackingDomain
+from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from links.resolve import LinkInfo
 from links.rewrite import Binding, Plan, plan_html, plan_sms, render
 from links.segments import sms_segments
-from trackly import bounds
-from trackly.models import Account, Campaign, Contact, Creative, Message, Offer, SendingList
 
 logger = logging.getLogger(__name__)
 

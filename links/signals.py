@@ -7,9 +7,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from links.models import InterstitialTemplate, MessageShortLink, TrackingDomain
+from core.models import Account, InterstitialTemplate, Message, Offer, SendingList, TrackingDomain
+from links.models import MessageShortLink
 from links.resolve import link_config_changed
-from trackly.models import Account, Message, Offer, SendingList
 
 
 def _changed(sender: type, instance: Any, **kwargs: Any) -> None:

@@ -1,7 +1,7 @@
 """The dashboard's access pages: an account's API keys (its admins and owners) and its
 members (its owners). Other members get 403 on the pages and on their forms; other
 accounts are a 404, as everywhere in the dashboard. The rules are Membership's (who may)
-and trackly.access's (what every path must respect)."""
+and core.access's (what every path must respect)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from reporting import dashboard
-from reporting.views import request_membership
-from trackly.access import (
+from core.access import (
     NAME_MAX_LENGTH,
     AccessError,
     api_key_issue,
@@ -28,7 +26,9 @@ from trackly.access import (
     membership_remove,
     membership_role_change,
 )
-from trackly.models import Account, ApiKey, ApiScope, Membership
+from core.models import Account, ApiKey, ApiScope, Membership
+from reporting import dashboard
+from reporting.views import request_membership
 
 View = Callable[..., HttpResponseBase]
 

@@ -22,6 +22,10 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from core import bounds
+from core.authentication import account_of
+from core.models import ApiScope, Contact, Message
+from core.pagination import BoundedLimitOffsetPagination
 from links import api_docs
 from links.selectors import message_click_summary
 from links.services import message_result, primary_tracking_domain
@@ -29,10 +33,6 @@ from reporting import api_docs as read_docs
 from reporting import selectors
 from reporting.exports import report_csv_response
 from reporting.metrics import COLUMNS, COUNT_FIELDS, MONEY_FIELDS, RATIO_FIELDS, present
-from trackly import bounds
-from trackly.authentication import account_of
-from trackly.models import ApiScope, Contact, Message
-from trackly.pagination import BoundedLimitOffsetPagination
 
 
 class MessageDetail(APIView):

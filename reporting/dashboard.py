@@ -15,11 +15,11 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet, Sum
 
 from attribution.models import Conversion, FraudFlag, PostbackLog
+from core.models import Account, Campaign, Creative, Membership, Message, Offer, SendingList
 from links.models import MessageClick, MessageShortLinkClick
 from reporting.metrics import ratio
 from reporting.models import BotReasonRollup
 from reporting.selectors import ReportFilters, day_bounds, days_parse, local_today
-from trackly.models import Account, Campaign, Creative, Membership, Message, Offer, SendingList
 
 DEFAULT_DAYS = 30
 

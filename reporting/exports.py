@@ -9,9 +9,9 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 
+from core.models import Account
 from reporting.metrics import present
 from reporting.selectors import ReportFilters, report_columns, report_export
-from trackly.models import Account
 
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection): names
 # come from the API's users, so such text gets a leading apostrophe.

@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Coalesce
 
+from core.models import Account, Campaign, Creative, Message, Offer, SendingList
 from reporting.metrics import COUNT_FIELDS
-from trackly.models import Account, Campaign, Creative, Message, Offer, SendingList
 
 
 def _dimension(model: type[models.Model]) -> models.ForeignKey:

@@ -17,11 +17,11 @@ from django.db.models.functions import Cast, NullIf
 from django.utils import timezone
 
 from attribution.models import Conversion
+from core import bounds
+from core.models import Account, Campaign, Contact, Creative, Message, Offer, SendingList
 from links.models import MessageShortLinkClick
 from reporting.metrics import COLUMNS, COUNT_FIELDS, derive
 from reporting.models import FIGURES, DailyRollup, MessageRollup
-from trackly import bounds
-from trackly.models import Account, Campaign, Contact, Creative, Message, Offer, SendingList
 
 CLICK_CREDIT = (Conversion.AttributionType.DIRECT, Conversion.AttributionType.CLICK_THROUGH)
 
@@ -88,7 +88,7 @@ def days_parse(
     default_span_days: int | None = bounds.REPORT_MAX_SPAN_DAYS,
 ) -> tuple[dt.date | None, dt.date | None]:
     """`start` and `end` (YYYY-MM-DD, inclusive local days) as every report, list and page
-    reads them: held to trackly.bounds.day_range, which fills in what is missing. Raises
+    reads them: held to core.bounds.day_range, which fills in what is missing. Raises
     ReportParamError naming the bad one."""
     days: dict[str, dt.date | None] = {}
     for name in ("start", "end"):

@@ -40,6 +40,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate, TruncHour
 
 from attribution.models import Conversion
+from core.models import Account, Message
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from reporting.models import (
     FIGURES,
@@ -50,7 +51,6 @@ from reporting.models import (
     MessageRollup,
 )
 from reporting.selectors import CLICK_CREDIT
-from trackly.models import Account, Message
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

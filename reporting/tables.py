@@ -21,10 +21,10 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F, Model, QuerySet
 from django.http import HttpRequest, HttpResponseBase, QueryDict, StreamingHttpResponse
 
+from core import bounds
 from reporting import metrics
 from reporting.exports import chunked
 from reporting.selectors import streamed
-from trackly import bounds
 
 PAGE_SIZE = 50
 KINDS = ("text", "int", "money", "pct", "date", "datetime", "bool")

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core.models import Account, Contact, Membership, Message
 from links.selectors import message_click_summary
 from reporting import dashboard, selectors, tables
 from reporting.dashboard import DateRange, account_tz
@@ -42,7 +43,6 @@ from reporting.tables import (
     table_build,
     wants_csv,
 )
-from trackly.models import Account, Contact, Membership, Message
 
 View = Callable[..., HttpResponseBase]
 

@@ -96,7 +96,7 @@ curl -fsS "http://localhost:$PORT/api/v1/reports/messages?format=csv" \
 # Trackly itself (WhiteNoise), never by a CDN.
 $PY manage.py shell -v 0 -c '
 from django.contrib.auth import get_user_model
-from trackly.models import Account, Membership
+from core.models import Account, Membership
 user = get_user_model().objects.create_user("smoke", password="smoke-password-1")
 Membership.objects.create(user=user, account=Account.objects.get(name="Smoke Co"))
 '

@@ -11,11 +11,10 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from core import redis_conn
+from core.models import Account, ApiKey, TrackingDomain
 from links import resolve
-from links.models import TrackingDomain
-from trackly import redis_conn
 from trackly.celery import app as celery_app
-from trackly.models import Account, ApiKey
 
 _counter = itertools.count(1)
 

@@ -1,7 +1,7 @@
 """The test run's environment, set before Django reads its settings (`-p tests.environment`
 in pyproject.toml): a random SECRET_KEY of this run's own, which the web servers and
 consumers the tests start inherit (production processes refuse the development key,
-trackly.secret_key)."""
+core.secret_key)."""
 
 from __future__ import annotations
 

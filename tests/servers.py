@@ -154,7 +154,7 @@ class Trackly:
             "CLICK_STREAM_CLAIM_IDLE_SECONDS": "1",
             # As the Procfile: its threads per process (trackly.settings reads it too).
             "WEB_THREADS": "4",
-            # Production processes refuse the development key (trackly.secret_key).
+            # Production processes refuse the development key (core.secret_key).
             "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             **env,
         }

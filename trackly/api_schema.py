@@ -2,7 +2,7 @@
 
 drf-spectacular documents the success an operation declares; the refusals every endpoint
 shares (bad input, no key, a missing scope, another account's object, a body too large, the
-rate limit) are added here, once, with the API's one error shape (trackly.api_errors).
+rate limit) are added here, once, with the API's one error shape (core.api_errors).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
-from trackly.api_errors import ErrorOut
+from core.api_errors import ErrorOut
 
 # (status, description, only for operations that take a body)
 ERROR_ANSWERS = (
@@ -50,7 +50,7 @@ def close_request_bodies(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "trackly.authentication.ApiKeyAuthentication"
+    target_class = "core.authentication.ApiKeyAuthentication"
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:

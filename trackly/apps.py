@@ -1,4 +1,5 @@
-"""The trackly app: its start-up checks."""
+"""The project package as an app: its start-up checks, and the migrations that made the
+core tables before they moved to the core app (core/migrations/0001 took them over)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.apps import AppConfig
 
 class TracklyConfig(AppConfig):
     name = "trackly"
-    verbose_name = "Accounts and messages"
+    verbose_name = "Trackly"
 
     def ready(self) -> None:
         from trackly import ratelimit

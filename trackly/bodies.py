@@ -20,9 +20,9 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
 from attribution.views import PIXEL
-from links.models import normalize_host
-from trackly.bounds import MAX_TRACKING_REQUEST_BYTES
-from trackly.headers import TRACKING_HEADERS, headers_set
+from core.bounds import MAX_TRACKING_REQUEST_BYTES
+from core.headers import TRACKING_HEADERS, headers_set
+from core.models import normalize_host
 from trackly.tracking import PIXEL_RE, POSTBACK_PATHS
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import Celery, signals
 
-from trackly.secret_key import InsecureSecretKey, secret_key_check
+from core.secret_key import InsecureSecretKey, secret_key_check
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trackly.settings")
 

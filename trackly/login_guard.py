@@ -18,8 +18,8 @@ from axes.helpers import get_client_username
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from core import bounds
 from links.redirect import client_ip
-from trackly import bounds
 
 logger = logging.getLogger(__name__)
 

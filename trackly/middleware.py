@@ -4,10 +4,10 @@
 - A host in APP_HOSTS gets the dashboard, admin and API (trackly.urls).
 - An active tracking domain gets only the tracking URLs (trackly.tracking).
 - Any other host gets a plain 404, never an error page.
-- Every answer not from an app host carries trackly.headers.TRACKING_HEADERS.
+- Every answer not from an app host carries core.headers.TRACKING_HEADERS.
 - On a tracking domain, PostgreSQL out of reach before anything was stored (the domain
   or link lookup, a postback's log row): a 503 that asks the client to retry
-  (trackly.tracking.unavailable, trackly.errors), logged; never a 500.
+  (trackly.tracking.unavailable, core.errors), logged; never a 500.
 
 And, on the app hosts, a query parameter holding a NUL is a 400 naming it
 (QueryTextMiddleware).
@@ -23,11 +23,12 @@ from django.conf import settings
 from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
+from core import text
+from core.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN, DatabaseUnavailable
+from core.headers import TRACKING_HEADERS, headers_default, headers_set
+from core.models import normalize_host
 from links.domains import tracking_domain_by_host
-from links.models import normalize_host
-from trackly import error_pages, text, tracking
-from trackly.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN, DatabaseUnavailable
-from trackly.headers import TRACKING_HEADERS, headers_default, headers_set
+from trackly import error_pages, tracking
 
 logger = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 
-from trackly import bounds, redis_conn
-from trackly.authentication import ApiClient
+from core import bounds, redis_conn
+from core.authentication import ApiClient
 
 logger = logging.getLogger(__name__)
 

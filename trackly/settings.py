@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from trackly import bounds
+from core import bounds
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,7 +18,7 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 # Unset or empty means this key; with DEBUG off the servers, Celery and consume_clicks
-# refuse to start with it and other commands warn (trackly.secret_key). `make run` keeps a
+# refuse to start with it and other commands warn (core.secret_key). `make run` keeps a
 # random key of its own in .secret_key.
 DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-set-SECRET_KEY-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="").strip() or DEVELOPMENT_SECRET_KEY  # blank = unset
@@ -60,10 +60,13 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "trackly",
+    # Bottom to top, as the layers run (pyproject.toml, [tool.importlinter]).
+    "core",
     "links",
     "attribution",
     "reporting",
+    "devdata",
+    "trackly",
     "axes",
 ]
 
@@ -142,7 +145,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # A Redis that does not answer within this long counts as down; then it is left alone for
-# REDIS_RETRY_SECONDS (trackly.redis_conn) and the hot paths go straight to PostgreSQL.
+# REDIS_RETRY_SECONDS (core.redis_conn) and the hot paths go straight to PostgreSQL.
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
 REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=1.0)
 
@@ -242,27 +245,27 @@ AXES_RESET_ON_SUCCESS = False
 # Masked in the attempt rows and axes' logs: secrets are never stored in clear (the password
 # always is masked).
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
-# Its admin pages are registered by trackly.admin, for superusers only (they hold every
+# Its admin pages are registered by core.admin, for superusers only (they hold every
 # tenant's usernames and IPs).
 AXES_ENABLE_ADMIN = False
 # Its banner on every process start says nothing the settings do not.
 AXES_VERBOSE = False
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["trackly.authentication.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["core.authentication.ApiKeyAuthentication"],
     # A key's request is counted against its rate limit first (even one its scopes then
     # refuse), then checked for the scope the view needs.
     "DEFAULT_PERMISSION_CLASSES": [
         "trackly.ratelimit.WithinRateLimit",
-        "trackly.authentication.HasAccount",
+        "core.authentication.HasAccount",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's JSON parser, refusing text no column can store (NUL, lone surrogates) by field.
-    "DEFAULT_PARSER_CLASSES": ["trackly.api_input.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api_input.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "trackly.api_schema.TracklyAutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "trackly.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
-    "EXCEPTION_HANDLER": "trackly.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -283,7 +286,7 @@ SPECTACULAR_SETTINGS = {
     # where they are), closed to fields they do not name: the API refuses unknown fields.
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "OfferStatusEnum": "trackly.models.Offer.Status",
+        "OfferStatusEnum": "core.models.Offer.Status",
         "ConversionStatusEnum": ["accepted", "pending"],
     },
     "POSTPROCESSING_HOOKS": [
@@ -299,7 +302,7 @@ FRAUD_CLICK_RATE_MAX = env.float("FRAUD_CLICK_RATE_MAX", default=0.40)
 FRAUD_CLICK_RATE_MIN_SENDS = env.int("FRAUD_CLICK_RATE_MIN_SENDS", default=100)
 FRAUD_CLICK_INJECTION_SECONDS = env.int("FRAUD_CLICK_INJECTION_SECONDS", default=10)
 # The common postback (attribution/fastpath.py) and the redirect's link lookup
-# (links/resolve.py) run as prepared statements (trackly/prepared.py). Turn off behind a
+# (links/resolve.py) run as prepared statements (core/prepared.py). Turn off behind a
 # connection pooler in transaction mode that cannot keep them. (POSTBACK_PREPARED_STATEMENTS
 # is its earlier name, still read.)
 PREPARED_STATEMENTS = env.bool(
@@ -318,7 +321,7 @@ MINT_MAX_BULK_ITEMS = 10_000
 MINT_MAX_BODY_BYTES = 10_000
 
 # Upper bound for request bodies: a full bulk mint of 10,000 messages of 10 kB each. Past
-# it: 413 (JSON on the API, trackly.api_errors; a page elsewhere, trackly.error_pages).
+# it: 413 (JSON on the API, core.api_errors; a page elsewhere, trackly.error_pages).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=128 * 1024 * 1024)
 # How many requests per web process may be receiving their body at once (trackly.bodies):
 # one less than its threads (WEB_THREADS, as in the Procfile), so a thread is always free

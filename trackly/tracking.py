@@ -13,9 +13,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 from attribution import views as postbacks
+from core.errors import DATABASE_DOWN, DatabaseUnavailable
 from links import redirect
 from links.domains import DomainInfo
-from trackly.errors import DATABASE_DOWN, DatabaseUnavailable
 
 POSTBACK_PATHS = ("/conv", "/conv/", "/conv/offer", "/conv/offer/")
 PIXEL_RE = re.compile(r"^/pixel/([^/]+)\.gif$")

@@ -12,10 +12,10 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from core import api as core_api
+from core import api_account, api_errors, api_keys
 from links import api as links_api
 from reporting import api as reporting_api
-from trackly import api as trackly_api
-from trackly import api_account, api_errors, api_keys
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -27,11 +27,11 @@ class OptionalSlashRouter(SimpleRouter):
 
 
 router = OptionalSlashRouter()
-router.register("offers", trackly_api.OfferViewSet, basename="offer")
-router.register("interstitials", trackly_api.InterstitialTemplateViewSet, basename="interstitial")
-router.register("lists", trackly_api.SendingListViewSet, basename="list")
-router.register("campaigns", trackly_api.CampaignViewSet, basename="campaign")
-router.register("creatives", trackly_api.CreativeViewSet, basename="creative")
+router.register("offers", core_api.OfferViewSet, basename="offer")
+router.register("interstitials", core_api.InterstitialTemplateViewSet, basename="interstitial")
+router.register("lists", core_api.SendingListViewSet, basename="list")
+router.register("campaigns", core_api.CampaignViewSet, basename="campaign")
+router.register("creatives", core_api.CreativeViewSet, basename="creative")
 router.register("api-keys", api_keys.ApiKeyViewSet, basename="api-key")
 
 api_v1 = [
@@ -65,8 +65,25 @@ api_v1 = [
 ]
 
 # A request Django could not read (multipart without a boundary, ...): a 400 naming it; a
-# body past DATA_UPLOAD_MAX_MEMORY_SIZE a 413 (the API's own are JSON, trackly.api_errors).
+# body past DATA_UPLOAD_MAX_MEMORY_SIZE a 413 (the API's own are JSON, core.api_errors).
 handler400 = "trackly.error_pages.bad_request"
+
+# The core models' admin pages were under /admin/trackly/ (tracking domains and interstitial
+# templates under /admin/links/) until they moved to the core app: bookmarks still land.
+ADMIN_MOVED = {
+    "trackly": "account|membership|apikey|contact|sendinglist|campaign|creative|offer|message",
+    "links": "trackingdomain|interstitialtemplate",
+}
+admin_moved = [
+    re_path(
+        rf"^admin/{label}/(?P<page>(?:{models})/[\s\S]*)$",
+        RedirectView.as_view(url="/admin/core/%(page)s", permanent=True, query_string=True),
+    )
+    for label, models in ADMIN_MOVED.items()
+]
+admin_moved.append(
+    re_path(r"^admin/trackly/$", RedirectView.as_view(url="/admin/core/", permanent=True))
+)
 
 urlpatterns = [
     # Marketers land on their dashboard (which asks them to log in); admins use /admin/.
@@ -80,6 +97,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("dashboard/", include("reporting.urls")),
+    *admin_moved,
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 
-from trackly.secret_key import secret_key_check
+from core.secret_key import secret_key_check
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trackly.settings")
 secret_key_check("web")

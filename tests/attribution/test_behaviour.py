@@ -9,15 +9,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attribution import behaviour
-from attribution.bots import HUMAN, Verdict
+from attribution import behaviour, fraud
 from attribution.models import FraudFlag
-from attribution.services import ConversionInput, conversion_record
+from attribution.postback_input import ConversionInput
+from attribution.services import conversion_record
+from core.models import Account, Offer, SendingList
 from links import ids
+from links.bots import HUMAN, Verdict
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from links.resolve import link_info_load
 from links.services import click_record
-from trackly.models import Account, Offer, SendingList
 
 T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 BOT = Verdict(True, "ua:crawler:test")
@@ -169,16 +170,19 @@ class TestVerdictChanges:
         behaviour.sending_list_bot_detection_set(list_id=sending_list.pk, enabled=True)
         assert counted(link) == person.pk
 
-    def test_the_list_api_switch_recomputes(self, owner: Any) -> None:
+    def test_the_list_api_switch_recomputes(
+        self, owner: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
         sending_list = SendingList.objects.create(account=owner.account, name="L")
         link = message(owner, list="L")
         bot = click(link, T0 + dt.timedelta(minutes=1), verdict=BOT)
-        response = owner.client.patch(
-            f"/api/v1/lists/{sending_list.pk}", {"bot_detection_enabled": False}, format="json"
-        )
+        # On commit, core's hook (core.hooks.bot_detection_switched) reaches attribution's
+        # receiver, which queues the recompute (Celery runs eagerly here).
+        with django_capture_on_commit_callbacks(execute=True):
+            response = owner.client.patch(
+                f"/api/v1/lists/{sending_list.pk}", {"bot_detection_enabled": False}, format="json"
+            )
         assert response.status_code == 200 and response.json()["bot_detection_enabled"] is False
-        # Tests run inside a transaction: run what would run on commit.
-        behaviour.sending_list_bot_detection_set(list_id=sending_list.pk, enabled=False)
         assert counted(link) == bot.pk
 
 
@@ -210,7 +214,7 @@ class TestFraudFlags:
         for link in links[:3]:
             click(link, T0 + dt.timedelta(hours=1))
         click(quiet[0], T0 + dt.timedelta(hours=1))
-        assert behaviour.campaigns_click_rate_check() == 1
+        assert fraud.campaigns_click_rate_check() == 1
         flag = FraudFlag.objects.get()
         assert flag.campaign.name == "Hot" and flag.evidence["raw_click_rate"] == 0.6
 

@@ -20,14 +20,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attribution import fastpath
-from attribution.bots import HUMAN, Verdict
 from attribution.models import Conversion, PostbackLog
-from attribution.services import ConversionInput, conversion_attribution, postback_log_open
+from attribution.postback_input import ConversionInput
+from attribution.services import conversion_attribution, postback_log_open
+from core.models import Account, Offer
 from links import ids
+from links.bots import HUMAN, Verdict
 from links.models import MessageShortLink, MessageShortLinkClick
 from links.resolve import link_info_load
 from links.services import click_record
-from trackly.models import Account, Offer
 
 T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 DAY = 86400

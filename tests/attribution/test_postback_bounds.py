@@ -1,4 +1,4 @@
-"""A postback's `ts` and `revenue` held to trackly.bounds."""
+"""A postback's `ts` and `revenue` held to core.bounds."""
 
 from __future__ import annotations
 

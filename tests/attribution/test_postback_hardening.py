@@ -11,8 +11,8 @@ from django.test import Client
 
 from attribution.models import Conversion, PostbackLog
 from attribution.services import conversions_pending_match
+from core.models import Offer
 from links.models import MessageClick, MessageShortLinkClick
-from trackly.models import Offer
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 

@@ -10,8 +10,8 @@ from django.test import Client
 
 from attribution.models import Conversion, PostbackLog
 from attribution.views import PIXEL
-from trackly import bounds
-from trackly.models import Offer
+from core import bounds
+from core.models import Offer
 
 pytestmark = pytest.mark.django_db
 LIMIT = bounds.MAX_TRACKING_REQUEST_BYTES

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from attribution.models import PostbackLog
-from trackly.models import Offer
+from core.models import Offer
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from attribution.models import Conversion, PostbackLog
+from core.models import Account, Offer
 from links.models import MessageClick, MessageShortLinkClick
-from trackly.models import Account, Offer
 
 pytestmark = pytest.mark.django_db
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"

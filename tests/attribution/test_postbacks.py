@@ -14,8 +14,8 @@ from django.utils import timezone
 from attribution.models import Conversion, PostbackLog
 from attribution.services import PENDING_TIMEOUT, conversions_pending_match
 from attribution.views import PIXEL
+from core.models import Offer
 from links.models import MessageClick, MessageShortLinkClick
-from trackly.models import Offer
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"

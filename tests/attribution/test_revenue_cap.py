@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from attribution import fastpath
 from attribution.models import Conversion, PostbackLog
-from attribution.services import ConversionInput, conversions_pending_match, postback_log_open
+from attribution.postback_input import ConversionInput
+from attribution.services import conversions_pending_match, postback_log_open
+from core.models import Offer
 from links.models import MessageClick, MessageShortLinkClick
-from trackly.models import Offer
 
 pytestmark = pytest.mark.django_db
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"

@@ -219,7 +219,7 @@ def test_a_change_reaches_every_web_process_within_a_second(stack: Stack) -> Non
     stack.app.manage(
         "shell",
         "-c",
-        "from links.models import TrackingDomain as D; d = D.objects.get(host='go.faults.example');"
+        "from core.models import TrackingDomain as D; d = D.objects.get(host='go.faults.example');"
         " d.fallback_url = 'https://fallback.example/'; d.save()",
     )
     # Each web process trusts its copy of the domain for at most a second: within a few

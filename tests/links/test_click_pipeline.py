@@ -19,11 +19,12 @@ from django.test import Client
 from django.utils import timezone
 
 from attribution.models import Conversion
+from core import redis_conn
+from core.models import Offer, SendingList
+from links import hooks
 from links.click_stream import ClickEvent
 from links.click_writer import ClickConsumer, clicks_write
 from links.models import MessageClick, MessageShortLinkClick
-from trackly import redis_conn
-from trackly.models import Offer, SendingList
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -93,37 +94,38 @@ class TestPipeline:
         assert conversion.message_click == MessageClick.objects.get()
         assert conversion.message_id == message["id"]
 
-    def test_a_batch_says_whether_a_pending_conversion_names_one_of_its_clicks(
-        self, owner: Any, click_stream: Any
-    ) -> None:
-        """The consumer runs the pending match only for such a batch."""
-        message = mint(owner)
-        waiting = tap(owner, message["links"][0]["link_id"])
-        early = Client(HTTP_HOST=owner.domain.host).get(
-            "/conv", {"click_id": waiting, "token": owner.postback_token}
-        )
-        assert early.json()["status"] == "pending"
-        link_id, now = message["links"][0]["link_id"], timezone.now()
-
-        assert clicks_write([event(owner, link_id, "h" * 16, now)])[2] is False
-        assert clicks_write([event(owner, link_id, waiting, now)])[2] is True
-        # Matched: no longer pending, so the same click again says no.
-        ClickConsumer(click_stream).drain()
-        assert Conversion.objects.get().status != Conversion.Status.PENDING
-        assert clicks_write([event(owner, link_id, waiting, now)])[2] is False
-
-    def test_without_a_pending_conversion_the_consumer_skips_the_match(
+    def test_each_committed_batch_is_told_to_the_clicks_stored_hook(
         self, owner: Any, click_stream: Any, monkeypatch: Any
     ) -> None:
-        from links import click_writer
-
-        matched: list[list[str]] = []
-        monkeypatch.setattr(click_writer, "_pending_conversions_match", matched.append)
-        tap(owner, mint(owner)["links"][0]["link_id"])
+        """Links tells attribution through its hook, never an import (links/hooks.py)."""
+        told: list[list[str]] = []
+        monkeypatch.setattr(hooks.clicks_stored, "receivers", [told.append])
+        link_id = mint(owner)["links"][0]["link_id"]
+        first, second = tap(owner, link_id), tap(owner, link_id)
+        click_stream.xadd(click_stream_key(), {"c": "broken"})
 
         [result] = ClickConsumer(click_stream).drain()
 
-        assert result.stored == 1 and matched == []
+        assert result.stored == 2 and result.dead == 1
+        assert told == [[first, second]]  # after the commit, the malformed entry left out
+        assert not ClickConsumer(click_stream).drain() and told == [[first, second]]
+
+    def test_a_failing_clicks_stored_receiver_is_logged_and_holds_up_nothing(
+        self, owner: Any, click_stream: Any, monkeypatch: Any, caplog: Any
+    ) -> None:
+        def fail(click_ids: list[str]) -> None:
+            raise RuntimeError("receiver down")
+
+        told: list[list[str]] = []
+        monkeypatch.setattr(hooks.clicks_stored, "receivers", [fail, told.append])
+        click_id = tap(owner, mint(owner)["links"][0]["link_id"])
+
+        with caplog.at_level(logging.ERROR):
+            [result] = ClickConsumer(click_stream).drain()
+
+        assert result.stored == 1 and told == [[click_id]]  # the next receiver still ran
+        assert "clicks_stored receiver" in caplog.text and "receiver down" in caplog.text
+        assert click_stream.xlen(click_stream_key()) == 0  # acknowledged all the same
 
     def test_a_batch_that_is_not_full_lingers_for_more_clicks(
         self, owner: Any, click_stream: Any
@@ -174,8 +176,8 @@ class TestPipeline:
             event(owner, link_id, f"click{n:011d}", now + dt.timedelta(seconds=n)) for n in range(3)
         ]
 
-        assert clicks_write(batch) == (3, 1, False)
-        assert clicks_write(batch) == (0, 0, False)
+        assert clicks_write(batch) == (3, 1)
+        assert clicks_write(batch) == (0, 0)
 
         assert MessageShortLinkClick.objects.count() == 3
         assert MessageClick.objects.get().click.click_id == "click00000000000"
@@ -213,7 +215,7 @@ class TestPipeline:
         now = timezone.now()
         assert clicks_write(
             [event(owner, theirs, "f" * 16, now), event(owner, "zzzzzzz", "g" * 16, now)]
-        ) == (0, 0, False)
+        ) == (0, 0)
         assert not MessageShortLinkClick.objects.exists()
 
     def test_a_malformed_entry_goes_to_the_dead_letter_stream_and_the_rest_are_stored(

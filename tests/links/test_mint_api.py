@@ -9,11 +9,20 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.models import (
+    ApiKey,
+    Campaign,
+    Contact,
+    Creative,
+    Message,
+    Offer,
+    SendingList,
+    TrackingDomain,
+)
 from links import ids
-from links.models import MessageShortLink, TrackingDomain
+from links.models import MessageShortLink
 from links.segments import sms_segments
 from tests.conftest import AccountFixture
-from trackly.models import ApiKey, Campaign, Contact, Creative, Message, Offer, SendingList
 
 LINK_ID_RE = re.compile(r"^[A-Za-z0-9]{7}$")
 URL = "https://shop.example/spring?utm=sms"

@@ -1,4 +1,4 @@
-"""Minting holds `sent_at` and the links of a message to trackly.bounds."""
+"""Minting holds `sent_at` and the links of a message to core.bounds."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from core.models import Message
 from links.models import MessageShortLink
 from tests.conftest import AccountFixture
-from trackly.models import Message
 
 
 def mint(account: AccountFixture, **fields: Any) -> Any:

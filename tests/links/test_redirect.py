@@ -12,12 +12,12 @@ from django.test import Client
 from django.test.client import ClientHandler
 from django.test.utils import CaptureQueriesContext
 
+from core import bounds, redis_conn
+from core.models import InterstitialTemplate, Offer, SendingList
 from links import ids, redirect, resolve
 from links.click_writer import ClickConsumer
 from links.domains import tracking_domain_by_host
-from links.models import InterstitialTemplate, MessageClick, MessageShortLinkClick
-from trackly import bounds, redis_conn
-from trackly.models import Offer, SendingList
+from links.models import MessageClick, MessageShortLinkClick
 
 BROWSER = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -439,7 +439,7 @@ class TestRedirectCost:
             assert tap(owner, link["link_id"]).status_code == 302
         statements = [q["sql"].split()[0] for q in queries.captured_queries]
         # domain SELECT, raw click INSERT, MessageClick INSERT ... ON CONFLICT; the link is
-        # one prepared statement (trackly.prepared), which Django's capture does not see.
+        # one prepared statement (core.prepared), which Django's capture does not see.
         assert statements == ["SELECT", "INSERT", "INSERT"]
         # Domain and link: an MGET (entry and version) and a SET each, on the bare connection.
         assert redis_conn.round_trips() - round_trips == 4

@@ -18,12 +18,13 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client, RequestFactory
 
+from core import bounds, redis_conn
+from core.models import Offer
 from links import redirect, resolve
 from links.click_writer import ClickConsumer
 from links.domains import tracking_domain_by_host
 from links.models import MessageShortLinkClick
-from trackly import bounds, redis_conn, wsgi
-from trackly.models import Offer
+from trackly import wsgi
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 
@@ -183,7 +184,7 @@ class TestFrontDoor:
 
         from django.utils import timezone
 
-        from links.models import InterstitialTemplate
+        from core.models import InterstitialTemplate
 
         offer = make_offer(owner)
         if case == "interstitial":

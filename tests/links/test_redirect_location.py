@@ -10,13 +10,9 @@ import idna
 import pytest
 from django.db import connection
 
-from links.models import (
-    InterstitialTemplate,
-    MessageShortLink,
-    MessageShortLinkClick,
-)
+from core.models import InterstitialTemplate, Offer
+from links.models import MessageShortLink, MessageShortLinkClick
 from tests.links.test_redirect import DOOR, FrontClient, make_offer, mint_link, tap
-from trackly.models import Offer
 
 IRI = "https://例え.jp/パス"
 URI = "https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9"

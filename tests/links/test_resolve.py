@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from django.db import connection
 
-from links.models import InterstitialTemplate, MessageShortLink
+from core.models import InterstitialTemplate, Offer, SendingList
+from links.models import MessageShortLink
 from links.resolve import Interstitial, link_info_load
-from trackly.models import Offer, SendingList
 
 EXPIRES = dt.datetime(2027, 1, 31, 23, 0, tzinfo=dt.UTC)
 

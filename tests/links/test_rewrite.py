@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import uris
 from links.rewrite import (
     Binding,
     Plan,
@@ -18,7 +19,6 @@ from links.rewrite import (
     render,
     unescape_attribute,
 )
-from trackly import uris
 
 
 def never(url: str) -> bool:

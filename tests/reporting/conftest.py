@@ -13,11 +13,11 @@ from django.contrib.auth.models import AbstractUser
 from django.test import Client
 from django.utils import timezone
 
-from attribution.behaviour import flag_raise
+from attribution.fraud import flag_raise
 from attribution.models import FraudFlag
+from core.models import Membership, Offer
 from links.models import MessageClick, MessageShortLinkClick
 from reporting.services import rollups_build
-from trackly.models import Membership, Offer
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 CURL = "curl/8.4.0"

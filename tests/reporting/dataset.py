@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from attribution.bots import Verdict
 from attribution.models import Conversion
-from attribution.services import ConversionInput, conversion_record
+from attribution.postback_input import ConversionInput
+from attribution.services import conversion_record
+from core.models import Message, Offer, SendingList
 from links import ids
+from links.bots import Verdict
 from links.models import MessageShortLink, MessageShortLinkClick
 from links.resolve import link_info_load
 from links.services import click_record
-from trackly.models import Message, Offer, SendingList
 
 UTC = dt.UTC
 

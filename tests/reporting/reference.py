@@ -18,8 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from attribution.models import Conversion
+from core.models import Account, Message
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
-from trackly.models import Account, Message
 
 COUNTS = ("sends", "raw_clicks", "bot_clicks", "unique_clicks", "conversions", "revenue",
           "view_through_conversions", "view_through_revenue")  # fmt: skip

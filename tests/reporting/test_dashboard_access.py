@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from core.models import Account, Membership
 from tests.reporting.conftest import PASSWORD, Dataset, logged_in, member
-from trackly.models import Account, Membership
 
 PAGES = [
     "",

@@ -13,11 +13,11 @@ from django.test import Client
 from django.utils import timezone
 
 from attribution.models import Conversion, PostbackLog
+from core.models import Campaign, Offer
 from links.models import MessageShortLinkClick
 from reporting.services import rollups_build
 from tests.reporting import dataset, reference
 from tests.reporting.conftest import Dataset
-from trackly.models import Campaign, Offer
 
 
 class TableParser(HTMLParser):

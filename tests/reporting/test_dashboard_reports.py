@@ -11,11 +11,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from core.models import Campaign
 from reporting import exports, metrics, tables, views
 from tests.reporting.conftest import Dataset
 from tests.reporting.test_dashboard_pages import column, csv_rows, parse, table, url
 from tests.reporting.test_reports import holdable_cursors
-from trackly.models import Campaign
 
 REPORTS = ["campaigns", "creatives", "offers", "lists", "messages"]
 TODAY = timezone.now().date()

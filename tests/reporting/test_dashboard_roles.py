@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.test import Client
 
+from core.models import ApiKey, Membership, hash_secret
 from tests.conftest import AccountFixture
 from tests.reporting.conftest import PASSWORD, logged_in
-from trackly.models import ApiKey, Membership, hash_secret
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from attribution.models import Conversion
 from attribution.tasks import conversions_pending_match_task
+from core.models import Offer
 from links.models import MessageClick, MessageShortLinkClick
-from trackly.models import Offer
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 

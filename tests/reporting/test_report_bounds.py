@@ -1,4 +1,4 @@
-"""Report and conversion-list ranges and pages, held to trackly.bounds: days from
+"""Report and conversion-list ranges and pages, held to core.bounds: days from
 2000-01-01 to today + 366, a missing end today (in the account's time zone), a missing start
 1,099 days before the end, at most 1,100 days; at most 1,000 rows a page, a million in."""
 
@@ -12,9 +12,9 @@ import pytest
 from django.utils import timezone
 
 from attribution.models import Conversion
+from core import bounds
 from reporting.services import rollups_build
 from tests.conftest import AccountFixture
-from trackly import bounds
 
 
 def far_from_utc_zone() -> str:

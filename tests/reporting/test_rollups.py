@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 
+from core.models import Campaign, Message
 from links.models import MessageShortLinkClick
 from reporting.models import BotReasonRollup, DailyRollup, DirtyHour, DirtyMessage, MessageRollup
 from reporting.services import BUILD_LOCK, rollups_build
@@ -20,7 +21,6 @@ from reporting.tasks import rollups_build_task
 from tests.reporting.dataset import at, click, dataset_build
 from tests.reporting.reference import expected
 from tests.servers import wait_for
-from trackly.models import Campaign, Message
 
 DAILY_FIELDS = ("account_id", "day", "campaign_id", "creative_id", "sending_list_id", "offer_id",
                 "sends", "offer_sends", "raw_clicks", "bot_clicks", "unique_clicks", "conversions",

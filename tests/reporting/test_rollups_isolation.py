@@ -22,10 +22,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.models import Account, Contact, Message
 from reporting.models import DailyRollup, DirtyHour, DirtyMessage, MessageRollup
 from reporting.services import BUILD_LOCK, rollups_build
 from tests.conftest import AccountFixture
-from trackly.models import Account, Contact, Message
 
 YEAR_1 = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 YEAR_9999 = dt.datetime(9999, 12, 31, 23, tzinfo=dt.UTC)
@@ -242,7 +242,7 @@ _SQLITE_BUILD = """
 import datetime as dt, json
 from reporting.models import DailyRollup, DirtyHour, DirtyMessage, MessageRollup
 from reporting.services import BUILD_LOCK, rollups_build
-from trackly.models import Account, Contact, Message
+from core.models import Account, Contact, Message
 
 for name, zone in (("bad", "America/New_York"), ("good", "UTC")):
     account = Account.objects.create(name=name, time_zone=zone)

@@ -12,8 +12,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from attribution.models import PostbackLog
+from core.models import Campaign, Membership
 from tests.conftest import AccountFixture
-from trackly.models import Campaign, Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,7 @@ class TestNulInAQueryParameter:
 
     def test_the_admin_search_is_a_400(self, owner: AccountFixture) -> None:
         admin = get_user_model().objects.create_superuser("root", "r@example.com", None)
-        response = browser(admin).get("/admin/trackly/offer/?q=a%00b")
+        response = browser(admin).get("/admin/core/offer/?q=a%00b")
         assert response.status_code == 400
         assert b"<code>q</code>" in response.content
 
@@ -139,7 +139,7 @@ class TestFormPosts:
     def test_an_admin_form_refuses_a_nul_by_itself(self, owner: AccountFixture) -> None:
         admin = get_user_model().objects.create_superuser("root", "r@example.com", None)
         response = browser(admin).post(
-            "/admin/trackly/campaign/add/",
+            "/admin/core/campaign/add/",
             {"account": owner.account.pk, "name": "a\x00b", "created_at_0": "2026-01-01",
              "created_at_1": "00:00:00"},
         )  # fmt: skip

@@ -1,5 +1,5 @@
 """Request bodies: received whole before Django runs, a few at a time (trackly.bodies);
-past DATA_UPLOAD_MAX_MEMORY_SIZE a 413 (trackly.api_errors, trackly.error_pages). Against the
+past DATA_UPLOAD_MAX_MEMORY_SIZE a 413 (core.api_errors, trackly.error_pages). Against the
 real server with slow clients: test_slow_clients.py."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client, RequestFactory
 
+from core.bounds import MAX_TRACKING_REQUEST_BYTES
 from trackly import bodies, wsgi
-from trackly.bounds import MAX_TRACKING_REQUEST_BYTES
 
 
 def environ(path: str, body: bytes, length: int | None = None, **extra: Any) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def test_an_api_body_past_the_limit_is_a_413_in_the_apis_shape_and_logged(
 ) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     body = json.dumps({"contact": {"external_id": "c1"}, "body": "x" * 500})
-    with caplog.at_level(logging.INFO, logger="trackly.api"):
+    with caplog.at_level(logging.INFO, logger="core.api"):
         response = owner.client.post("/api/v1/messages", body, content_type="application/json")
     assert response.status_code == 413
     assert response.json() == {

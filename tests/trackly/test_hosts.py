@@ -8,9 +8,8 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 
-from links.models import TrackingDomain
+from core.models import Message, TrackingDomain
 from tests.conftest import AccountFixture
-from trackly.models import Message
 
 UNKNOWN = "unknown.example"
 

@@ -14,11 +14,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from rest_framework.test import APIClient
 
+from core import redis_conn
+from core.models import ApiKey
 from tests.conftest import AccountFixture
+from tests.core.test_api_scopes import _views
 from tests.servers import ROOT, free_port
-from tests.trackly.test_api_scopes import _views
-from trackly import ratelimit, redis_conn
-from trackly.models import ApiKey
+from trackly import ratelimit
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import trackly.models
+import core.models
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -25,8 +25,8 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200)),
                 ('is_active', models.BooleanField(default=True)),
-                ('time_zone', models.CharField(default='UTC', help_text='Report days are cut in this time zone.', max_length=64, validators=[trackly.models.validate_time_zone])),
-                ('currency', models.CharField(default='USD', help_text='ISO 4217 currency for postbacks that name none.', max_length=3, validators=[trackly.models.validate_currency])),
+                ('time_zone', models.CharField(default='UTC', help_text='Report days are cut in this time zone.', max_length=64, validators=[core.models.validate_time_zone])),
+                ('currency', models.CharField(default='USD', help_text='ISO 4217 currency for postbacks that name none.', max_length=3, validators=[core.models.validate_currency])),
                 ('default_click_window_days', models.PositiveIntegerField(default=90, help_text='Conversions are credited to clicks at most this many days old, unless the offer sets its own window.', validators=[django.core.validators.MinValueValidator(1)])),
                 ('data_retention_days', models.PositiveIntegerField(default=395, help_text='Raw clicks and postback logs older than this are deleted.', validators=[django.core.validators.MinValueValidator(1)])),
                 ('opt_out_patterns', models.TextField(blank=True, default='*unsubscribe*\n*opt-out*\n*optout*', help_text="One pattern per line, matched case-insensitively against whole URLs; '*' matches anything. Matching links are never rewritten.")),

@@ -12,8 +12,8 @@ import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from core.secret_key import InsecureSecretKey, secret_key_check
 from links.click_writer import ClickConsumer
-from trackly.secret_key import InsecureSecretKey, secret_key_check
 
 
 class Command(BaseCommand):

@@ -1,0 +1,35 @@
+"""What attribution does when a lower layer tells it something: the receivers it registers
+on their hooks (core/hooks.py, links/hooks.py) in AttributionConfig.ready."""
+
+from __future__ import annotations
+
+from attribution.models import Conversion
+from attribution.services import conversions_pending_match
+from attribution.tasks import sending_list_bot_detection_task
+from core import hooks as core_hooks
+from links import hooks as links_hooks
+
+
+def clicks_stored(click_ids: list[str]) -> None:
+    """A postback can name a click before its click is stored (it was still in the
+    stream): settle those now rather than at the next periodic sweep.
+
+    One indexed query per batch (conversion_reported_click) finds whether a postback is
+    waiting for one of these clicks (rare); only then the match runs. Race: a postback that
+    missed the click and a batch that stores it, at the same moment: neither sees the
+    other's uncommitted row, and the periodic sweep (attribution.tasks) settles it."""
+    waiting = Conversion.objects.filter(
+        status=Conversion.Status.PENDING, reported_click_id__in=click_ids
+    )
+    if waiting.exists():
+        conversions_pending_match(click_ids=click_ids)
+
+
+def bot_detection_switched(list_id: int, enabled: bool) -> None:
+    """A list's counted clicks are recomputed in the background (a big list has many)."""
+    sending_list_bot_detection_task.delay(list_id, enabled)
+
+
+def register() -> None:
+    links_hooks.clicks_stored.register(clicks_stored)
+    core_hooks.bot_detection_switched.register(bot_detection_switched)

@@ -1,0 +1,126 @@
+"""The account's own settings (GET/PATCH /api/v1/account) and its postback token
+(POST /api/v1/account/rotate-postback-token).
+
+Read with a `config` or `read` key, changed only with `config`. The token is answered once,
+when rotated; only its hash is kept, and no answer carries that either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api_input import RefuseUnknownFields, no_fields_refuse
+from core.authentication import account_of
+from core.models import Account, ApiScope, validate_opt_out_patterns
+from core.services import account_postback_token_rotate
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "One pattern per line (a list of strings is accepted too), matched "
+        "case-insensitively against whole URLs; '*' matches anything.",
+    }
+)
+class OptOutPatternsField(serializers.CharField):
+    """The model's text, one pattern a line; a JSON list of patterns is joined into it."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, list):
+            if not all(isinstance(item, str) for item in data):
+                self.fail("invalid")
+            if any("\n" in item or "\r" in item for item in data):
+                raise serializers.ValidationError("A pattern cannot contain a line break.")
+            data = "\n".join(data)
+        value = super().to_internal_value(data)
+        try:
+            validate_opt_out_patterns(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
+
+
+class AccountSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer):
+    opt_out_patterns = OptOutPatternsField(required=False, allow_blank=True, trim_whitespace=False)
+    has_postback_token = serializers.SerializerMethodField(
+        help_text="Whether a postback token was ever issued (the token itself is shown only "
+        "when rotated)."
+    )
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "name",
+            "time_zone",
+            "currency",
+            "default_click_window_days",
+            "data_retention_days",
+            "opt_out_patterns",
+            "require_postback_token",
+            "has_postback_token",
+        ]
+        read_only_fields = ["id"]
+
+    def get_has_postback_token(self, account: Account) -> bool:
+        return bool(account.postback_token_hash)
+
+    def validate_require_postback_token(self, value: bool) -> bool:
+        try:
+            self.instance.validate_postback_token_requirement(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
+
+    def update(self, instance: Account, validated_data: dict[str, Any]) -> Account:
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        # Only the fields sent: a token rotated (or another PATCH saved) meanwhile is not
+        # overwritten with this request's copy of the row. The save bumps the config
+        # version, so the tracking domains' cached rule and token hash are read again; a
+        # new time_zone marks the account's rollups for a rebuild (reporting's trigger on
+        # trackly_account, as an admin's change does).
+        instance.save(update_fields=list(validated_data))
+        return instance
+
+
+class AccountSettings(generics.RetrieveUpdateAPIView):
+    """The requesting key's account. PATCH changes only the fields sent."""
+
+    serializer_class = AccountSettingsSerializer
+    read_scopes = (ApiScope.CONFIG, ApiScope.READ)
+    write_scopes = (ApiScope.CONFIG,)
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self) -> Account:
+        return account_of(self.request)
+
+
+_TOKEN_RESPONSE = inline_serializer(
+    "PostbackToken",
+    fields={
+        "postback_token": serializers.CharField(
+            help_text="Shown this once; /conv takes it as `token`. The previous one stops working."
+        )
+    },
+)
+
+
+class PostbackTokenRotate(APIView):
+    read_scopes: tuple[str, ...] = ()
+    write_scopes = (ApiScope.CONFIG,)
+
+    @extend_schema(request=None, responses={200: _TOKEN_RESPONSE})
+    def post(self, request: Request) -> Response:
+        no_fields_refuse(request)
+        token = account_postback_token_rotate(account_of(request))
+        response = Response({"postback_token": token})
+        response["Cache-Control"] = "no-store"  # a secret: no cache keeps a copy
+        return response
