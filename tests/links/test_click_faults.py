@@ -20,10 +20,10 @@ import psycopg
 import pytest
 import redis
 
-from tests.servers import PrivatePostgres, PrivateRedis, Trackly, wait_for
+from tests.helpers import BROWSER, wait_for
+from tests.servers import PrivatePostgres, PrivateRedis, Trackly
 
 HOST = "go.faults.example"
-BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 STREAM, GROUP = "trackly:clicks", "click-writers"
 
 

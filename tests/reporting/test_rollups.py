@@ -18,9 +18,9 @@ from links.models import MessageShortLinkClick
 from reporting.models import BotReasonRollup, DailyRollup, DirtyHour, DirtyMessage, MessageRollup
 from reporting.services import BUILD_LOCK, rollups_build
 from reporting.tasks import rollups_build_task
+from tests.helpers import wait_for
 from tests.reporting.dataset import at, click, dataset_build
 from tests.reporting.reference import expected
-from tests.servers import wait_for
 
 DAILY_FIELDS = ("account_id", "day", "campaign_id", "creative_id", "sending_list_id", "offer_id",
                 "sends", "offer_sends", "raw_clicks", "bot_clicks", "unique_clicks", "conversions",
