@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from django.utils import timezone
 from attribution.models import Conversion
 from core import redis_conn
 from core.models import SendingList
-from links import hooks
+from links import click_writer, hooks
 from links.click_stream import ClickEvent
 from links.click_writer import ClickConsumer, clicks_write
 from links.models import MessageClick, MessageShortLinkClick
@@ -116,7 +116,7 @@ class TestPipeline:
         assert click_stream.xlen(click_stream_key()) == 0  # acknowledged all the same
 
     def test_a_batch_that_is_not_full_lingers_for_more_clicks(
-        self, owner: Any, click_stream: Any
+        self, owner: Any, click_stream: Any, monkeypatch: Any
     ) -> None:
         """Clicks appended while the consumer lingers go into the same transaction."""
         link_id = mint(owner)["links"][0]["link_id"]
@@ -124,18 +124,21 @@ class TestPipeline:
         click_stream.xadd(click_stream_key(), event(owner, link_id, "i" * 16, now).fields())
         consumer = ClickConsumer(click_stream)
         consumer.group_ensure()
+        lingered: list[float] = []
 
-        def more() -> None:
-            time.sleep(0.05)
+        def linger(seconds: float) -> None:
+            # The consumer's clock: two clicks arrive while it waits, whatever the machine.
+            lingered.append(seconds)
             for n in range(2):
                 late = event(owner, link_id, f"j{n}" * 8, now)
                 click_stream.xadd(click_stream_key(), late.fields())
 
-        helper = threading.Thread(target=more)
-        helper.start()
+        monkeypatch.setattr(
+            click_writer, "time", SimpleNamespace(sleep=linger, monotonic=time.monotonic)
+        )
         result = consumer.step(block_ms=None, linger=0.5)
-        helper.join()
 
+        assert lingered == [0.5]
         assert result is not None and (result.entries, result.stored) == (3, 3)
         assert click_stream.xlen(click_stream_key()) == 0
 
