@@ -17,13 +17,9 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import Offer
-from links import ids
-from links.bots import HUMAN, Verdict
-from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
-from links.resolve import link_info_load
+from links.models import MessageClick, MessageShortLinkClick
 
 # TODO(integrate): links.clicks once helper counted moves click_record there.
-from links.services import click_record
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -83,28 +79,6 @@ def clicked(account: Any, offer: Offer | None = None) -> tuple[str, str]:
     link_id = account.mint(body="{{l}}", links=links)["links"][0]["link_id"]
     click_id = tap(account, link_id, at=timezone.now() - dt.timedelta(hours=1))
     return link_id, click_id
-
-
-def click_store(
-    link: MessageShortLink,
-    at: dt.datetime,
-    *,
-    verdict: Verdict = HUMAN,
-    ip: str | None = None,
-) -> MessageShortLinkClick:
-    """A click written as the redirect writes it (links.services.click_record), without a
-    request: at a given time, with a given verdict, from a fresh IP unless one is given."""
-    return click_record(
-        link=link_info_load(link.link_id),  # type: ignore[arg-type]
-        click_id=ids.new_click_id(),
-        clicked_at=at,
-        ip=ip or f"198.51.100.{next(_ips) % 250 + 1}",
-        user_agent="test",
-        referer="",
-        accept_language="",
-        method="GET",
-        verdict=verdict,
-    )
 
 
 def wait_for(
