@@ -6,7 +6,6 @@ need lives here, once."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,8 +22,6 @@ from links.models import MessageClick, MessageShortLinkClick
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-
-_ips = itertools.count(1)
 
 
 def make_offer_and_secret(account: Any, **fields: Any) -> tuple[Offer, str]:
