@@ -18,8 +18,6 @@ from django.utils import timezone
 from core.models import Offer
 from links.models import MessageClick, MessageShortLinkClick
 
-# TODO(integrate): links.clicks once helper counted moves click_record there.
-
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
