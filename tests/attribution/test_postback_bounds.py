@@ -1,4 +1,5 @@
-"""A postback's `ts` and `revenue` held to core.bounds."""
+"""A postback's values held to their bounds: `ts` and `revenue` to core.bounds; a NUL, a
+non-ASCII digit or a method /conv does not take is a logged 4xx, never a 500."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from attribution.models import Conversion, PostbackLog
 from attribution.postback_input import PostbackInvalid, parse_revenue, parse_ts
+from tests.helpers import tracking
 
 NOW = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
 
@@ -80,3 +82,43 @@ def test_a_ts_at_any_offset_iso_allows_is_stored_as_its_utc_time(
     )
     assert response.status_code == 200, response.content
     assert Conversion.objects.get().occurred_at == dt.datetime.fromisoformat(ts)
+
+
+@pytest.mark.django_db
+class TestBadValues:
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"txn_id": "a\x00b"},
+            {"event": "\x00"},
+            {"ts": "0001-01-01"},
+            {"ts": "99999999999"},
+            {"ts": "2999-01-01T00:00:00Z"},
+        ],
+    )
+    def test_they_are_400s_and_logged(self, owner: Any, params: dict) -> None:
+        message = owner.mint(body="https://a.example/")
+        response = tracking(owner).get(
+            "/conv",
+            {"link_id": message["links"][0]["link_id"], "token": owner.postback_token, **params},
+        )
+        assert response.status_code == 400
+        log = PostbackLog.objects.get()
+        assert (log.outcome, log.http_status) == ("rejected", 400)
+
+    def test_a_post_body_with_nul_is_logged_and_refused(self, owner: Any) -> None:
+        response = tracking(owner).post(
+            "/conv", "click_id=abc%00&x=\x00", content_type="application/x-www-form-urlencoded"
+        )
+        assert response.status_code == 400
+        assert "\x00" not in PostbackLog.objects.get().body
+
+    def test_a_unicode_digit_offer_id_is_400(self, owner: Any) -> None:
+        response = tracking(owner).get("/conv/offer", {"offer_id": "²", "secret": "x"})
+        assert response.status_code == 400 and response.json()["field"] == "offer_id"
+
+    @pytest.mark.parametrize("method", ["head", "put", "delete"])
+    def test_other_methods_are_logged_and_refused(self, owner: Any, method: str) -> None:
+        response = getattr(tracking(owner), method)("/conv")
+        assert response.status_code == 405 and response["Allow"] == "GET, POST"
+        assert PostbackLog.objects.get().http_status == 405

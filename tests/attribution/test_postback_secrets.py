@@ -7,23 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from attribution.models import PostbackLog
-from core.models import Offer
+from tests.helpers import make_offer_and_secret, tracking
 
 pytestmark = pytest.mark.django_db
-
-
-def make_offer(account: Any) -> tuple[Offer, str]:
-    offer = Offer(account=account.account, name="O", destination_url="https://adv.example/")
-    secret = offer.rotate_postback_secret()
-    offer.save()
-    return offer, secret
-
-
-def tracking(account: Any) -> Client:
-    return Client(HTTP_HOST=account.domain.host)
 
 
 def stored(secret: str) -> PostbackLog:
@@ -36,7 +24,7 @@ def stored(secret: str) -> PostbackLog:
 # Names Django reads as `secret`: the request is accepted, and the secret still not kept.
 @pytest.mark.parametrize("name", ["secret", "secre%74", "%73%65cret"])
 def test_an_offer_secret_in_the_query_is_accepted_and_never_stored(owner: Any, name: str) -> None:
-    offer, secret = make_offer(owner)
+    offer, secret = make_offer_and_secret(owner)
     response = tracking(owner).get(f"/conv/offer?offer_id={offer.pk}&{name}={secret}&revenue=2")
     assert response.status_code == 200, response.content
     log = stored(secret)
@@ -46,14 +34,14 @@ def test_an_offer_secret_in_the_query_is_accepted_and_never_stored(owner: Any, n
 # Names Django does not read as `secret` (so 403), which a network still meant as one.
 @pytest.mark.parametrize("name", ["SECRET", "Secret", "secre%2574"])
 def test_a_secret_under_another_spelling_is_not_stored_either(owner: Any, name: str) -> None:
-    offer, secret = make_offer(owner)
+    offer, secret = make_offer_and_secret(owner)
     response = tracking(owner).get(f"/conv/offer?offer_id={offer.pk}&{name}={secret}")
     assert response.status_code == 403
     assert stored(secret).query == f"offer_id={offer.pk}&{name}=[redacted]"
 
 
 def test_a_secret_in_an_urlencoded_form_with_an_encoded_name_is_not_stored(owner: Any) -> None:
-    offer, secret = make_offer(owner)
+    offer, secret = make_offer_and_secret(owner)
     body = f"offer_id={offer.pk}&secre%74={secret}&revenue=3"
     response = tracking(owner).post(
         "/conv/offer", body, content_type="application/x-www-form-urlencoded"
@@ -63,7 +51,7 @@ def test_a_secret_in_an_urlencoded_form_with_an_encoded_name_is_not_stored(owner
 
 
 def test_a_secret_in_a_multipart_form_is_accepted_and_not_stored(owner: Any) -> None:
-    offer, secret = make_offer(owner)
+    offer, secret = make_offer_and_secret(owner)
     # The test client sends a dict as multipart/form-data.
     response = tracking(owner).post(
         "/conv/offer", {"offer_id": str(offer.pk), "secret": secret, "revenue": "3"}
@@ -75,7 +63,7 @@ def test_a_secret_in_a_multipart_form_is_accepted_and_not_stored(owner: Any) -> 
 
 
 def test_a_secret_in_a_json_body_is_not_stored(owner: Any) -> None:
-    offer, secret = make_offer(owner)
+    offer, secret = make_offer_and_secret(owner)
     body = json.dumps({"offer_id": offer.pk, "secret": secret, "revenue": "3"})
     tracking(owner).post("/conv/offer", body, content_type="application/json")
     assert json.loads(stored(secret).body) == {
@@ -86,7 +74,7 @@ def test_a_secret_in_a_json_body_is_not_stored(owner: Any) -> None:
 
 
 def test_a_secret_in_a_body_django_cannot_parse_is_not_stored(owner: Any) -> None:
-    offer, secret = make_offer(owner)
+    offer, secret = make_offer_and_secret(owner)
     response = tracking(owner).post(
         "/conv/offer", f"offer_id={offer.pk}&secret={secret}", content_type="multipart/form-data"
     )
@@ -132,7 +120,7 @@ def test_a_token_in_a_pixel_url_is_not_stored(owner: Any) -> None:
     ],
 )
 def test_a_form_shaped_to_look_like_another_body_keeps_no_secret(owner: Any, body: str) -> None:
-    offer, secret = make_offer(owner)
+    offer, secret = make_offer_and_secret(owner)
     tracking(owner).post(
         "/conv/offer", body.format(offer=offer.pk, secret=secret),
         content_type="application/x-www-form-urlencoded",
@@ -141,7 +129,7 @@ def test_a_form_shaped_to_look_like_another_body_keeps_no_secret(owner: Any, bod
 
 
 def test_a_multipart_part_header_with_leading_space_keeps_no_secret(owner: Any) -> None:
-    offer, secret = make_offer(owner)
+    offer, secret = make_offer_and_secret(owner)
     body = (
         f'--B\r\nContent-Disposition: form-data; name="offer_id"\r\n\r\n{offer.pk}\r\n'
         f'--B\r\n Content-Disposition: form-data; name="secret"\r\n\r\n{secret}\r\n--B--\r\n'
@@ -151,7 +139,7 @@ def test_a_multipart_part_header_with_leading_space_keeps_no_secret(owner: Any) 
 
 
 def test_a_form_in_utf_16_keeps_no_secret(owner: Any) -> None:
-    offer, secret = make_offer(owner)
+    offer, secret = make_offer_and_secret(owner)
     body = f"offer_id={offer.pk}&secret={secret}&revenue=1".encode("utf-16-le")
     response = tracking(owner).post(
         "/conv/offer", body, content_type="application/x-www-form-urlencoded; charset=utf-16-le"

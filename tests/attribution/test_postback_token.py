@@ -4,46 +4,18 @@ requirement reports no figures of its own (attribution/views.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from attribution.models import Conversion, PostbackLog
-from core.models import Account, Offer
-from links.models import MessageClick, MessageShortLinkClick
+from core.models import Account
+from tests.helpers import clicked, make_offer, tracking
 
 pytestmark = pytest.mark.django_db
-BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
-
-
-def offer_of(account: Any, **fields: Any) -> Offer:
-    offer = Offer(account=account.account, name="O", destination_url="https://adv.example/")
-    for name, value in fields.items():
-        setattr(offer, name, value)
-    offer.rotate_postback_secret()
-    offer.save()
-    return offer
-
-
-def clicked(account: Any, offer: Offer | None = None) -> tuple[str, str]:
-    """A message's link tapped by a person an hour ago: (link_id, click_id)."""
-    links = {"l": {"offer": offer.pk} if offer else {"url": "https://a.example/"}}
-    link_id = account.mint(body="{{l}}", links=links)["links"][0]["link_id"]
-    tracking(account).get(f"/{link_id}", HTTP_USER_AGENT=BROWSER)
-    click = MessageShortLinkClick.objects.get(link__link_id=link_id)
-    an_hour_ago = click.clicked_at - dt.timedelta(hours=1)
-    MessageShortLinkClick.objects.filter(pk=click.pk).update(clicked_at=an_hour_ago)
-    MessageClick.objects.filter(click=click).update(clicked_at=an_hour_ago)
-    return link_id, click.click_id
-
-
-def tracking(account: Any) -> Client:
-    return Client(HTTP_HOST=account.domain.host)
 
 
 class TestConv:
@@ -111,7 +83,7 @@ class TestConv:
         assert Account(name="New").require_postback_token is True
 
     def test_the_token_is_checked_with_no_query_on_the_fast_path(self, owner: Any) -> None:
-        offer = offer_of(owner)
+        offer = make_offer(owner)
         _, click_id = clicked(owner, offer)
         client = tracking(owner)
         client.get("/conv", {"click_id": click_id, "token": owner.postback_token})  # warm
@@ -146,7 +118,7 @@ class TestConv:
         assert client.get("/conv", {"click_id": click_id}).status_code == 200
 
     def test_conv_offer_keeps_the_offers_secret_and_needs_no_token(self, owner: Any) -> None:
-        offer = offer_of(owner)
+        offer = make_offer(owner)
         secret = offer.rotate_postback_secret()
         offer.save()
         response = tracking(owner).get(
@@ -163,7 +135,7 @@ class TestPixelUnderTheRequirement:
     def test_it_records_the_offers_default_payout_whatever_revenue_it_reports(
         self, owner: Any
     ) -> None:
-        offer = offer_of(owner, default_payout=Decimal("12.50"))
+        offer = make_offer(owner, default_payout=Decimal("12.50"))
         link_id, _ = clicked(owner, offer)
         response = tracking(owner).get(
             f"/pixel/{link_id}.gif", {"revenue": "9999999999", "currency": "EUR", "txn_id": "p"}
@@ -175,7 +147,7 @@ class TestPixelUnderTheRequirement:
         assert conversion.message_click is not None  # still credited to the click
 
     def test_the_token_does_not_make_it_trusted(self, owner: Any) -> None:
-        offer = offer_of(owner, default_payout=Decimal("2"))
+        offer = make_offer(owner, default_payout=Decimal("2"))
         link_id, _ = clicked(owner, offer)
         tracking(owner).get(
             f"/pixel/{link_id}.gif", {"revenue": "500", "token": owner.postback_token}
@@ -183,14 +155,14 @@ class TestPixelUnderTheRequirement:
         assert Conversion.objects.get().revenue == Decimal("2")
 
     def test_a_bad_revenue_it_reports_is_ignored_not_refused(self, owner: Any) -> None:
-        offer = offer_of(owner, default_payout=Decimal("2"))
+        offer = make_offer(owner, default_payout=Decimal("2"))
         link_id, _ = clicked(owner, offer)
         tracking(owner).get(f"/pixel/{link_id}.gif", {"revenue": "lots", "currency": "dollars"})
         assert PostbackLog.objects.get().outcome == "accepted"
         assert Conversion.objects.get().revenue == Decimal("2")
 
     def test_it_never_changes_a_stored_conversion(self, owner: Any) -> None:
-        offer = offer_of(owner, default_payout=Decimal("2"))
+        offer = make_offer(owner, default_payout=Decimal("2"))
         link_id, click_id = clicked(owner, offer)
         tracking(owner).get(
             "/conv",
@@ -206,7 +178,7 @@ class TestPixelUnderTheRequirement:
 
     def test_without_the_requirement_its_revenue_counts(self, make_account: Any) -> None:
         account = make_account(require_postback_token=False)
-        offer = offer_of(account, default_payout=Decimal("2"))
+        offer = make_offer(account, default_payout=Decimal("2"))
         link_id, _ = clicked(account, offer)
         tracking(account).get(f"/pixel/{link_id}.gif", {"revenue": "7.25"})
         assert Conversion.objects.get().revenue == Decimal("7.25")

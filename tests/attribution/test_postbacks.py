@@ -15,34 +15,13 @@ from attribution.models import Conversion, PostbackLog
 from attribution.services import PENDING_TIMEOUT, conversions_pending_match
 from attribution.views import PIXEL
 from core.models import Offer
-from links.models import MessageClick, MessageShortLinkClick
-
-BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
-BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-
-
-def make_offer(account: Any, **fields: Any) -> tuple[Offer, str]:
-    offer = Offer(
-        account=account.account, name="O", destination_url="https://adv.example/l", **fields
-    )
-    secret = offer.rotate_postback_secret()
-    offer.save()
-    return offer, secret
+from links.models import MessageShortLinkClick
+from tests.helpers import GOOGLEBOT, make_offer_and_secret, tap
 
 
 def send(account: Any, offer: Offer | None = None, contact: str = "c1", **fields: Any) -> dict:
     links = {"link1": {"offer": offer.pk} if offer else {"url": "https://a.example/"}}
     return account.mint(contact={"external_id": contact}, body="{{link1}}", links=links, **fields)
-
-
-def tap(account: Any, message: dict, *, ua: str = BROWSER, at: dt.datetime | None = None) -> str:
-    link_id = message["links"][0]["link_id"]
-    Client(HTTP_HOST=account.domain.host).get(f"/{link_id}", HTTP_USER_AGENT=ua)
-    click = MessageShortLinkClick.objects.filter(link__link_id=link_id).latest("id")
-    if at is not None:
-        MessageShortLinkClick.objects.filter(pk=click.pk).update(clicked_at=at)
-        MessageClick.objects.filter(click=click).update(clicked_at=at)
-    return click.click_id
 
 
 def postback(account: Any, path: str = "/conv", method: str = "get", **params: Any) -> Any:
@@ -60,7 +39,7 @@ def postback(account: Any, path: str = "/conv", method: str = "get", **params: A
 @pytest.mark.django_db
 class TestConv:
     def test_a_click_id_postback_is_accepted_and_credited(self, owner: Any) -> None:
-        offer, _ = make_offer(owner)
+        offer, _ = make_offer_and_secret(owner)
         message = send(owner, offer, campaign="Spring", creative="A")
         click_id = tap(owner, message)
         response = postback(owner, click_id=click_id, revenue="25.50", txn_id="t1")
@@ -91,7 +70,7 @@ class TestConv:
         )
 
     def test_a_link_id_postback_credits_the_contact(self, owner: Any) -> None:
-        offer, _ = make_offer(owner)
+        offer, _ = make_offer_and_secret(owner)
         message = send(owner, offer)
         tap(owner, message)
         response = postback(owner, link_id=message["links"][0]["link_id"], revenue="1")
@@ -118,7 +97,7 @@ class TestConv:
         assert Conversion.objects.count() == 2
 
     def test_the_revenue_defaults_to_the_offers_payout(self, owner: Any) -> None:
-        offer, _ = make_offer(owner, default_payout=Decimal("12.5"))
+        offer, _ = make_offer_and_secret(owner, default_payout=Decimal("12.5"))
         click_id = tap(owner, send(owner, offer))
         postback(owner, click_id=click_id)
         assert Conversion.objects.get().revenue == Decimal("12.5")
@@ -172,7 +151,7 @@ class TestConv:
 class TestAttributionRule:
     def test_first_click_wins_across_messages(self, owner: Any) -> None:
         """Monday: clicks A. Wednesday: clicks B. Friday: converts via B's click id. A wins."""
-        offer, _ = make_offer(owner)
+        offer, _ = make_offer_and_secret(owner)
         friday = timezone.now()
         monday, wednesday = friday - dt.timedelta(days=4), friday - dt.timedelta(days=2)
         message_a = send(owner, offer)
@@ -196,7 +175,7 @@ class TestAttributionRule:
     def test_window_edges(
         self, owner: Any, age: dt.timedelta, window: int | None, credited: bool
     ) -> None:
-        offer, _ = make_offer(owner, click_window_days=window)
+        offer, _ = make_offer_and_secret(owner, click_window_days=window)
         converted_at = timezone.now().replace(microsecond=0)
         message = send(
             owner, offer, sent_at=(converted_at - age - dt.timedelta(hours=1)).isoformat()
@@ -208,16 +187,16 @@ class TestAttributionRule:
             assert "window" in body["reason"]
 
     def test_a_bot_only_clicker_is_unattributed_with_the_reason(self, owner: Any) -> None:
-        offer, _ = make_offer(owner)
+        offer, _ = make_offer_and_secret(owner)
         message = send(owner, offer)
-        tap(owner, message, ua=BOT)
+        tap(owner, message, ua=GOOGLEBOT)
         body = postback(owner, link_id=message["links"][0]["link_id"]).json()
         assert body["attribution"] is None
         assert "bot" in body["reason"]
         assert Conversion.objects.get().attribution_type == "none"
 
     def test_a_contact_who_received_but_never_clicked_is_view_through(self, owner: Any) -> None:
-        offer, secret = make_offer(owner)
+        offer, secret = make_offer_and_secret(owner)
         message = send(owner, offer, contact="vt")
         response = postback(owner, "/conv/offer", offer_id=offer.pk, secret=secret, contact="vt")
         body = response.json()
@@ -229,14 +208,14 @@ class TestAttributionRule:
 @pytest.mark.django_db
 class TestConvOffer:
     def test_without_a_contact_it_is_offer_level_revenue(self, owner: Any) -> None:
-        offer, secret = make_offer(owner)
+        offer, secret = make_offer_and_secret(owner)
         body = postback(owner, "/conv/offer", offer_id=offer.pk, secret=secret, revenue="9").json()
         conversion = Conversion.objects.get()
         assert body["status"] == "accepted" and body["attribution"] is None
         assert (conversion.attribution_type, conversion.offer_id) == ("offer", offer.pk)
 
     def test_a_contact_by_phone_is_attributed_like_any_conversion(self, owner: Any) -> None:
-        offer, secret = make_offer(owner)
+        offer, secret = make_offer_and_secret(owner)
         message = owner.mint(
             contact={"phone": "+14155550123"}, body="{{l}}", links={"l": {"offer": offer.pk}}
         )
@@ -248,14 +227,14 @@ class TestConvOffer:
 
     @pytest.mark.parametrize("secret", ["", "wrong"])
     def test_a_wrong_or_missing_secret_is_403_and_logged(self, owner: Any, secret: str) -> None:
-        offer, _ = make_offer(owner)
+        offer, _ = make_offer_and_secret(owner)
         response = postback(owner, "/conv/offer", offer_id=offer.pk, secret=secret)
         assert response.status_code == 403
         assert PostbackLog.objects.get().outcome == "rejected"
         assert not Conversion.objects.exists()
 
     def test_another_accounts_offer_is_403(self, owner: Any, outsider: Any) -> None:
-        offer, secret = make_offer(outsider)
+        offer, secret = make_offer_and_secret(outsider)
         assert postback(owner, "/conv/offer", offer_id=offer.pk, secret=secret).status_code == 403
 
 
@@ -335,3 +314,25 @@ def test_twenty_concurrent_duplicates_make_one_conversion(make_account: Any) -> 
     assert sorted(statuses) == ["accepted"] + ["duplicate"] * 19
     assert Conversion.objects.count() == 1
     assert PostbackLog.objects.count() == 20
+
+
+@pytest.mark.django_db
+def test_a_pending_conversion_gets_the_offers_default_payout(owner: Any) -> None:
+    offer, _ = make_offer_and_secret(owner, default_payout=Decimal("12.5"))
+    message = send(owner, offer)
+    postback(owner, click_id="D" * 16)
+    tap(owner, message, at=Conversion.objects.get().occurred_at - dt.timedelta(seconds=5))
+    MessageShortLinkClick.objects.update(click_id="D" * 16)
+    assert conversions_pending_match() == 1
+    assert Conversion.objects.get().revenue == Decimal("12.5")
+
+
+@pytest.mark.django_db
+def test_an_old_human_click_with_a_late_repeat_is_not_called_bot_only(owner: Any) -> None:
+    offer, _ = make_offer_and_secret(owner, click_window_days=7)
+    message = send(owner, offer)
+    tap(owner, message, at=timezone.now() - dt.timedelta(days=10))
+    tap(owner, message)  # the repeat, within the window but not the counted click
+    body = postback(owner, link_id=message["links"][0]["link_id"]).json()
+    assert body["attribution"] is None
+    assert "bot" not in body["reason"] and "older than the 7-day window" in body["reason"]

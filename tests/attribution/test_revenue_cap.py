@@ -4,7 +4,6 @@ above it)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -18,34 +17,16 @@ from attribution.models import Conversion, PostbackLog
 from attribution.postback_input import ConversionInput
 from attribution.services import conversions_pending_match, postback_log_open
 from core.models import Offer
-from links.models import MessageClick, MessageShortLinkClick
+from links.models import MessageShortLinkClick
+from tests.helpers import clicked, make_offer_and_secret
 
 pytestmark = pytest.mark.django_db
-BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 CAP = Decimal("100")
 
 
 def capped_offer(account: Any) -> tuple[Offer, str]:
-    offer = Offer(
-        account=account.account,
-        name="O",
-        destination_url="https://adv.example/",
-        revenue_cap=CAP,
-        default_payout=Decimal("150"),  # the cap is on what is reported, not the default
-    )
-    secret = offer.rotate_postback_secret()
-    offer.save()
-    return offer, secret
-
-
-def clicked(account: Any, offer: Offer) -> tuple[str, str]:
-    link_id = account.mint(body="{{l}}", links={"l": {"offer": offer.pk}})["links"][0]["link_id"]
-    Client(HTTP_HOST=account.domain.host).get(f"/{link_id}", HTTP_USER_AGENT=BROWSER)
-    click = MessageShortLinkClick.objects.get(link__link_id=link_id)
-    earlier = click.clicked_at - dt.timedelta(hours=1)
-    MessageShortLinkClick.objects.filter(pk=click.pk).update(clicked_at=earlier)
-    MessageClick.objects.filter(click=click).update(clicked_at=earlier)
-    return link_id, click.click_id
+    # The cap is on what is reported, not the default payout.
+    return make_offer_and_secret(account, revenue_cap=CAP, default_payout=Decimal("150"))
 
 
 def conv(account: Any, **params: Any) -> Any:

@@ -74,6 +74,13 @@ class TestText:
         assert list(response.json()["errors"]) == [field]
         assert nothing_minted()
 
+    def test_nuls_in_two_fields_are_a_400_naming_both(self, owner: AccountFixture) -> None:
+        response = owner.post(
+            "/api/v1/messages", {"contact": {"external_id": "c\x00"}, "body": "hi\x00"}
+        )
+        assert response.status_code == 400
+        assert set(response.json()["errors"]) == {"contact.external_id", "body"}
+
     def test_a_bulk_reports_the_bad_item_by_its_index(self, owner: AccountFixture) -> None:
         items = [MESSAGE, MESSAGE | {"body": f"{LONE} {{{{link1}}}}"}, MESSAGE]
         for body in (items, {"messages": items}):

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = {"messages": 600, "clicks": 4000, "conversions": 300}
+CENT = Decimal("0.01")
 
 
 def schema(tables: tuple[str, ...]) -> set[tuple[str, str]]:
@@ -197,8 +199,8 @@ def test_every_conversion_has_its_postback_logged(filled: dict[str, Any]) -> Non
             assert MessageShortLinkClick.objects.filter(
                 click_id=conversion.reported_click_id, contact_id=conversion.contact_id
             ).exists()
-    assert isinstance(conversions[0].revenue, type(conversions[0].revenue)) and all(
-        c.revenue > 0 and c.revenue == c.revenue.quantize(c.revenue.__class__("0.01"))
+    assert all(
+        isinstance(c.revenue, Decimal) and c.revenue > 0 and c.revenue == c.revenue.quantize(CENT)
         for c in conversions
     )
     assert PostbackLog.objects.count() >= conversions.count()

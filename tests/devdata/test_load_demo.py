@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from attribution.models import Conversion, FraudFlag, PostbackLog
 from core.models import Account, Campaign
@@ -16,11 +18,21 @@ from links.models import MessageShortLinkClick
 from reporting.selectors import ReportFilters, report
 
 
+def last_wednesday_noon() -> dt.datetime:
+    """The demo's "now": the same weekday and hour whenever the suite runs (which days
+    have blasts, and which blasts have been sent, follow from it), and recent."""
+    now = timezone.now().astimezone(dt.UTC)
+    noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    noon -= dt.timedelta(days=(noon.weekday() - 2) % 7)
+    return noon if noon <= now else noon - dt.timedelta(days=7)
+
+
 @pytest.fixture
 def demo(db: Any, settings: Any) -> str:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     out = io.StringIO()
-    call_command("load_demo", "--port", "8123", "--messages", "600", stdout=out)
+    now = last_wednesday_noon().isoformat()
+    call_command("load_demo", "--port", "8123", "--messages", "600", "--now", now, stdout=out)
     return out.getvalue()
 
 

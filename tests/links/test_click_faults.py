@@ -20,11 +20,12 @@ import psycopg
 import pytest
 import redis
 
-from tests.servers import PrivatePostgres, PrivateRedis, Trackly, wait_for
+from tests.helpers import BROWSER, wait_for
+from tests.servers import PrivatePostgres, PrivateRedis, Trackly
 
 HOST = "go.faults.example"
-BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 STREAM, GROUP = "trackly:clicks", "click-writers"
+pytestmark = pytest.mark.slow
 
 
 class Stack:
@@ -71,15 +72,25 @@ class Stack:
             connection.close()
 
     def burst(
-        self, seconds: float, threads: int = 8, results: list[tuple[int, str | None]] | None = None
+        self,
+        seconds: float | None = None,
+        threads: int = 8,
+        results: list[tuple[int, str | None]] | None = None,
+        until: threading.Event | None = None,
     ) -> list[tuple[int, str | None]]:
+        """Taps from `threads` threads for `seconds`, or until `until` is set."""
         results = [] if results is None else results
         lock = threading.Lock()
-        deadline = time.monotonic() + seconds
+        deadline = time.monotonic() + seconds if seconds is not None else None
+
+        def going() -> bool:
+            if until is not None:
+                return not until.is_set()
+            return time.monotonic() < deadline  # type: ignore[operator]
 
         def run(offset: int) -> None:
             n = offset
-            while time.monotonic() < deadline:
+            while going():
                 outcome = self.tap(self.link_ids[n % len(self.link_ids)])
                 with lock:
                     results.append(outcome)
@@ -136,25 +147,28 @@ def test_postgres_stopped_for_20_seconds_during_a_burst(stack: Stack) -> None:
     wait_for(lambda: stack.settled(before), 30, "the warm-up clicks")
 
     results: list[tuple[int, str | None]] = []
-    burst = threading.Thread(target=stack.burst, kwargs={"seconds": 26, "results": results})
+    done = threading.Event()
+    burst = threading.Thread(target=stack.burst, kwargs={"results": results, "until": done})
     burst.start()
     wait_for(lambda: len(results) >= 100, 30, "the burst to be under way")
     stack.pg.stop()
     stopped_at = time.monotonic()
-    during = len(results)
+    before_outage = len(results)
     # What no cache can answer is asked to come back (and not stored), never a 500: a
     # link never tapped, and a postback (the network retries it).
     assert stack.get(f"/{stack.cold_link_id}")[::2] == (503, "5")
     assert stack.get("/conv?click_id=abc&revenue=1")[::2] == (503, "5")
-    # The outage itself: PostgreSQL stays down 20 s whatever the checks above took.
+    # The burst keeps being answered while PostgreSQL is down (a count, not a rate).
+    wait_for(lambda: len(results) >= before_outage + 100, 20, "redirects during the outage")
+    # The outage itself: PostgreSQL stays down 20 s whatever the checks above took (the
+    # scenario's length, not a timer the test races).
     time.sleep(max(0.0, 20 - (time.monotonic() - stopped_at)))
-    during = len(results) - during
     stack.pg.start()
-    restarted_after = time.monotonic() - stopped_at
+    restarted = len(results)
+    wait_for(lambda: len(results) >= restarted + 100, 30, "redirects after the restart")
+    done.set()
     burst.join()
 
-    assert restarted_after >= 20
-    assert during > 100, "the burst kept going while PostgreSQL was down"
     statuses = {status for status, _ in results}
     assert statuses == {302}, f"every redirect answered 302, got {statuses}"
     answered = [click_id for _, click_id in results if click_id]

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
+from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -20,26 +19,17 @@ from django.utils import timezone
 
 from attribution.models import Conversion
 from core import redis_conn
-from core.models import Offer, SendingList
-from links import hooks
+from core.models import SendingList
+from links import click_writer, hooks
 from links.click_stream import ClickEvent
 from links.click_writer import ClickConsumer, clicks_write
 from links.models import MessageClick, MessageShortLinkClick
-
-BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
-BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+from tests.helpers import BROWSER, GOOGLEBOT, make_offer, tap
 
 
 def mint(account: Any, **link: Any) -> dict:
     link = link or {"url": "https://shop.example/p"}
     return account.mint(body="{{link1}}", links={"link1": link})
-
-
-def tap(account: Any, link_id: str, ua: str = BROWSER) -> str:
-    """A redirect; returns the click id it handed to the destination."""
-    response = Client(HTTP_HOST=account.domain.host).get(f"/{link_id}", HTTP_USER_AGENT=ua)
-    assert response.status_code == 302
-    return parse_qs(urlsplit(response["Location"]).query)["click_id"][0]
 
 
 def event(account: Any, link_id: str, click_id: str, at: dt.datetime, ua: str = BROWSER) -> Any:
@@ -73,9 +63,7 @@ class TestPipeline:
     def test_a_postback_before_its_click_is_matched_once_the_click_lands(
         self, owner: Any, click_stream: Any
     ) -> None:
-        offer = Offer(account=owner.account, name="O", destination_url="https://adv.example/")
-        offer.rotate_postback_secret()
-        offer.save()
+        offer = make_offer(owner)
         message = mint(owner, offer=offer.pk)
         click_id = tap(owner, message["links"][0]["link_id"])  # still in the stream
 
@@ -128,7 +116,7 @@ class TestPipeline:
         assert click_stream.xlen(click_stream_key()) == 0  # acknowledged all the same
 
     def test_a_batch_that_is_not_full_lingers_for_more_clicks(
-        self, owner: Any, click_stream: Any
+        self, owner: Any, click_stream: Any, monkeypatch: Any
     ) -> None:
         """Clicks appended while the consumer lingers go into the same transaction."""
         link_id = mint(owner)["links"][0]["link_id"]
@@ -136,18 +124,21 @@ class TestPipeline:
         click_stream.xadd(click_stream_key(), event(owner, link_id, "i" * 16, now).fields())
         consumer = ClickConsumer(click_stream)
         consumer.group_ensure()
+        lingered: list[float] = []
 
-        def more() -> None:
-            time.sleep(0.05)
+        def linger(seconds: float) -> None:
+            # The consumer's clock: two clicks arrive while it waits, whatever the machine.
+            lingered.append(seconds)
             for n in range(2):
                 late = event(owner, link_id, f"j{n}" * 8, now)
                 click_stream.xadd(click_stream_key(), late.fields())
 
-        helper = threading.Thread(target=more)
-        helper.start()
+        monkeypatch.setattr(
+            click_writer, "time", SimpleNamespace(sleep=linger, monotonic=time.monotonic)
+        )
         result = consumer.step(block_ms=None, linger=0.5)
-        helper.join()
 
+        assert lingered == [0.5]
         assert result is not None and (result.entries, result.stored) == (3, 3)
         assert click_stream.xlen(click_stream_key()) == 0
 
@@ -197,7 +188,7 @@ class TestPipeline:
     def test_bots_are_stored_but_not_counted_unless_the_list_says_so(self, owner: Any) -> None:
         now = timezone.now()
         checked = mint(owner)["links"][0]["link_id"]
-        clicks_write([event(owner, checked, "d" * 16, now, ua=BOT)])
+        clicks_write([event(owner, checked, "d" * 16, now, ua=GOOGLEBOT)])
         assert MessageShortLinkClick.objects.get().bot_reason
         assert not MessageClick.objects.exists()
 
@@ -205,7 +196,7 @@ class TestPipeline:
         unchecked = owner.mint(
             body="{{link1}}", list="Raw", links={"link1": {"url": "https://x.example/"}}
         )
-        clicks_write([event(owner, unchecked["links"][0]["link_id"], "e" * 16, now, ua=BOT)])
+        clicks_write([event(owner, unchecked["links"][0]["link_id"], "e" * 16, now, ua=GOOGLEBOT)])
         assert MessageClick.objects.get().click.click_id == "e" * 16
 
     def test_a_click_on_another_accounts_link_or_a_gone_link_is_dropped(
@@ -290,7 +281,7 @@ def test_clicks_the_consumer_stores_reach_the_reports(owner: Any, click_stream: 
     from reporting.services import rollups_build
 
     link_id = mint(owner)["links"][0]["link_id"]
-    for ua in (BROWSER, BROWSER, BOT):
+    for ua in (BROWSER, BROWSER, GOOGLEBOT):
         tap(owner, link_id, ua)
     ClickConsumer(click_stream).drain()
 

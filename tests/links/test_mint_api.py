@@ -15,7 +15,6 @@ from core.models import (
     Contact,
     Creative,
     Message,
-    Offer,
     SendingList,
     TrackingDomain,
 )
@@ -23,6 +22,7 @@ from links import ids
 from links.models import MessageShortLink
 from links.segments import sms_segments
 from tests.conftest import AccountFixture
+from tests.helpers import make_offer
 
 LINK_ID_RE = re.compile(r"^[A-Za-z0-9]{7}$")
 URL = "https://shop.example/spring?utm=sms"
@@ -34,14 +34,6 @@ def message(**fields: Any) -> dict[str, Any]:
 
 def link1(url: str = URL, **spec: Any) -> dict[str, Any]:
     return {"link1": {"url": url, **spec}}
-
-
-def make_offer(account: AccountFixture, **fields: Any) -> Offer:
-    defaults = {"name": "Offer", "destination_url": "https://adv.example/land"}
-    offer = Offer(account=account.account, **(defaults | fields))
-    offer.rotate_postback_secret()
-    offer.save()
-    return offer
 
 
 def nothing_created() -> bool:
@@ -365,6 +357,20 @@ class TestOffers:
             assert response.status_code == 400
             assert "links.link1.offer" in response.json()["errors"]
         assert nothing_created()
+
+    def test_an_untracked_offer_link_needs_its_own_url(self, owner: AccountFixture) -> None:
+        offer = make_offer(owner, destination_url="https://net.example/c?aff_sub={click_id}")
+        response = owner.post(
+            "/api/v1/messages",
+            message(body="{{l}}", links={"l": {"offer": offer.pk, "track": False}}),
+        )
+        assert response.status_code == 400 and "links.l.url" in response.json()["errors"]
+
+    def test_link_names_with_spaces_are_refused(self, owner: AccountFixture) -> None:
+        response = owner.post(
+            "/api/v1/messages", message(body="x", links={" l ": "https://a.example/"})
+        )
+        assert response.status_code == 400 and "links. l " in response.json()["errors"]
 
 
 class TestLinkIds:

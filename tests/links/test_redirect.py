@@ -18,6 +18,7 @@ from links import ids, redirect, resolve
 from links.click_writer import ClickConsumer
 from links.domains import tracking_domain_by_host
 from links.models import MessageClick, MessageShortLinkClick
+from tests.helpers import make_offer
 
 BROWSER = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -65,14 +66,6 @@ def tap(account: Any, link_id: str, *, method: str = "get", ua: str = BROWSER, *
 def mint_link(account: Any, url: str = "https://shop.example.com/p?a=1", **fields: Any) -> dict:
     message = account.mint(body="Go {{link1}}", links={"link1": {"url": url, **fields}})
     return message["links"][0]
-
-
-def make_offer(account: Any, **fields: Any) -> Offer:
-    defaults = {"name": "Offer", "destination_url": "https://adv.example.com/land"}
-    offer = Offer(account=account.account, **(defaults | fields))
-    offer.rotate_postback_secret()
-    offer.save()
-    return offer
 
 
 @pytest.mark.django_db

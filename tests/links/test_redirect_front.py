@@ -24,6 +24,7 @@ from links import redirect, resolve
 from links.click_writer import ClickConsumer
 from links.domains import tracking_domain_by_host
 from links.models import MessageShortLinkClick
+from tests.helpers import make_offer
 from trackly import wsgi
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
@@ -48,14 +49,6 @@ def stream_length(click_stream: Any) -> int:
     from django.conf import settings
 
     return click_stream.xlen(settings.CLICK_STREAM_KEY)
-
-
-def make_offer(account: Any, **fields: Any) -> Offer:
-    offer = Offer(account=account.account, name="Offer", **fields)
-    offer.destination_url = "https://adv.example/land"
-    offer.rotate_postback_secret()
-    offer.save()
-    return offer
 
 
 @pytest.mark.django_db

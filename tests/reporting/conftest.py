@@ -16,10 +16,9 @@ from django.utils import timezone
 from attribution.fraud import flag_raise
 from attribution.models import FraudFlag
 from core.models import Membership, Offer
-from links.models import MessageClick, MessageShortLinkClick
 from reporting.services import rollups_build
+from tests.helpers import BROWSER, tap
 
-BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 CURL = "curl/8.4.0"
 PASSWORD = "a-long-test-password"
 
@@ -75,16 +74,6 @@ class Dataset:
     @property
     def contact_id(self) -> int:
         return self.spring["contact"]["id"]
-
-
-def tap(account: Any, message: dict, ua: str, at: dt.datetime | None = None) -> str:
-    link_id = message["links"][0]["link_id"]
-    Client(HTTP_HOST=account.domain.host).get(f"/{link_id}", HTTP_USER_AGENT=ua)
-    click = MessageShortLinkClick.objects.filter(link__link_id=link_id).latest("id")
-    if at is not None:
-        MessageShortLinkClick.objects.filter(pk=click.pk).update(clicked_at=at)
-        MessageClick.objects.filter(click=click).update(clicked_at=at)
-    return click.click_id
 
 
 def dataset_build(account: Any) -> Dataset:

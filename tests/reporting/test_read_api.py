@@ -91,3 +91,8 @@ def test_the_pending_task_matches_a_postback_once_its_click_lands(owner: Any) ->
     assert conversions_pending_match_task.delay().get() == 1
     conversion.refresh_from_db()
     assert (conversion.status, conversion.message_id) == ("accepted", message["id"])
+
+
+@pytest.mark.django_db
+def test_a_unicode_digit_filter_is_a_400(owner: Any) -> None:
+    assert owner.get("/api/v1/conversions", offer="²").status_code == 400

@@ -11,4 +11,4 @@ def test_every_beat_task_can_be_run_in_process_by_the_embedded_default(name: str
     # trackly.embedded runs the schedule this way when there is no broker.
     task = import_string(settings.CELERY_BEAT_SCHEDULE[name]["task"])
     result = task.apply()
-    assert result.successful() and isinstance(result.result, int)
+    assert result.successful() and result.result == 0  # nothing to do in an empty database

@@ -24,6 +24,7 @@ from tests.servers import Trackly
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 BODY_LIMIT = 100_000  # the server's DATA_UPLOAD_MAX_MEMORY_SIZE here: a cheap 413
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ flags they raise: a dashboard full of believable figures. Safe to re-run."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import random
 import zoneinfo
@@ -114,13 +115,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--messages", type=int, default=3000, help="About how many messages to send."
         )
+        # For tests: the moment the demo is made at (its weekdays and hours follow from it).
+        parser.add_argument("--now", type=dt.datetime.fromisoformat, help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         port = options["port"]
         account = Account.objects.filter(name=DEMO_ACCOUNT).first()
         self._postback_token = ""
         if account is None:
-            account = self._create(port, options["messages"])
+            account = self._create(port, options["messages"], options["now"] or timezone.now())
             rollups_build()  # the reports show the demo at once, not after the first beat
         TrackingDomain.objects.filter(account=account, host=DEMO_HOST).update(port=port)
         link = (
@@ -152,7 +155,7 @@ class Command(BaseCommand):
         )
 
     @transaction.atomic
-    def _create(self, port: int, message_count: int) -> Account:
+    def _create(self, port: int, message_count: int, now: dt.datetime) -> Account:
         rng = random.Random(20261124)  # noqa: S311 - demo data, not secrets
         account = Account(name=DEMO_ACCOUNT, time_zone="America/New_York")
         self._postback_token = account.rotate_postback_token()
@@ -212,10 +215,10 @@ class Command(BaseCommand):
             offer.save()
             offers[name] = offer
 
-        items = self._blasts(account, offers, rng, scale=message_count / 3000)
+        items = self._blasts(account, offers, rng, now, scale=message_count / 3000)
         for start in range(0, len(items), 1000):
             messages_mint(account=account, items=items[start : start + 1000])
-        self._clicks_and_conversions(account, rng)
+        self._clicks_and_conversions(account, rng, now)
         # What runs in the background of a live deployment: the behavioural bot checks
         # (delivery scans, one IP fanning out) and the campaign click-rate check.
         while clicks_judge_pending():
@@ -224,11 +227,15 @@ class Command(BaseCommand):
         return account
 
     def _blasts(
-        self, account: Account, offers: dict[str, Offer], rng: random.Random, scale: float
+        self,
+        account: Account,
+        offers: dict[str, Offer],
+        rng: random.Random,
+        now: dt.datetime,
+        scale: float,
     ) -> list[dict]:
         """Each campaign goes out in blasts on its weekdays, a few minutes per blast."""
         tz = zoneinfo.ZoneInfo(account.time_zone)
-        now = timezone.now()
         today = now.astimezone(tz).date()
         items: list[dict] = []
         for campaign in CAMPAIGNS:
@@ -262,12 +269,13 @@ class Command(BaseCommand):
                     )
         return items
 
-    def _clicks_and_conversions(self, account: Account, rng: random.Random) -> None:
+    def _clicks_and_conversions(
+        self, account: Account, rng: random.Random, now: dt.datetime
+    ) -> None:
         """Scanners at delivery, people later (some twice), some of them buying, a few
         buying without a click (view-through); postbacks logged as the network sent them;
         and two incidents for the fraud page: one IP tapping many contacts' links within a
         minute, and a sale reported seconds after its click."""
-        now = timezone.now()
         self._injected = False
         self._postbacks = 0
         by_campaign = {c.name: c for c in CAMPAIGNS}

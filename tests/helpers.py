@@ -1,0 +1,88 @@
+"""The small helpers the tests share: offers, taps on short links, stored clicks, the
+tracking-domain client, and waiting on a condition. Fixtures (accounts, the click stream)
+are in tests/conftest.py. A helper used by one file stays in that file; one that two files
+need lives here, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from core.models import Offer
+from links.models import MessageClick, MessageShortLinkClick
+
+BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def make_offer_and_secret(account: Any, **fields: Any) -> tuple[Offer, str]:
+    """An offer of the account (an AccountFixture) and its postback secret."""
+    fields = {"name": "Offer", "destination_url": "https://adv.example.com/land"} | fields
+    offer = Offer(account=account.account, **fields)
+    secret = offer.rotate_postback_secret()
+    offer.save()
+    return offer, secret
+
+
+def make_offer(account: Any, **fields: Any) -> Offer:
+    return make_offer_and_secret(account, **fields)[0]
+
+
+def tracking(account: Any) -> Client:
+    """A client on the account's tracking domain (short links, postbacks)."""
+    return Client(HTTP_HOST=account.domain.host)
+
+
+def link_id_of(link: str | dict) -> str:
+    """A link id as given, or the first link of a minted message."""
+    return link if isinstance(link, str) else link["links"][0]["link_id"]
+
+
+def tap(account: Any, link: str | dict, ua: str = BROWSER, *, at: dt.datetime | None = None) -> str:
+    """One GET of a short link (a link id or a minted message's first link) as `ua`;
+    returns the click id. With the click pipeline on, the click is still in the stream:
+    the id is the one the redirect handed to the destination. Otherwise it is the stored
+    click's, moved (raw and counted) to `at` when given."""
+    link_id = link_id_of(link)
+    response = tracking(account).get(f"/{link_id}", HTTP_USER_AGENT=ua)
+    if settings.CLICK_STREAM:
+        assert response.status_code == 302 and at is None, response
+        return parse_qs(urlsplit(response["Location"]).query)["click_id"][0]
+    click = MessageShortLinkClick.objects.filter(link__link_id=link_id).latest("id")
+    if at is not None:
+        click_move(click, at)
+    return click.click_id
+
+
+def click_move(click: MessageShortLinkClick, at: dt.datetime) -> None:
+    """The stored click (and the counted click it made, if any) as if made at `at`."""
+    MessageShortLinkClick.objects.filter(pk=click.pk).update(clicked_at=at)
+    MessageClick.objects.filter(click=click).update(clicked_at=at)
+
+
+def clicked(account: Any, offer: Offer | None = None) -> tuple[str, str]:
+    """A new message's link (to the offer, or a plain URL) tapped by a person an hour
+    ago: (link_id, click_id)."""
+    links = {"l": {"offer": offer.pk} if offer else {"url": "https://a.example/"}}
+    link_id = account.mint(body="{{l}}", links=links)["links"][0]["link_id"]
+    click_id = tap(account, link_id, at=timezone.now() - dt.timedelta(hours=1))
+    return link_id, click_id
+
+
+def wait_for(
+    predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1
+) -> None:
+    """Poll until `predicate()` is true; a TimeoutError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"waited {timeout}s for {what}")
