@@ -15,6 +15,9 @@ and every path follows:
   pending matches, re-attribution after a verdict change) runs `attribution_sql` for one
   conversion;
 - the scale data generator runs it for a whole load (`conversions_attribute`).
+The embedded SQLite default has no LATERAL: there, and only there, the full path runs the
+ORM form beside it (`attribution_find_embedded`), which the property test in
+tests/attribution/test_fastpath.py holds to the SQL.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from typing import Any
 from django.db import connection
 
 from attribution.models import Conversion
-from links.models import MessageClick
+from core.models import Account, Offer
+from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 
 DIRECT_WITHIN = dt.timedelta(minutes=30)
 
@@ -41,7 +45,7 @@ CREDIT_KIND = (
     f"ELSE '{Conversion.AttributionType.CLICK_THROUGH.value}' END"
 )
 
-# The reasons, as PostgreSQL's format() templates (%s: the window in days).
+# The reasons; %s: the window in days (PostgreSQL's format() and Python's % both fill it).
 REASON_OLDER = "the contact's click on this offer is older than the %s-day window"
 REASON_BOTS_ONLY = "only bot clicks on this offer in the %s-day window"
 REASON_NO_CLICK = "no click on this offer in the %s-day window"
@@ -190,6 +194,14 @@ def attribution_find(
     A link with no offer can only credit its own message (`message_id`): there is no
     offer to match across messages.
     """
+    if connection.vendor != "postgresql":
+        return attribution_find_embedded(
+            account_id=account_id,
+            contact_id=contact_id,
+            offer_id=offer_id,
+            occurred_at=occurred_at,
+            message_id=message_id,
+        )
     params = {
         "account": account_id,
         "contact": contact_id,
@@ -213,6 +225,89 @@ def attribution_find(
         campaign_id=campaign_id,
         creative_id=creative_id,
     )
+
+
+def attribution_find_embedded(
+    *,
+    account_id: int,
+    contact_id: int,
+    offer_id: int | None,
+    occurred_at: dt.datetime,
+    message_id: int | None = None,
+) -> Attribution:
+    """attribution_find through the ORM, for the embedded SQLite default only (attribution_sql
+    is PostgreSQL's); tests/attribution/test_fastpath.py holds it to the SQL."""
+    offer = Offer.objects.filter(pk=offer_id).first() if offer_id is not None else None
+    window_days = (
+        offer.click_window_days
+        if offer and offer.click_window_days
+        else Account.objects.get(pk=account_id).default_click_window_days
+    )
+    start = occurred_at - dt.timedelta(days=window_days)
+    scope = {"offer_id": offer_id} if offer_id is not None else {"message_id": message_id}
+    credited = (
+        MessageClick.objects.filter(
+            contact_id=contact_id, clicked_at__gte=start, clicked_at__lte=occurred_at, **scope
+        )
+        .select_related("message", "click")
+        .order_by("clicked_at", "id")
+        .first()
+    )
+    if credited is not None:
+        kind = (
+            Conversion.AttributionType.DIRECT
+            if occurred_at - credited.clicked_at <= DIRECT_WITHIN
+            else Conversion.AttributionType.CLICK_THROUGH
+        )
+        return Attribution(
+            type=kind,
+            message_click=credited,
+            message_id=credited.message_id,
+            campaign_id=credited.message.campaign_id,
+            creative_id=credited.message.creative_id,
+        )
+
+    in_window = MessageShortLinkClick.objects.filter(
+        contact_id=contact_id,
+        clicked_at__gte=start,
+        clicked_at__lte=occurred_at,
+        **{f"link__{k}": v for k, v in scope.items()},
+    )
+    if in_window.filter(is_bot=False).exists():
+        # Tapped again inside the window, but the counted (first) click is older.
+        return Attribution(
+            type=Conversion.AttributionType.NONE,
+            reason=REASON_OLDER % window_days,
+        )
+    if in_window.exists():
+        return Attribution(
+            type=Conversion.AttributionType.NONE,
+            reason=REASON_BOTS_ONLY % window_days,
+        )
+    received = (
+        MessageShortLink.objects.filter(
+            contact_id=contact_id,
+            message__sent_at__gte=start,
+            message__sent_at__lte=occurred_at,
+            **scope,
+        )
+        .select_related("message")
+        .order_by("message__sent_at", "id")
+        .first()
+    )
+    if received is not None:
+        return Attribution(
+            type=Conversion.AttributionType.VIEW_THROUGH,
+            reason=REASON_VIEW_THROUGH,
+            message_id=received.message_id,
+            campaign_id=received.message.campaign_id,
+            creative_id=received.message.creative_id,
+        )
+    earlier = MessageClick.objects.filter(
+        contact_id=contact_id, clicked_at__lt=start, **scope
+    ).exists()
+    reason = (REASON_OLDER if earlier else REASON_NO_CLICK) % window_days
+    return Attribution(type=Conversion.AttributionType.NONE, reason=reason)
 
 
 def conversions_attribute(cursor: Any, *, first_id: int, last_id: int) -> int:
