@@ -8,24 +8,29 @@ message's campaign and creative, inserts the conversion and closes the log.
 
 Only the credited case is decided here. When the statement inserts nothing (no such click
 or link yet, a duplicate, no qualifying click: unattributed, bot-only or view-through;
-revenue above the offer's cap) the caller falls back to `services.conversion_record`, the
-one full definition of the rule, and tests check that both paths credit the same click
-(tests/attribution/test_fastpath.py).
+revenue above the offer's cap) the caller falls back to `services.conversion_record`. Both
+run the rule's SQL from attribution.rules (the credited click, the window, direct or
+click-through); tests check that both credit the same click
+(tests/attribution/test_fastpath.py) and follow a swapped rule
+(tests/attribution/test_attribution_rule.py). The answer and the log close come from
+attribution.answer, as the full path's do.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from attribution import rules
+from attribution.answer import attribution_answer, log_close_sql, log_closed
 from attribution.fraud import conversion_injection_check
 from attribution.models import Conversion, PostbackLog
 from attribution.postback_input import ConversionInput
-from attribution.rules import DIRECT_WITHIN
 from core import prepared
 
 _LOG_INSERT = """
@@ -37,16 +42,15 @@ _LOG_INSERT = """
 """
 
 # `src`: the link the postback names (through its click, or directly), its offer and the
-# window that applies. `credited`: the contact's earliest counted click on that offer (a
-# link with no offer: on that message) inside [occurred_at - window, occurred_at], the same
-# rule as attribution.rules.attribution_find. Race: the same txn_id on two connections at
-# once; the partial unique index lets one INSERT win, the other inserts nothing and the
-# caller answers `duplicate` from the full path.
+# window that applies. `credited`: the credited click, by attribution.rules (window, order
+# and direct vs click-through are its fragments, assembled here). Race: the same txn_id on
+# two connections at once; the partial unique index lets one INSERT win, the other inserts
+# nothing and the caller answers `duplicate` from the full path.
 _CREDIT = """
 WITH src AS (
     SELECT l.id AS link_pk, l.contact_id, l.message_id, l.offer_id,
            o.default_payout, a.currency AS account_currency,
-           COALESCE(NULLIF(o.click_window_days, 0), a.default_click_window_days) AS window_days
+           {window_days} AS window_days
     FROM {source}
     JOIN trackly_account a ON a.id = l.account_id
     LEFT JOIN trackly_offer o ON o.id = l.offer_id
@@ -60,20 +64,7 @@ credited AS (
     SELECT mc.id, mc.click_id AS click_pk, mc.clicked_at, mc.message_id,
            m.campaign_id, m.creative_id, k.click_id AS click_ref
     FROM src
-    CROSS JOIN LATERAL (
-        (SELECT * FROM links_messageclick c
-         WHERE src.offer_id IS NOT NULL AND c.contact_id = src.contact_id
-           AND c.offer_id = src.offer_id
-           AND c.clicked_at >= %(at)s - make_interval(secs => src.window_days * 86400::float8)
-           AND c.clicked_at <= %(at)s
-         ORDER BY c.clicked_at, c.id LIMIT 1)
-        UNION ALL
-        (SELECT * FROM links_messageclick c
-         WHERE src.offer_id IS NULL AND c.contact_id = src.contact_id
-           AND c.message_id = src.message_id
-           AND c.clicked_at >= %(at)s - make_interval(secs => src.window_days * 86400::float8)
-           AND c.clicked_at <= %(at)s)
-    ) mc
+    CROSS JOIN LATERAL ({credited_click}) mc
     JOIN trackly_message m ON m.id = mc.message_id
     JOIN links_messageshortlinkclick k ON k.id = mc.click_id
 ),
@@ -86,8 +77,7 @@ ins AS (
     SELECT %(account)s, %(txn)s, %(event)s,
            COALESCE(%(revenue)s::numeric, src.default_payout, 0), %(revenue)s::numeric IS NOT NULL,
            COALESCE(%(currency)s, src.account_currency), %(at)s, %(now)s, 'accepted',
-           CASE WHEN %(at)s - credited.clicked_at <= %(direct)s
-                THEN 'direct' ELSE 'click_through' END,
+           {kind},
            '', %(reported_click)s, src.link_pk, credited.id, credited.click_pk,
            credited.message_id, src.contact_id, src.offer_id, credited.campaign_id,
            credited.creative_id, %(log)s
@@ -97,20 +87,47 @@ ins AS (
               campaign_id
 ),
 closed AS (
-    UPDATE attribution_postbacklog SET outcome = 'accepted', http_status = 200, reason = ''
-    WHERE id = %(log)s AND EXISTS (SELECT 1 FROM ins)
+    {log_close} AND EXISTS (SELECT 1 FROM ins)
 )
 SELECT ins.id, ins.attribution_type, credited.click_ref, ins.message_id, ins.creative_id,
        ins.offer_id, ins.contact_id, ins.campaign_id, credited.clicked_at
 FROM ins, credited
 """
-_BY_CLICK = _CREDIT.format(
-    source="links_messageshortlinkclick k0 JOIN links_messageshortlink l ON l.id = k0.link_id",
-    where="k0.account_id = %(account)s AND k0.click_id = %(ref)s",
-)
-_BY_LINK = _CREDIT.format(
-    source="links_messageshortlink l", where="l.account_id = %(account)s AND l.link_id = %(ref)s"
-)
+_SOURCES = {
+    "click": (
+        "links_messageshortlinkclick k0 JOIN links_messageshortlink l ON l.id = k0.link_id",
+        "k0.account_id = %(account)s AND k0.click_id = %(ref)s",
+    ),
+    "link": ("links_messageshortlink l", "l.account_id = %(account)s AND l.link_id = %(ref)s"),
+}
+
+
+@functools.cache
+def _statement(by: str, window_days: str, credit_order: str, credit_kind: str) -> str:
+    """_CREDIT for a click or a link under the rule's current fragments (the arguments:
+    the cache key, so a swapped rule gets its own statement, and its own prepared plan)."""
+    source, where = _SOURCES[by]
+    return _CREDIT.format(
+        source=source,
+        where=where,
+        window_days=rules.window_days_sql(offer="o", account="a"),
+        credited_click=rules.credited_click_sql(
+            contact="src.contact_id",
+            offer="src.offer_id",
+            message="src.message_id",
+            at="%(at)s",
+            window_days="src.window_days",
+        ),
+        kind=rules.credit_kind_sql(
+            at="%(at)s", clicked_at="credited.clicked_at", direct="%(direct)s"
+        ),
+        log_close=log_close_sql(
+            outcome=f"'{PostbackLog.Outcome.ACCEPTED.value}'",
+            http_status="200",
+            reason="''",
+            log="%(log)s",
+        ),
+    )
 
 
 def log_insert(fields: dict[str, Any]) -> PostbackLog:
@@ -145,25 +162,28 @@ def conversion_credit(
         "currency": data.currency or None,
         "at": data.occurred_at,
         "now": timezone.now(),
-        "direct": DIRECT_WITHIN,
+        "direct": rules.DIRECT_WITHIN,
         "reported_click": click_id,
         "log": log.pk,
     }
-    row = prepared.fetchone(_BY_CLICK if click_id else _BY_LINK, params)
+    statement = _statement(
+        "click" if click_id else "link", rules.WINDOW_DAYS, rules.CREDIT_ORDER, rules.CREDIT_KIND
+    )
+    row = prepared.fetchone(statement, params)
     if row is None:
         return None
     conversion_id, kind, click_ref, message_id, creative_id, offer_id, contact_id = row[:7]
     campaign_id, clicked_at = row[7], row[8]
-    log.outcome, log.http_status, log.reason = PostbackLog.Outcome.ACCEPTED, 200, ""
-    attribution = {
-        "type": kind,
-        "click_id": click_ref,
-        "message_id": message_id,
-        "creative_id": creative_id,
-        "offer_id": offer_id,
-        "contact_id": contact_id,
-        "campaign_id": campaign_id,
-    }
+    log_closed(log, outcome=PostbackLog.Outcome.ACCEPTED, http_status=200, reason="")
+    attribution = attribution_answer(
+        type=kind,
+        click_id=click_ref,
+        message_id=message_id,
+        creative_id=creative_id,
+        offer_id=offer_id,
+        contact_id=contact_id,
+        campaign_id=campaign_id,
+    )
     return attribution, conversion_id, clicked_at
 
 

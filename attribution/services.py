@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from attribution import fastpath
+from attribution.answer import attribution_answer, log_close_sql, log_closed
 from attribution.fraud import conversion_injection_check
 from attribution.models import Conversion, PostbackLog
 from attribution.postback_input import ConversionInput, PostbackInvalid
@@ -67,10 +68,12 @@ def postback_log_open(
 def postback_log_close(
     log: PostbackLog, *, outcome: str, http_status: int, reason: str = ""
 ) -> None:
-    PostbackLog.objects.filter(pk=log.pk).update(
-        outcome=outcome, http_status=http_status, reason=reason
-    )
-    log.outcome, log.http_status, log.reason = outcome, http_status, reason
+    with connection.cursor() as cursor:
+        cursor.execute(
+            log_close_sql(outcome="%s", http_status="%s", reason="%s", log="%s"),
+            [outcome, http_status, reason, log.pk],
+        )
+    log_closed(log, outcome=outcome, http_status=http_status, reason=reason)
 
 
 def conversion_record(
@@ -152,16 +155,11 @@ def conversion_record(
 def conversion_attribution(
     account: Account, offer: Offer | None, contact_id: int, at: dt.datetime, message_id: int | None
 ) -> Attribution:
-    window = (
-        offer.click_window_days
-        if offer and offer.click_window_days
-        else account.default_click_window_days
-    )
     return attribution_find(
+        account_id=account.pk,
         contact_id=contact_id,
         offer_id=offer.pk if offer else None,
         occurred_at=at,
-        window_days=window,
         message_id=message_id,
     )
 
@@ -274,16 +272,15 @@ def conversion_result(conversion: Conversion, status: str) -> dict[str, Any]:
         and conversion.status == Conversion.Status.ACCEPTED
     ):
         credited = conversion.message_click
-        click_id = credited.click.click_id if credited is not None else None
-        attribution = {
-            "type": conversion.attribution_type,
-            "click_id": click_id,
-            "message_id": conversion.message_id,
-            "creative_id": conversion.creative_id,
-            "offer_id": conversion.offer_id,
-            "contact_id": conversion.contact_id,
-            "campaign_id": conversion.campaign_id,
-        }
+        attribution = attribution_answer(
+            type=conversion.attribution_type,
+            click_id=credited.click.click_id if credited is not None else None,
+            message_id=conversion.message_id,
+            creative_id=conversion.creative_id,
+            offer_id=conversion.offer_id,
+            contact_id=conversion.contact_id,
+            campaign_id=conversion.campaign_id,
+        )
     result: dict[str, Any] = {
         "status": status,
         "conversion_id": conversion.pk,

@@ -1,5 +1,6 @@
 """The load itself: contacts, messages, links, raw clicks, first clicks, conversions and their
-postbacks, generated in Python and streamed with binary COPY.
+postbacks, generated in Python and streamed with binary COPY; the conversions are then
+credited by the product's rule in one statement (attribution.rules.conversions_attribute).
 
 Messages are numbered in send order and clicks in click order (as ingestion numbers them),
 so ids follow time. Times are integer microseconds from the start of the period until they
@@ -28,7 +29,7 @@ from django.db import connection, transaction
 from psycopg import sql
 
 from attribution.redaction import REDACTED
-from attribution.rules import DIRECT_WITHIN
+from attribution.rules import conversions_attribute
 from devdata.scale.catalogue import (
     CAMPAIGNS,
     DAY,
@@ -56,7 +57,6 @@ LOADED_TABLES = (
     "attribution_conversion",
 )
 CHUNK = 100_000
-DIRECT_US = DIRECT_WITHIN // dt.timedelta(microseconds=1)
 # Conversions: click-attributed, view-through, offer-level (no contact), unattributed.
 CONVERSION_MIX = (0.82, 0.08, 0.04, 0.06)
 
@@ -141,8 +141,18 @@ class ScaleFill:
                 self._clicks(cursor)
             with self._timed("conversions"):
                 self._conversions(cursor)
+            # The conversions are credited (one UPDATE of each) once the indexes that the
+            # rule looks up are built, and before their own indexes and foreign keys: both
+            # cheaper to build once than to keep up to date row by row.
+            later = [s for s in restore if "attribution_conversion" in s.as_string(cursor)]
             with self._timed("indexes"):
                 for statement in restore:
+                    if statement not in later:
+                        cursor.execute(statement)
+            with self._timed("conversions"):
+                self._conversions_attribute(cursor)
+            with self._timed("indexes"):
+                for statement in later:
                     cursor.execute(statement)
             with self._timed("fraud_flags"):
                 self._fraud_flags(cursor)
@@ -157,7 +167,8 @@ class ScaleFill:
     def _timed(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
         yield
-        self.timings[name] = round(time.perf_counter() - started, 1)
+        # A step done in parts (the conversions, then their credit) sums its parts.
+        self.timings[name] = round(self.timings.get(name, 0) + time.perf_counter() - started, 1)
         self.log(f"{name}: {self.timings[name]} s")
 
     def _summary(self, elapsed: float) -> dict[str, Any]:
@@ -493,27 +504,36 @@ class ScaleFill:
             for row in rows:
                 write([row[c] for c in columns])
         self.counts["conversions"] = len(rows)
-        for kind in ("direct", "click_through", "view_through", "offer", "none"):
-            self.counts[f"conversions_{kind}"] = sum(r["attribution_type"] == kind for r in rows)
         self.counts["postback_logs"] = len(logs)
+        self.conversion_ids = (rows[0]["id"], rows[-1]["id"]) if rows else None
+
+    def _conversions_attribute(self, cursor: Any) -> None:
+        """Credit the contacts' conversions by the product's rule, in one statement, once
+        the indexes it looks up are built."""
+        kinds = dict.fromkeys(("direct", "click_through", "view_through", "offer", "none"), 0)
+        if self.conversion_ids is not None:
+            first, last = self.conversion_ids
+            conversions_attribute(cursor, first_id=first, last_id=last)
+            cursor.execute(
+                "SELECT attribution_type, count(*) FROM attribution_conversion"
+                " WHERE id BETWEEN %s AND %s GROUP BY attribution_type",
+                [first, last],
+            )
+            kinds.update(cursor.fetchall())
+        for kind, count in kinds.items():
+            self.counts[f"conversions_{kind}"] = count
 
     def _attributed(self, count: int) -> list[dict[str, Any]]:
-        """Postbacks naming a person's click (`click_id`), credited by the product's rule:
-        the contact's earliest MessageClick on the same offer inside the click window,
-        which may be an earlier message's than the click the postback named."""
+        """Postbacks naming a person's click (`click_id`) on an offer, some at once, most
+        within the window; attribution.rules credits them (`conversions_attribute`), maybe
+        to an earlier message's click than the one named."""
         rng = self.rng
         candidates = [c for c in self.first_clicks if c.offer_id is not None]
         if not candidates:
             return []
-        reported = [rng.choice(candidates) for _ in range(count)]
-        wanted = {self._key_of_click(c) for c in reported}
-        by_key: dict[tuple[int, int], list[FirstClick]] = {}
-        for first_click in candidates:  # in time order, as the rule orders them
-            key = self._key_of_click(first_click)
-            if key in wanted:
-                by_key.setdefault(key, []).append(first_click)
         out = []
-        for named in reported:
+        for _ in range(count):
+            named = rng.choice(candidates)
             plan, offer = self._offer_of(named.message)
             window = offer.window_days * DAY
             if rng.random() < 0.45:  # bought at once; a few too soon to be true (injection)
@@ -521,20 +541,12 @@ class ScaleFill:
                 delay = min(soonest + int(rng.expovariate(1 / (6 * MINUTE))), 29 * MINUTE)
             else:
                 delay = min(int(rng.expovariate(1 / (30 * HOUR))), window - SECOND)
-            occurred = min(named.clicked_at + delay, self.span)
-            credited = next(
-                c for c in by_key[self._key_of_click(named)] if c.clicked_at >= occurred - window
-            )
-            kind = "direct" if occurred - credited.clicked_at <= DIRECT_US else "click_through"
             out.append(
                 self._conversion(
                     plan=plan,
                     offer=offer,
-                    occurred=occurred,
-                    attribution_type=kind,
+                    occurred=min(named.clicked_at + delay, self.span),
                     contact=self.msg_contact[named.message],
-                    message=credited.message,
-                    credited=credited,
                     reported_click_id=named.click_id,
                     reported_link=self._link_of(named),
                 )  # fmt: skip
@@ -543,8 +555,8 @@ class ScaleFill:
 
     def _view_through(self, count: int) -> list[dict[str, Any]]:
         """Postbacks naming the link of a contact who received the offer and never clicked
-        it (no message of that contact on that offer has any raw click), credited to the
-        earliest such message sent inside the window."""
+        it (no message of that contact on that offer has any raw click): view-through, by
+        attribution.rules."""
         rng, msg_sent = self.rng, self.msg_sent
         unclicked = [m for m in range(len(msg_sent)) if not self.clicked[m]]
         if not unclicked or not count:
@@ -553,7 +565,7 @@ class ScaleFill:
             self._key_of_message(m) for m in rng.sample(unclicked, min(len(unclicked), 3 * count))
         }
         by_key: dict[tuple[int, int], list[int]] = {}
-        for m in range(len(msg_sent)):  # in send order, as the rule orders them
+        for m in range(len(msg_sent)):
             key = self._key_of_message(m)
             if key in wanted:
                 by_key.setdefault(key, []).append(m)
@@ -562,22 +574,15 @@ class ScaleFill:
             return []
         out = []
         for _ in range(count):
-            received = rng.choice(never_clicked)
-            named = rng.choice(received)
+            named = rng.choice(rng.choice(never_clicked))
             plan, offer = self._offer_of(named)
-            window = offer.window_days * DAY
-            delay = min(MINUTE + int(rng.expovariate(1 / (20 * HOUR))), window)
-            occurred = min(msg_sent[named] + delay, self.span)
-            credited = next(m for m in received if msg_sent[m] >= occurred - window)
+            delay = min(MINUTE + int(rng.expovariate(1 / (20 * HOUR))), offer.window_days * DAY)
             out.append(
                 self._conversion(
                     plan=plan,
                     offer=offer,
-                    occurred=occurred,
-                    attribution_type="view_through",
-                    reason="received the offer inside the window, never clicked",
+                    occurred=min(msg_sent[named] + delay, self.span),
                     contact=self.msg_contact[named],
-                    message=credited,
                     reported_link=self.msg_link1[named],
                 )  # fmt: skip
             )
@@ -595,8 +600,7 @@ class ScaleFill:
                 offer = plan.partner_offer
                 assert offer is not None
                 row = self._conversion(
-                    plan=plan, offer=offer, occurred=occurred, attribution_type="none",
-                    reason=f"no click on this offer in the {offer.window_days}-day window",
+                    plan=plan, offer=offer, occurred=occurred,
                     contact=plan.first_contact_id + rng.randrange(plan.contacts),
                 )  # fmt: skip
             else:
@@ -609,16 +613,16 @@ class ScaleFill:
         return out
 
     def _conversion(
-        self, *, plan: AccountPlan, offer: OfferPlan, occurred: int, attribution_type: str,
-        reason: str = "", contact: int | None = None, message: int | None = None,
-        credited: FirstClick | None = None, reported_click_id: str = "",
+        self, *, plan: AccountPlan, offer: OfferPlan, occurred: int, attribution_type: str = "none",
+        reason: str = "", contact: int | None = None, reported_click_id: str = "",
         reported_link: int | None = None,
     ) -> dict[str, Any]:  # fmt: skip
+        """A conversion as its postback reported it; a contact's is credited (or not) by
+        attribution.rules once the load is in (ScaleFill._conversions_attribute)."""
         rng = self.rng
         cents = max(100, int(offer.payout_cents * rng.lognormvariate(0, 0.35)))
         late = rng.expovariate(1 / 20) if rng.random() < 0.97 else rng.uniform(600, 7200)
         occurred_at = self.start + dt.timedelta(microseconds=occurred)
-        creative = self.creatives[self.msg_creative[message]] if message is not None else None
         return {
             "account_id": plan.account.pk,
             "event": offer.event,
@@ -632,13 +636,13 @@ class ScaleFill:
             "unattributed_reason": reason,
             "reported_click_id": reported_click_id,
             "reported_link_id": reported_link,
-            "message_click_id": credited.id if credited else None,
-            "click_id": credited.click_pk if credited else None,
-            "message_id": self.first_message_id + message if message is not None else None,
+            "message_click_id": None,
+            "click_id": None,
+            "message_id": None,
             "contact_id": contact,
             "offer_id": offer.id,
-            "campaign_id": creative.campaign_id if creative else None,
-            "creative_id": creative.creative_id if creative else None,
+            "campaign_id": None,
+            "creative_id": None,
             "plan": plan,
         }
 
@@ -670,9 +674,6 @@ class ScaleFill:
 
     def _key_of_message(self, m: int) -> tuple[int, int]:
         return self.msg_contact[m], self._offer_of(m)[1].id
-
-    def _key_of_click(self, first_click: FirstClick) -> tuple[int, int]:
-        return self.msg_contact[first_click.message], first_click.offer_id or 0
 
     def _link_of(self, first_click: FirstClick) -> int:
         m = first_click.message

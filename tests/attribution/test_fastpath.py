@@ -1,4 +1,5 @@
-"""The two-statement postback path (attribution/fastpath.py) against the full rule.
+"""The two-statement postback path (attribution/fastpath.py) against the full rule (and the
+full rule's SQL against its ORM form for the embedded SQLite default).
 
 The fast path decides only the credited case and must credit exactly the click that
 attribution.rules would; everything else it must leave to the full path, recording nothing.
@@ -19,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attribution import fastpath
+from attribution import fastpath, rules
 from attribution.models import Conversion, PostbackLog
 from attribution.postback_input import ConversionInput
 from attribution.services import conversion_attribution, postback_log_open
@@ -118,6 +119,14 @@ def test_the_fast_path_credits_exactly_what_the_rule_credits(
         at = min(c.clicked_at for c in clicks) + dt.timedelta(days=window, seconds=edge)
 
     expected = conversion_attribution(account, link.offer, link.contact_id, at, link.message_id)
+    # The embedded SQLite default's ORM form of the rule agrees with its SQL.
+    assert expected == rules.attribution_find_embedded(
+        account_id=account.pk,
+        contact_id=link.contact_id,
+        offer_id=link.offer_id,
+        occurred_at=at,
+        message_id=link.message_id,
+    )
     data = ConversionInput("purchase", Decimal("5"), "", None, at)
     got = fastpath.conversion_credit(
         account_id=account.pk,

@@ -153,7 +153,9 @@ def test_conversions_are_credited_as_the_attribution_rule_credits_them(
     filled: dict[str, Any],
 ) -> None:
     checked = 0
-    for conversion in Conversion.objects.select_related("offer", "account", "message_click"):
+    for conversion in Conversion.objects.select_related(
+        "offer", "account", "message_click", "reported_link"
+    ):
         assert conversion.status == Conversion.Status.ACCEPTED
         if conversion.contact_id is None:
             assert conversion.attribution_type == Conversion.AttributionType.OFFER
@@ -161,10 +163,11 @@ def test_conversions_are_credited_as_the_attribution_rule_credits_them(
             continue
         window = conversion.offer.click_window_days or conversion.account.default_click_window_days
         expected = attribution_find(
+            account_id=conversion.account_id,
             contact_id=conversion.contact_id,
             offer_id=conversion.offer_id,
             occurred_at=conversion.occurred_at,
-            window_days=window,
+            message_id=conversion.reported_link.message_id if conversion.reported_link else None,
         )
         assert conversion.attribution_type == expected.type
         assert conversion.message_click_id == (
