@@ -14,10 +14,6 @@ from django.db import InterfaceError, OperationalError
 # What a database out of reach raises (refused, reset, timed out, connection closed).
 DATABASE_DOWN = (OperationalError, InterfaceError)
 
-# Set on the WSGI environ by the redirect's front door when its lookup found PostgreSQL
-# out of reach: the view answers 503 at once instead of trying to connect again.
-DATABASE_DOWN_SEEN = "trackly.database_down"
-
 
 class DatabaseUnavailable(Exception):
     """PostgreSQL out of reach, and nothing of this request stored."""

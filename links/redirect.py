@@ -1,12 +1,13 @@
-"""The hot path: GET/HEAD /<link_id> on a tracking domain.
-
-Two doors, one behaviour:
+"""The hot path: GET/HEAD /<link_id> on a tracking domain. Its two doors, both thin
+callers of the one decision (links.decision.decide): look up, decide, store the click,
+answer.
 
 - `front(environ)`, called by trackly.wsgi before Django sees the request, answers the
-  common case (domain in this process's cache, a known link with a live offer and no
-  interstitial, click pipeline up) straight from the WSGI environ: no request object,
-  middleware or signals. As PostHog did with event capture, the busiest endpoint leaves
-  Django; here only for the case that needs nothing of it.
+  common case (domain in this process's cache, the answer a plain redirect, click
+  pipeline up) straight from the WSGI environ: no request object, middleware or signals.
+  As PostHog did with event capture, the busiest endpoint leaves Django; here only for
+  the case that needs nothing of it. It declines (returns None, before storing anything)
+  whatever else, and Django's view then answers the request from scratch.
 - `redirect(request, ...)`, the Django view (via trackly.middleware and trackly.tracking),
   answers everything else: a domain not cached yet, interstitials, ended offers, unknown
   links, the embedded default, Redis down, PostgreSQL down on a link no cache holds.
@@ -15,7 +16,7 @@ Per redirect, with the click pipeline on (PostgreSQL and Redis): one Redis round
 (config version GET + stream XADD, links.click_stream) and no SQL for a link this process
 has cached; for one it has not, first an MGET from Redis, or on a link's first tap
 anywhere one prepared SELECT and a SET (links.resolve). Without Redis, or with Redis down,
-the click is written here: two INSERTs.
+the click is written here: two INSERTs (links.services.click_record).
 """
 
 from __future__ import annotations
@@ -28,24 +29,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from core import bounds, redis_conn, uris
-from core.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN
+from core import bounds, redis_conn
+from core.errors import DATABASE_DOWN, DatabaseUnavailable
 from core.headers import INTERSTITIAL_HEADERS, TRACKING_HEADERS, headers_set
 from core.models import normalize_host
-from links import click_stream, ids
+from links import click_stream, decision, ids
 from links.bots import classify_request
 from links.click_stream import ClickEvent
-from links.destination import destination_url
+from links.decision import Answer, Kind
 from links.domains import DomainInfo, domain_key, tracking_domain_by_host
 from links.resolve import LinkInfo, link_info, link_key, local
-from links.services import click_record
+from links.services import click_record  # TODO(integrate): moves to links.clicks
 
 logger = logging.getLogger(__name__)
-
-
-# Set by front() on the environ when it appended the click but the config had changed:
-# the view then answers from the current config with that click, without a second append.
-PUBLISHED = "trackly.published_click"
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -100,67 +96,20 @@ def _finished(method: str | None, response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _redirect(url: str) -> HttpResponse:
-    response = HttpResponse(status=302)
-    # ASCII whatever is stored: a header value that is not would go out MIME-encoded,
-    # which no browser follows. Destinations enter as URIs (core.uris); this covers
-    # rows stored before that, at the cost of one scan for what a URI cannot hold raw.
-    response["Location"] = uris.to_location(url)
-    return response
-
-
-def unknown_link(request: HttpRequest, domain: DomainInfo) -> HttpResponse:
-    if domain.fallback_url:
-        return _finish(request, _redirect(domain.fallback_url))
-    page = render_to_string("links/not_found.html")
-    return _finish(request, HttpResponse(page, status=404))
-
-
 def redirect(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResponse:
-    if request.method not in ("GET", "HEAD"):
-        response = HttpResponse("Method not allowed\n", status=405, content_type="text/plain")
-        response["Allow"] = "GET, HEAD"
-        return response
-    link = link_info(link_id) if ids.is_link_id(link_id) else None
-    # Another account's link on this host is treated as unknown.
-    if link is None or link.account_id != domain.account_id:
-        return unknown_link(request, domain)
-
-    published = request.META.pop(PUBLISHED, None)
-    if published is not None:
-        event, changed = published, True  # front() appended it, then saw a config change
-    else:
-        event = _event(request.META, domain, link_id)
+    """The view: every tap the front door declined, on whatever path of a tracking domain
+    is not a postback's (trackly.tracking)."""
+    method = request.method
+    link = link_info(link_id) if decision.wants_link(method, link_id) else None
+    event = _event(request.META, domain, link_id)
+    answer = _decide(method, link_id, link, domain, event)
+    if answer.records_click:
         changed = click_stream.publish(event) if click_stream.enabled() else None
-    now, click_id = event.clicked_at, event.click_id
-    if changed is None:
-        _click_write(link, event)
-    elif changed:
-        # The config changed since this process cached the link or its domain: answer
-        # from the current config. (The consumer drops the click if the link is gone.)
-        fresh = tracking_domain_by_host(domain.host)
-        if fresh is None:
-            return HttpResponseNotFound("Not found\n", content_type="text/plain")
-        domain, link = fresh, link_info(link_id)
-        if link is None or link.account_id != domain.account_id:
-            return unknown_link(request, domain)
-
-    if not link.offer_is_live(now):
-        fallback = link.offer_fallback_url or domain.fallback_url
-        if fallback:
-            return _finish(request, _redirect(fallback))
-        page = render_to_string("links/offer_ended.html")
-        return _finish(request, HttpResponse(page, status=410))
-
-    target = _target(link, click_id)
-    if link.interstitial is not None:
-        page = render_to_string(
-            "links/interstitial.html", {"page": link.interstitial, "target": target}
-        )
-        response = HttpResponse(page)
-        headers_set(response, INTERSTITIAL_HEADERS)
-        return _finish(request, response)
-    return _finish(request, _redirect(target))
+        if changed is None:
+            _click_write(link, event)
+        elif changed:
+            answer = _decide_again(domain.host, method, link_id, event)
+    return _response(method, answer)
 
 
 def front(environ: dict) -> HttpResponse | None:
@@ -169,15 +118,13 @@ def front(environ: dict) -> HttpResponse | None:
     Only when the domain is in this process's cache (which the view fills), the link is
     known (looked up as the view would when not cached) and the answer is a plain 302;
     the click is appended exactly as the view would. When the append shows the config
-    changed, the click is handed to the view (PUBLISHED), which answers from the current
-    config.
+    changed, it answers from the current config, as the view would. DatabaseUnavailable
+    when PostgreSQL is out of reach (trackly.wsgi answers 503, not trying again).
     """
     method = environ.get("REQUEST_METHOD")
     link_id = environ.get("PATH_INFO", "")[1:]
-    if (method != "GET" and method != "HEAD") or not ids.is_link_id(link_id):
-        return None
-    if request_too_large(environ):
-        return None  # the view answers 413
+    if not decision.wants_link(method, link_id) or request_too_large(environ):
+        return None  # the view answers 405, unknown paths and 413
     if not click_stream.enabled() or not redis_conn.available():
         return None  # the view writes the click itself
     try:
@@ -192,24 +139,19 @@ def front(environ: dict) -> HttpResponse | None:
             # A link this process has not seen: a blast's taps are mostly such (every
             # contact has a link of their own). From Redis, or PostgreSQL the first time.
             link = link_info(link_id)
-            if link is None:
-                return None  # unknown: the view answers it
             # Race: the lookup read a newer config version (another process changed a
             # domain, offer or account since this process cached the domain): that
             # cleared this process's copies, the domain included. The view answers from
             # the current config.
-            if local.peek(domain_key(host)) is not domain:
+            if link is None or local.peek(domain_key(host)) is not domain:
                 return None
-        if link.account_id != domain.account_id or link.interstitial is not None:
-            return None
         event = _event(environ, domain, link_id)
-        if not link.offer_is_live(event.clicked_at):
+        answer = _decide(method, link_id, link, domain, event)
+        # Pages (interstitial, offer ended, unknown link) are the view's.
+        if answer.kind is not Kind.REDIRECT or not answer.records_click:
             return None
-        target = _target(link, event.click_id)
-    except DATABASE_DOWN:
-        # The view answers 503 (and logs it) without trying to connect once more.
-        environ[DATABASE_DOWN_SEEN] = True
-        return None
+    except DATABASE_DOWN as exc:
+        raise DatabaseUnavailable("the redirect's front door found it out of reach") from exc
     except Exception:
         logger.exception("redirect front: falling back to the view")
         return None
@@ -217,9 +159,69 @@ def front(environ: dict) -> HttpResponse | None:
     if changed is None:
         return None  # not appended (Redis down): the view writes it directly
     if changed:
-        environ[PUBLISHED] = event
-        return None
-    return _finished(method, _redirect(target))
+        try:
+            answer = _decide_again(host, method, link_id, event)
+        except DATABASE_DOWN as exc:
+            raise DatabaseUnavailable("the config changed and PostgreSQL is out of reach") from exc
+    return _response(method, answer)
+
+
+def _decide(
+    method: str | None,
+    link_id: str,
+    link: LinkInfo | None,
+    domain: DomainInfo | None,
+    event: ClickEvent,
+) -> Answer:
+    return decision.decide(
+        method=method,
+        link_id=link_id,
+        link=link,
+        domain=domain,
+        now=event.clicked_at,
+        click_id=event.click_id,
+    )
+
+
+def _decide_again(host: str, method: str | None, link_id: str, event: ClickEvent) -> Answer:
+    """The click is appended, and the config changed since this process cached the link
+    or its domain: the answer from the current config, for that same click. (The consumer
+    drops the click if the link is gone.)"""
+    domain = tracking_domain_by_host(host)
+    wanted = domain is not None and decision.wants_link(method, link_id)
+    return _decide(method, link_id, link_info(link_id) if wanted else None, domain, event)
+
+
+def _response(method: str | None, answer: Answer) -> HttpResponse:
+    kind = answer.kind
+    if kind is Kind.REDIRECT or kind is Kind.FALLBACK:
+        response = HttpResponse(status=302)
+        response["Location"] = answer.location
+    elif kind is Kind.INTERSTITIAL:
+        page = render_to_string(
+            "links/interstitial.html", {"page": answer.interstitial, "target": answer.location}
+        )
+        response = HttpResponse(page)
+        headers_set(response, INTERSTITIAL_HEADERS)
+    elif kind is Kind.OFFER_ENDED:
+        response = HttpResponse(render_to_string("links/offer_ended.html"), status=410)
+    elif kind is Kind.NOT_FOUND:
+        response = HttpResponse(render_to_string("links/not_found.html"), status=404)
+    elif kind is Kind.METHOD_NOT_ALLOWED:
+        response = HttpResponse("Method not allowed\n", status=405, content_type="text/plain")
+        response["Allow"] = "GET, HEAD"
+        return _plain(response)
+    else:  # NO_SUCH_HOST: as trackly.middleware answers a host that is not a domain
+        return _plain(HttpResponseNotFound("Not found\n", content_type="text/plain"))
+    return _finished(method, response)
+
+
+def _plain(response: HttpResponse) -> HttpResponse:
+    """An answer that is not about a link (no Cache-Control: no-store), with what the front
+    door's answers need as they never reach trackly.middleware."""
+    response["Content-Length"] = str(len(response.content))
+    headers_set(response, TRACKING_HEADERS)
+    return response
 
 
 def _event(meta: dict, domain: DomainInfo, link_id: str) -> ClickEvent:
@@ -254,22 +256,3 @@ def _click_write(link: LinkInfo, event: ClickEvent) -> None:
         # Never fail a person on their way to the offer because a write failed; the log
         # line carries the whole click, so it can be replayed.
         logger.exception("redirect: could not record click %s", event)
-
-
-def _target(link: LinkInfo, click_id: str) -> str:
-    """Where the click goes, as a URI (the interstitial's button carries it too)."""
-    return uris.to_location(
-        destination_url(
-            link.destination_template,
-            {
-                "click_id": click_id,
-                "link_id": link.link_id,
-                "message_id": link.message_id,
-                "contact_id": link.contact_id,
-                "offer_id": link.offer_id,
-                "campaign_id": link.campaign_id,
-                "creative_id": link.creative_id,
-            },
-            link.click_param,
-        )
-    )

@@ -24,7 +24,7 @@ from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
 from core import text
-from core.errors import DATABASE_DOWN, DATABASE_DOWN_SEEN, DatabaseUnavailable
+from core.errors import DATABASE_DOWN, DatabaseUnavailable
 from core.headers import TRACKING_HEADERS, headers_default, headers_set
 from core.models import normalize_host
 from links.domains import tracking_domain_by_host
@@ -64,8 +64,6 @@ class HostRoutingMiddleware:
 
     def _tracking(self, request: HttpRequest, host: str) -> HttpResponse:
         try:
-            if request.META.get(DATABASE_DOWN_SEEN):
-                raise DatabaseUnavailable("the redirect's front door found it out of reach")
             try:
                 domain = tracking_domain_by_host(host)
             except DATABASE_DOWN as exc:
@@ -76,12 +74,7 @@ class HostRoutingMiddleware:
             # other database error stays a 500.
             return tracking.dispatch(request, domain)
         except DatabaseUnavailable as exc:
-            cause = exc.__cause__ or exc
-            logger.warning(
-                "%s %r on %r: database unavailable (%s: %s); answered 503",
-                request.method, request.path, host, type(cause).__name__, cause,
-            )  # fmt: skip
-            return tracking.unavailable(request)
+            return tracking.database_unavailable(request, exc)
 
 
 class QueryTextMiddleware:

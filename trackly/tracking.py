@@ -7,6 +7,7 @@ Lives in trackly because it routes to both links (the redirect) and attribution.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,9 +15,12 @@ from django.template.loader import render_to_string
 
 from attribution import views as postbacks
 from core.errors import DATABASE_DOWN, DatabaseUnavailable
+from core.headers import TRACKING_HEADERS, headers_default
+from core.models import normalize_host
 from links import redirect
 from links.domains import DomainInfo
 
+logger = logging.getLogger(__name__)
 POSTBACK_PATHS = ("/conv", "/conv/", "/conv/offer", "/conv/offer/")
 PIXEL_RE = re.compile(r"^/pixel/([^/]+)\.gif$")
 # How long a client is asked to wait when the database is out of reach.
@@ -35,15 +39,26 @@ def dispatch(request: HttpRequest, domain: DomainInfo) -> HttpResponse:
     # (Postbacks answer their own 413, logged in the postback log.)
     if redirect.request_too_large(request.META):
         return redirect.too_large(request)
-    segment = path[1:]
     try:
-        if segment and "/" not in segment:
-            return redirect.redirect(request, domain, segment)
-        return redirect.unknown_link(request, domain)
+        return redirect.redirect(request, domain, path[1:])
     except DATABASE_DOWN as exc:
         # Only the lookups reach the database before the click is stored (its direct
         # write catches its own errors): nothing of this tap is stored.
         raise DatabaseUnavailable from exc
+
+
+def database_unavailable(request: HttpRequest, exc: DatabaseUnavailable) -> HttpResponse:
+    """The 503 of a tracking request PostgreSQL failed before anything was stored, logged:
+    from trackly.middleware, or from the redirect's front door (trackly.wsgi)."""
+    cause = exc.__cause__ or exc
+    host = normalize_host(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))
+    logger.warning(
+        "%s %r on %r: database unavailable (%s: %s); answered 503",
+        request.method, request.path, host, type(cause).__name__, cause,
+    )  # fmt: skip
+    response = unavailable(request)
+    headers_default(response, TRACKING_HEADERS)
+    return response
 
 
 def unavailable(request: HttpRequest) -> HttpResponse:

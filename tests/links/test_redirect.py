@@ -14,11 +14,12 @@ from django.test.utils import CaptureQueriesContext
 
 from core import bounds, redis_conn
 from core.models import InterstitialTemplate, Offer, SendingList
-from links import ids, redirect, resolve
+from links import ids, resolve
 from links.click_writer import ClickConsumer
 from links.domains import tracking_domain_by_host
 from links.models import MessageClick, MessageShortLinkClick
 from tests.helpers import make_offer
+from trackly import wsgi
 
 BROWSER = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -31,7 +32,7 @@ class FrontHandler(ClientHandler):
     """As trackly.wsgi: the redirect's front door first, then Django."""
 
     def __call__(self, environ: dict[str, Any]) -> Any:
-        response = redirect.front(environ)
+        response = wsgi.front_door(environ)
         if response is None:
             return super().__call__(environ)
         response.wsgi_request = WSGIRequest(environ)

@@ -1,0 +1,109 @@
+"""The redirect's decision: what a tap on /<link_id> is answered, and whether it is a click.
+
+One pure function, `decide`, from plain values (the method, the link as links.resolve
+knows it or None, the tracking domain or None, the time and the click id the caller drew)
+to an `Answer`. No I/O: the callers (both doors of links.redirect) look the link and the
+domain up, store the click and turn the answer into a response; a rule changed here is
+changed for both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core import uris
+from links import ids
+from links.destination import destination_url
+
+if TYPE_CHECKING:
+    from links.domains import DomainInfo
+    from links.resolve import Interstitial, LinkInfo
+
+METHODS = ("GET", "HEAD")
+
+
+class Kind(enum.Enum):
+    REDIRECT = "redirect"  # 302 to the destination, with the click id
+    INTERSTITIAL = "interstitial"  # 200, the page; its button goes to the destination
+    FALLBACK = "fallback"  # 302 to a fallback URL (offer ended, or unknown link)
+    OFFER_ENDED = "offer_ended"  # 410 page: offer ended and no fallback anywhere
+    NOT_FOUND = "not_found"  # 404 page: unknown link and no fallback
+    NO_SUCH_HOST = "no_such_host"  # plain 404: not (or no longer) a tracking domain
+    METHOD_NOT_ALLOWED = "method_not_allowed"  # 405, Allow: GET, HEAD
+
+
+@dataclass(frozen=True)
+class Answer:
+    kind: Kind
+    # Whether the tap is stored as a click (the caller appends or writes it).
+    records_click: bool = False
+    # REDIRECT, FALLBACK: the Location; INTERSTITIAL: where its button goes. A URI.
+    location: str = ""
+    interstitial: Interstitial | None = None
+
+
+def wants_link(method: str | None, link_id: str) -> bool:
+    """Whether the answer depends on the link: the callers look it up only then (a
+    scanner's POSTs and malformed ids cost no lookup)."""
+    return method in METHODS and ids.is_link_id(link_id)
+
+
+def decide(
+    *,
+    method: str | None,
+    link_id: str,
+    link: LinkInfo | None,
+    domain: DomainInfo | None,
+    now: dt.datetime,
+    click_id: str,
+) -> Answer:
+    """`link_id` is the path without its slash; `link` what links.resolve found for it
+    (None when unknown, or not looked up: see wants_link)."""
+    if domain is None:
+        return Answer(Kind.NO_SUCH_HOST)
+    if not link_id or "/" in link_id:
+        return unknown(domain)  # not a short link's path, whatever the method
+    if method not in METHODS:
+        return Answer(Kind.METHOD_NOT_ALLOWED)
+    # Another account's link on this host is treated as unknown.
+    if link is None or link.account_id != domain.account_id:
+        return unknown(domain)
+    if not link.offer_is_live(now):
+        fallback = link.offer_fallback_url or domain.fallback_url
+        if fallback:
+            return Answer(Kind.FALLBACK, records_click=True, location=uris.to_location(fallback))
+        return Answer(Kind.OFFER_ENDED, records_click=True)
+    target = target_url(link, click_id)
+    if link.interstitial is not None:
+        return Answer(
+            Kind.INTERSTITIAL, records_click=True, location=target, interstitial=link.interstitial
+        )
+    return Answer(Kind.REDIRECT, records_click=True, location=target)
+
+
+def unknown(domain: DomainInfo) -> Answer:
+    if domain.fallback_url:
+        return Answer(Kind.FALLBACK, location=uris.to_location(domain.fallback_url))
+    return Answer(Kind.NOT_FOUND)
+
+
+def target_url(link: LinkInfo, click_id: str) -> str:
+    """Where the click goes, as a URI (the interstitial's button carries it too)."""
+    return uris.to_location(
+        destination_url(
+            link.destination_template,
+            {
+                "click_id": click_id,
+                "link_id": link.link_id,
+                "message_id": link.message_id,
+                "contact_id": link.contact_id,
+                "offer_id": link.offer_id,
+                "campaign_id": link.campaign_id,
+                "creative_id": link.creative_id,
+            },
+            link.click_param,
+        )
+    )
