@@ -123,7 +123,8 @@ class Account(models.Model):
     data_retention_days = models.PositiveIntegerField(
         default=395,
         validators=[MinValueValidator(1), MaxValueValidator(bounds.MAX_RETENTION_DAYS)],
-        help_text="How long raw clicks and postback logs are kept.",
+        help_text="Not enforced yet: nothing is pruned. A later issue deletes raw clicks "
+        "and postback logs older than this.",
     )
     opt_out_patterns = models.TextField(
         blank=True,
