@@ -20,10 +20,9 @@ from attribution.models import Conversion
 from core import bounds
 from core.models import Account, Campaign, Contact, Creative, Message, Offer, SendingList
 from links.models import MessageShortLinkClick
+from reporting.credit import click_credited_conversions
 from reporting.metrics import COLUMNS, COUNT_FIELDS, derive
 from reporting.models import FIGURES, DailyRollup, MessageRollup
-
-CLICK_CREDIT = (Conversion.AttributionType.DIRECT, Conversion.AttributionType.CLICK_THROUGH)
 
 DIMENSIONS = ("campaigns", "creatives", "offers", "lists", "days", "messages")
 DEFAULT_PAGE_SIZE = 100
@@ -437,9 +436,11 @@ def _money(value: Decimal | None) -> str:
 
 def message_conversion_summary(message: Message) -> dict[str, Any]:
     """Conversions credited to the message through a click, and their revenue."""
-    totals = Conversion.objects.filter(
-        message=message, status=Conversion.Status.ACCEPTED, attribution_type__in=CLICK_CREDIT
-    ).aggregate(n=Count("id"), revenue=Sum("revenue"))
+    totals = (
+        click_credited_conversions()
+        .filter(message=message)
+        .aggregate(n=Count("id"), revenue=Sum("revenue"))
+    )
     return {
         "converted": totals["n"] > 0,
         "conversions": totals["n"],
