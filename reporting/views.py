@@ -25,9 +25,9 @@ from django.views.decorators.http import require_GET
 
 from core.models import Account, Contact, Membership, Message
 from links.selectors import message_click_summary
-from reporting import dashboard, selectors, tables
+from reporting import dashboard, report_params, reports, selectors, tables
 from reporting.dashboard import DateRange, account_tz
-from reporting.selectors import ReportFilters, ReportParamError
+from reporting.report_params import ReportFilters, ReportParamError
 from reporting.tables import (
     BadParam,
     Column,
@@ -99,6 +99,15 @@ class AccountUrls:
         before, after = self._contact
         return f"{before}{contact_id}{after}"
 
+    def of(self, row: dict[str, Any]) -> dict[str, Any]:
+        """`row` with links to its message and contact (message_url, contact_url)."""
+        message_id, contact_id = row["message_id"], row["contact_id"]
+        return {
+            **row,
+            "message_url": self.message(message_id) if message_id else None,
+            "contact_url": self.contact(contact_id) if contact_id else None,
+        }
+
 
 def _around_id(name: str, account_id: int) -> tuple[str, str]:
     """The account's URL `name` before and after its last argument, an id."""
@@ -165,7 +174,7 @@ CONVERSION_ORDER = {
 }
 
 
-# Reports (reporting.selectors.report: the same rows and figures as the report API) ------
+# Reports (reporting.reports.report: the same rows and figures as the report API) ------
 
 METRIC_COLUMNS = (
     Column("sends", "Sends", "int"),
@@ -191,7 +200,7 @@ OVERVIEW_METRICS = (
 
 @dataclass(frozen=True)
 class Dimension:
-    name: str  # as reporting.selectors.report and the report API call it
+    name: str  # as reporting.reports.report and the report API call it
     title: str
     label: str  # the heading of the name column
     filter_param: str | None  # the Messages page filter that drills into one row
@@ -218,7 +227,7 @@ def report_filters(request: HttpRequest, account: Account) -> tuple[DateRange, R
     params.update(
         {k: d.isoformat() if d else "" for k, d in (("start", dates.start), ("end", dates.end))}
     )
-    return dates, ReportFilters.from_params(params, today=selectors.local_today(account))
+    return dates, ReportFilters.from_params(params, today=report_params.local_today(account))
 
 
 def report_columns(dimension: Dimension) -> tuple[Column, ...]:
@@ -249,7 +258,7 @@ def report_table(
     order = sort.param if sort else None
     links = _row_links(request, account, dimension)
     if exports(request, dimension.name):
-        rows, totals = selectors.report_export(account, dimension.name, filters, order=order)
+        rows, totals = reports.report_export(account, dimension.name, filters, order=order)
 
         def total() -> Iterator[dict[str, Any]]:  # summed once the rows are out
             yield {"label": "Total", **totals()}
@@ -257,7 +266,7 @@ def report_table(
         every = itertools.chain(map(_report_row, rows), total())
         return csv_response(f"{dimension.name}.csv", columns, every, account_tz(account))
     number = page_number(request)
-    result = selectors.report(
+    result = reports.report(
         account, dimension.name, filters, order=order, page=number, page_size=tables.PAGE_SIZE
     )
     return table_build(
@@ -329,7 +338,7 @@ def overview(request: HttpRequest, account: Account) -> HttpResponseBase:
             "conversions": row["conversions"],
             "revenue": str(row["revenue"]),
         }
-        for row in selectors.daily_series(account, filters)
+        for row in reports.daily_series(account, filters)
     ]
     return page(
         request, account, "reporting/overview.html", "overview",
@@ -377,8 +386,10 @@ def conversions(request: HttpRequest, account: Account) -> HttpResponseBase:
         name="conversions",
         columns=CONVERSION_COLUMNS,
         default=Sort("occurred_at", descending=True),
-        queryset=dashboard.conversions(account, dates),
-        row=lambda c: dashboard.conversion_row(c, urls),
+        queryset=selectors.conversions_for(
+            account, {}, start=dates.start, end=dates.end, names=True
+        ),
+        row=lambda c: urls.of(selectors.conversion_row(c)),
         order_fields=CONVERSION_ORDER,
     )
     if isinstance(table, HttpResponseBase):
@@ -572,7 +583,7 @@ def bots(request: HttpRequest, account: Account) -> HttpResponseBase:
     )
     if isinstance(flags, HttpResponseBase):
         return flags
-    totals = selectors.report(account, "days", filters, page=1, page_size=1).totals
+    totals = reports.report(account, "days", filters, page=1, page_size=1).totals
     share = table_build(
         request, tz, name="share", columns=METRIC_COLUMNS, sort=None, rows=[], totals=totals
     )

@@ -13,7 +13,8 @@ from django.test import Client
 from attribution.models import Conversion, FraudFlag, PostbackLog
 from core.models import Account, Campaign
 from links.models import MessageShortLinkClick
-from reporting.selectors import ReportFilters, report
+from reporting.report_params import ReportFilters
+from reporting.reports import report
 
 
 @pytest.fixture
