@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, FloatField, QuerySet, Sum
+from django.db.models import Count, F, FloatField, QuerySet, Sum, Value
 from django.db.models.functions import Cast, NullIf
 
 from core import bounds
 from core.models import Account
-from reporting.metrics import COLUMNS, COUNT_FIELDS, derive
+from reporting.metrics import COLUMNS, COUNT_FIELDS, RATIOS, derive
 from reporting.models import FIGURES, DailyRollup, MessageRollup
 from reporting.report_params import ReportFilters, ReportParamError, filters_check
 from reporting.selectors import iso
@@ -254,12 +254,7 @@ def _messages(account: Account, filters: ReportFilters) -> QuerySet[MessageRollu
     return queryset.filter(is_first_offer=True)
 
 
-def _per(numerator: str, denominator: str) -> Any:
-    return Cast(numerator, FloatField()) / NullIf(F(denominator), 0)
-
-
-# What the messages report sorts on in SQL; each message is one send, so a ratio over
-# sends sorts as its numerator.
+# What the messages report sorts on in SQL, besides its ratios (_message_sort).
 _MESSAGE_SORT: dict[str, Any] = {
     "key": F("message_id"),
     "label": F("external_id"),
@@ -267,12 +262,19 @@ _MESSAGE_SORT: dict[str, Any] = {
     "contact_id": F("contact_id"),
     "sends": F("message_id"),
     **{f: F(f) for f in FIGURES},
-    "click_rate": F("unique_clicks"),
-    "bot_pct": _per("bot_clicks", "raw_clicks"),
-    "ctcr": _per("conversions", "unique_clicks"),
-    "epc": _per("revenue", "unique_clicks"),
-    "revenue_per_send": F("revenue"),
 }
+
+
+def _message_sort(column: str) -> Any:
+    """The SQL a messages report sorts `column` by. A ratio is metrics.RATIOS' definition,
+    read now: each message is one send, so a ratio over sends sorts as its numerator."""
+    if column not in RATIOS:
+        return _MESSAGE_SORT[column]
+    numerator, denominator = RATIOS[column]
+    if denominator == "sends":
+        return F(numerator) if numerator != "sends" else Value(1)
+    top = Value(1.0) if numerator == "sends" else Cast(numerator, FloatField())
+    return top / NullIf(F(denominator), 0)
 
 
 _MESSAGE_NEWEST = ("-day", "-sent_at", "-message_id")
@@ -282,7 +284,7 @@ def _message_order(sort: tuple[str, bool] | None) -> list[Any]:
     if sort is None:
         return list(_MESSAGE_NEWEST)
     column, descending = sort
-    expression = _MESSAGE_SORT[column]
+    expression = _message_sort(column)
     first = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
     return [first, *_MESSAGE_NEWEST]
 
