@@ -8,12 +8,11 @@ from django.utils import timezone
 
 from core.fields import UriField
 from core.models import Account, Contact, Message, Offer
+from links.ids import LINK_ID_LENGTH
 
 
 class MessageShortLink(models.Model):
     """One tracked link in one message, so a click on it names the contact."""
-
-    LINK_ID_LENGTH = 7
 
     link_id = models.CharField(max_length=LINK_ID_LENGTH, unique=True, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")

@@ -51,7 +51,6 @@ class Plan:
     pieces: list[str | Slot] = field(default_factory=list)
     # name -> destination URL, in order of first appearance
     links: dict[str, str] = field(default_factory=dict)
-    unbound: list[str] = field(default_factory=list)
 
 
 def is_trackable_url(url: str) -> bool:
@@ -134,8 +133,6 @@ class _Planner:
     def placeholder(self, name: str, original: str, *, force_literal: bool = False) -> str | Slot:
         binding = self.bindings.get(name)
         if binding is None:
-            if name not in self.plan.unbound:
-                self.plan.unbound.append(name)
             return original
         if force_literal or not binding.track or self._opt_out(binding.url):
             return self.escape(binding.url)

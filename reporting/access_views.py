@@ -28,7 +28,7 @@ from core.access import (
 )
 from core.models import Account, ApiKey, ApiScope, Membership
 from reporting import dashboard
-from reporting.views import request_membership
+from reporting.pages import request_membership
 
 View = Callable[..., HttpResponseBase]
 

@@ -30,7 +30,7 @@ from links import api_docs
 from links.selectors import message_click_summary
 from links.services import message_result, primary_tracking_domain
 from reporting import api_docs as read_docs
-from reporting import selectors
+from reporting import report_params, reports, selectors
 from reporting.exports import report_csv_response
 from reporting.metrics import COLUMNS, COUNT_FIELDS, MONEY_FIELDS, RATIO_FIELDS, present
 
@@ -103,15 +103,16 @@ class ConversionList(APIView):
                 )
         account = account_of(request)
         try:
-            start, end = selectors.days_parse(params, today=selectors.local_today(account))
-        except selectors.ReportParamError as exc:
+            start, end = report_params.days_parse(params, today=report_params.local_today(account))
+        except report_params.ReportParamError as exc:
             return Response(
                 {"detail": "Invalid filter.", "errors": {exc.param: [exc.message]}}, status=400
             )
         queryset = selectors.conversions_for(account, params, start=start, end=end)
         paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response([selectors.conversion_row(c) for c in page])
+        rows = [selectors.conversion_json(selectors.conversion_row(c)) for c in page]
+        return paginator.get_paginated_response(rows)
 
 
 class ContactJourney(APIView):
@@ -143,7 +144,7 @@ class _JsonOrCsv(BaseContentNegotiation):
 
 _REPORT_PARAMETERS = [
     OpenApiParameter(
-        "dimension", str, OpenApiParameter.PATH, enum=list(selectors.DIMENSIONS),
+        "dimension", str, OpenApiParameter.PATH, enum=list(reports.DIMENSIONS),
         description="What one row is.",
     ),
     OpenApiParameter("start", OpenApiTypes.DATE, description="first day, inclusive, in the "
@@ -160,7 +161,7 @@ _REPORT_PARAMETERS = [
                      "-revenue"),
     OpenApiParameter("page", int, description="1-based"),
     OpenApiParameter("page_size", int, description=f"rows per page, at most "
-                     f"{bounds.MAX_PAGE_SIZE} (default {selectors.DEFAULT_PAGE_SIZE})"),
+                     f"{bounds.MAX_PAGE_SIZE} (default {reports.DEFAULT_PAGE_SIZE})"),
     OpenApiParameter("format", str, enum=["json", "csv"], description="csv: every row "
                      "(no paging) and a last 'total' line, the JSON's columns"),
 ]  # fmt: skip
@@ -228,32 +229,32 @@ class ReportView(APIView):
         "null.",
     )
     def get(self, request: Request, dimension: str) -> HttpResponseBase:
-        if dimension not in selectors.DIMENSIONS:
+        if dimension not in reports.DIMENSIONS:
             return Response(
-                {"detail": f"No such report: use one of {', '.join(selectors.DIMENSIONS)}."},
+                {"detail": f"No such report: use one of {', '.join(reports.DIMENSIONS)}."},
                 status=404,
             )
         account, params = account_of(request), request.query_params
         try:
-            filters = selectors.ReportFilters.from_params(
-                params, today=selectors.local_today(account)
+            filters = report_params.ReportFilters.from_params(
+                params, today=report_params.local_today(account)
             )
             page = _positive_int(params, "page")
             page_size = _positive_int(params, "page_size")
             fmt = params.get("format") or "json"
             if fmt not in ("json", "csv"):
-                raise selectors.ReportParamError("format", "Must be json or csv.")
+                raise report_params.ReportParamError("format", "Must be json or csv.")
             if fmt == "csv":
                 return report_csv_response(account, dimension, filters, order=params.get("order"))
-            result = selectors.report(
+            result = reports.report(
                 account,
                 dimension,
                 filters,
                 order=params.get("order"),
                 page=page or 1,
-                page_size=page_size or selectors.DEFAULT_PAGE_SIZE,
+                page_size=page_size or reports.DEFAULT_PAGE_SIZE,
             )
-        except selectors.ReportParamError as exc:
+        except report_params.ReportParamError as exc:
             detail = "Not found (or not yours)." if exc.status == 404 else "Invalid filter."
             return Response(
                 {"detail": detail, "errors": {exc.param: [exc.message]}}, status=exc.status
@@ -284,5 +285,5 @@ def _positive_int(params: Mapping[str, str], name: str) -> int | None:
     if not raw:
         return None
     if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 10**9:
-        raise selectors.ReportParamError(name, "Must be a positive integer.")
+        raise report_params.ReportParamError(name, "Must be a positive integer.")
     return int(raw)

@@ -1,7 +1,7 @@
-"""Reads behind the dashboard pages that the report API does not serve: who may see which
-account, the date range of a page, conversions, the postback log, a message's raw clicks,
-bot reasons (from their rollup) and fraud flags. Report figures come from
-reporting.selectors and reporting.metrics, never from here."""
+"""Reads behind the dashboard pages that the API does not serve: who may see which
+account, the date range of a page, the postback log, a message's raw clicks, bot reasons
+(from their rollup) and fraud flags. Reports come from reporting.reports, conversions and
+journeys from reporting.selectors (shared with the API), never from here."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet, Sum
 
-from attribution.models import Conversion, FraudFlag, PostbackLog
+from attribution.models import FraudFlag, PostbackLog
 from core.models import Account, Campaign, Creative, Membership, Message, Offer, SendingList
 from links.models import MessageClick, MessageShortLinkClick
 from reporting.metrics import ratio
 from reporting.models import BotReasonRollup
-from reporting.selectors import ReportFilters, day_bounds, days_parse, local_today
+from reporting.report_params import ReportFilters, day_bounds, days_parse, local_today
 
 DEFAULT_DAYS = 30
 
@@ -86,39 +86,8 @@ class DateRange:
         return (lower is None or moment >= lower) and (upper is None or moment < upper)
 
 
-# Conversions and postbacks are read as values, not models: an export of a busy account
-# makes no model instance per row.
-_CONVERSION_VALUES = (
-    "occurred_at", "event", "txn_id", "revenue", "currency", "status", "attribution_type",
-    "unattributed_reason", "offer__name", "campaign__name", "message_id", "contact_id",
-)  # fmt: skip
-
-
-def conversions(account: Account, dates: DateRange) -> QuerySet[Conversion, dict[str, Any]]:
-    queryset = Conversion.objects.filter(account=account).values(*_CONVERSION_VALUES)
-    return dates.filter(queryset, "occurred_at", account)
-
-
-def conversion_row(conversion: dict[str, Any], urls: Any) -> dict[str, Any]:
-    message_id, contact_id = conversion["message_id"], conversion["contact_id"]
-    return {
-        "occurred_at": conversion["occurred_at"],
-        "event": conversion["event"],
-        "txn_id": conversion["txn_id"],
-        "revenue": conversion["revenue"],
-        "currency": conversion["currency"],
-        "status": conversion["status"],
-        "attribution_type": conversion["attribution_type"],
-        "reason": conversion["unattributed_reason"],
-        "offer": conversion["offer__name"],
-        "campaign": conversion["campaign__name"],
-        "message_id": message_id,
-        "message_url": urls.message(message_id) if message_id else None,
-        "contact_id": contact_id,
-        "contact_url": urls.contact(contact_id) if contact_id else None,
-    }
-
-
+# The postback log is read as values, not models: an export of a busy account makes no
+# model instance per row.
 _POSTBACK_VALUES = (
     "received_at", "endpoint", "method", "outcome", "http_status", "reason", "query", "body",
     "ip",

@@ -1,4 +1,13 @@
-"""Reports as CSV: the same columns and the same figures as the JSON, streamed."""
+"""CSV, written one way for the report API and every dashboard table: the one rule that
+defuses formulas, the streamed response, and the report API's CSV (the same columns and
+figures as its JSON).
+
+The formula rule (docs/reports.md, docs/security.md): a text cell starting with `=`, `+`,
+`-`, `@`, a tab or a carriage return is run as a formula by spreadsheets (CSV injection);
+names, user agents and postback queries come from outside, so such a cell gets a leading
+apostrophe. Figures, ids, dates and flags are written by their column as numbers, never
+as text, so they stay numbers.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +19,16 @@ from typing import Any
 from django.http import StreamingHttpResponse
 
 from core.models import Account
-from reporting.metrics import present
-from reporting.selectors import ReportFilters, report_columns, report_export
+from reporting.metrics import COLUMNS, present
+from reporting.reports import ReportFilters, report_columns, report_export
 
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection): names
-# come from the API's users, so such text gets a leading apostrophe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_TEXT_COLUMNS = ("label",)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_CHARS = 64 * 1024
+
+
+def formula_defused(text: str) -> str:
+    """A text cell as every CSV writes it (see the module's opening comment)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 class _Echo:
@@ -25,14 +36,12 @@ class _Echo:
         return value
 
 
-def cell(value: Any, column: str) -> str:
-    value = present(value, column)
-    if value is None:
-        return ""
-    text = str(value)
-    if column in _TEXT_COLUMNS and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+def csv_lines(header: list[str], rows: Iterable[list[str]]) -> Iterator[str]:
+    """The header, then one line per row of cells (already text)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow(row)
 
 
 def chunked(lines: Iterable[str]) -> Iterator[str]:
@@ -53,20 +62,42 @@ def chunked(lines: Iterable[str]) -> Iterator[str]:
         yield "".join(buffer)
 
 
-def csv_lines(
+def csv_response(filename: str, lines: Iterable[str]) -> StreamingHttpResponse:
+    """Streamed, so an export of every message of a busy account never sits in memory."""
+    response = StreamingHttpResponse(chunked(lines), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- the report API's CSV ---------------------------------------------------------------
+
+
+def cell(value: Any, column: str) -> str:
+    """One cell of a report: a figure as the JSON shows it, other text defused."""
+    value = present(value, column)
+    if value is None:
+        return ""
+    if isinstance(value, str) and column not in COLUMNS:
+        return formula_defused(value)
+    return str(value)
+
+
+def report_lines(
     columns: list[str],
     rows: Iterable[dict[str, Any]],
     totals: Callable[[], dict[str, Any]] | None,
 ) -> Iterator[str]:
     """A header, one line per row and, when given, a last line with the totals
     (key "total", label "Total"). `totals` is called once the rows are out."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(columns)
-    for row in rows:
-        yield writer.writerow([cell(row.get(c), c) for c in columns])
-    if totals is not None:
-        last = {**totals(), "key": "total", "label": "Total"}
-        yield writer.writerow([cell(last.get(c), c) for c in columns])
+
+    def cells() -> Iterator[list[str]]:
+        for row in rows:
+            yield [cell(row.get(c), c) for c in columns]
+        if totals is not None:
+            last = {**totals(), "key": "total", "label": "Total"}
+            yield [cell(last.get(c), c) for c in columns]
+
+    return csv_lines(columns, cells())
 
 
 def report_csv_response(
@@ -74,10 +105,6 @@ def report_csv_response(
 ) -> StreamingHttpResponse:
     """Every row of the report (no paging) and the totals. Raises ReportParamError."""
     rows, totals = report_export(account, dimension, filters, order=order)
-    lines = csv_lines(report_columns(dimension), rows, totals)
-    response = StreamingHttpResponse(chunked(lines), content_type="text/csv; charset=utf-8")
+    lines = report_lines(report_columns(dimension), rows, totals)
     span = "-".join(d.isoformat() for d in (filters.start, filters.end) if d)
-    response["Content-Disposition"] = (
-        f'attachment; filename="{dimension}{"-" + span if span else ""}.csv"'
-    )
-    return response
+    return csv_response(f"{dimension}{'-' + span if span else ''}.csv", lines)

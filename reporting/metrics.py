@@ -45,7 +45,9 @@ RATIO_PLACES = Decimal("0.0001")
 MONEY_PLACES = Decimal("0.01")
 STORED_MONEY_PLACES = Decimal("0.0001")  # what the database keeps (DecimalField places)
 
-_RATIOS = {
+# Each ratio as (numerator, denominator): read at call time by derive() and by the
+# messages report's SQL sort (reporting.reports), so the one definition is this table.
+RATIOS = {
     "click_rate": ("unique_clicks", "sends"),
     "bot_pct": ("bot_clicks", "raw_clicks"),
     "ctcr": ("conversions", "unique_clicks"),
@@ -73,7 +75,7 @@ def derive(counts: Mapping[str, int | Decimal | None]) -> dict[str, Any]:
         row[field] = (
             Decimal(value).quantize(STORED_MONEY_PLACES) if field in MONEY_FIELDS else int(value)
         )
-    for field, (numerator, denominator) in _RATIOS.items():
+    for field, (numerator, denominator) in RATIOS.items():
         row[field] = ratio(row[numerator], row[denominator])
     return row
 

@@ -1,8 +1,9 @@
 """Rollup tables the reports read, and the markers that say which parts of them are stale.
 
-The rollups are derived data: `reporting.rollups` rebuilds any part of them from the raw
-rows. Their foreign keys carry no database constraint (a deleted campaign must not block
-on, or cascade into, figures that the next build rewrites anyway).
+The rollups are derived data: `reporting.services.rollups_build` rebuilds any part of them
+from the raw rows (the SQL is in reporting.rollup_rows). Their foreign keys carry no
+database constraint (a deleted campaign must not block on, or cascade into, figures that
+the next build rewrites anyway).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
 """Rollup builds: fold sends, clicks and conversions into the tables the reports read.
+This module runs a build (claims the stale parts, takes turns, isolates failures);
+reporting.rollup_rows holds the SQL that builds the rows.
 
 Incremental: database triggers (migration 0002) mark the (account, UTC hour) and the
 messages each write touched; a build rebuilds exactly those days and messages from the raw
@@ -21,49 +23,38 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import (
     Count,
-    DecimalField,
     Exists,
     Model,
     OuterRef,
-    Q,
     QuerySet,
-    Subquery,
-    Sum,
-    Value,
 )
-from django.db.models.functions import Coalesce, TruncDate, TruncHour
+from django.db.models.functions import TruncHour
 
 from attribution.models import Conversion
 from core.models import Account, Message
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from reporting.models import (
-    FIGURES,
     BotReasonRollup,
     DailyRollup,
     DirtyHour,
     DirtyMessage,
     MessageRollup,
 )
-from reporting.selectors import CLICK_CREDIT
+from reporting.rollup_rows import account_messages_rebuild, days_rebuild
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-VIEW_THROUGH = Conversion.AttributionType.VIEW_THROUGH
 
 # pg_advisory_xact_lock key held by each build step ("RLUP" in ASCII).
 BUILD_LOCK = 0x524C5550
 MESSAGE_BATCH = 5000
 # A long stretch of stale days (a bulk load, a time zone change) is rebuilt a month at a time.
 MAX_SPAN_DAYS = 31
-
-Slice = tuple[dt.date, int | None, int | None, int | None, int | None]  # day, c, cr, list, offer
 
 
 # What a rebuild raises when the rows it reads cannot be built (a date past what Python or
@@ -170,7 +161,7 @@ def _hours_rebuild(account_id: int, hours: set[dt.datetime | None], kept: _Kept)
         _account_messages_mark(account_id)
         try:
             with transaction.atomic():
-                return _days_rebuild(account_id, tz, None, None)
+                return days_rebuild(account_id, tz, None, None)
         except BUILD_ERRORS as exc:
             _raise_if_broken(exc)
             logger.warning(
@@ -221,7 +212,7 @@ def _hours_rebuild(account_id: int, hours: set[dt.datetime | None], kept: _Kept)
 
 
 def _days_list_rebuild(account_id: int, tz: zoneinfo.ZoneInfo, days: Sequence[dt.date]) -> int:
-    return _days_rebuild(account_id, tz, days[0], days[-1])
+    return days_rebuild(account_id, tz, days[0], days[-1])
 
 
 # Where each figure's time is: the rows whose hours the triggers mark.
@@ -342,141 +333,6 @@ def _account_messages_mark(account_id: int) -> None:
         )
 
 
-def _days_rebuild(
-    account_id: int, tz: zoneinfo.ZoneInfo, first: dt.date | None, last: dt.date | None
-) -> int:
-    """Rebuild the DailyRollup and BotReasonRollup rows of one account from `first` to
-    `last` (local days, inclusive; None: every day). Returns how many days now have rows."""
-    slices: dict[Slice, dict[str, Any]] = defaultdict(dict)
-
-    def within(queryset: QuerySet, column: str) -> QuerySet:
-        queryset = queryset.filter(account_id=account_id)
-        if first is not None and last is not None:
-            # A day's UTC bounds, widened by a day on each side (DST, odd offsets); the
-            # exact cut is the local day computed by the database below. Open at the ends
-            # of the calendar, where a day more is past what a Python date holds.
-            if first > dt.date.min + dt.timedelta(days=2):
-                low = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), tz)
-                queryset = queryset.filter(**{f"{column}__gte": low})
-            if last < dt.date.max - dt.timedelta(days=3):
-                high = dt.datetime.combine(last + dt.timedelta(days=2), dt.time(), tz)
-                queryset = queryset.filter(**{f"{column}__lt": high})
-        queryset = queryset.annotate(day=TruncDate(column, tzinfo=tz))
-        if first is not None:
-            queryset = queryset.filter(day__range=(first, last))
-        return queryset
-
-    def add(key: Slice, **counts: int | Decimal) -> None:
-        row = slices[key]
-        for name, value in counts.items():
-            row[name] = row.get(name, 0) + (value or 0)
-
-    # Sends: once per message on its first offer's row, and once per offer it carries.
-    for r in (
-        within(Message.objects.all(), "sent_at")
-        .annotate(first_offer=_first_offer("pk"))
-        .values("day", "campaign_id", "creative_id", "sending_list_id", "first_offer")
-        .annotate(n=Count("id"))
-    ):
-        key = (r["day"], r["campaign_id"], r["creative_id"], r["sending_list_id"], r["first_offer"])
-        add(key, sends=r["n"], offer_sends=r["n"] if r["first_offer"] is None else 0)
-    by_message = ("day", "message__campaign_id", "message__creative_id", "message__sending_list_id")
-    for r in (
-        within(MessageShortLink.objects.filter(offer__isnull=False), "message__sent_at")
-        .values(*by_message, "offer_id")
-        .annotate(n=Count("message_id", distinct=True))
-    ):
-        add(_key(r, "offer_id"), offer_sends=r["n"])
-    for r in (
-        within(MessageShortLinkClick.objects.all(), "clicked_at")
-        .values(*by_message, "link__offer_id")
-        .annotate(raw=Count("id"), bots=Count("id", filter=Q(is_bot=True)))
-    ):
-        add(_key(r, "link__offer_id"), raw_clicks=r["raw"], bot_clicks=r["bots"])
-    for r in (
-        within(MessageClick.objects.all(), "clicked_at")
-        .values(*by_message, "offer_id")
-        .annotate(n=Count("id"))
-    ):
-        add(_key(r, "offer_id"), unique_clicks=r["n"])
-    for r in (
-        within(counted_conversions(), "occurred_at")
-        .values(*by_message, "offer_id", "attribution_type")
-        .annotate(n=Count("id"), revenue=Sum("revenue"))
-    ):
-        if r["attribution_type"] == VIEW_THROUGH:
-            add(
-                _key(r, "offer_id"),
-                view_through_conversions=r["n"],
-                view_through_revenue=r["revenue"],
-            )
-        else:
-            add(_key(r, "offer_id"), conversions=r["n"], revenue=r["revenue"])
-
-    # Bot clicks by reason (reporting 0003's index answers this alone).
-    reasons = (
-        within(MessageShortLinkClick.objects.filter(is_bot=True), "clicked_at")
-        .values_list("day", "bot_reason")
-        .annotate(n=Count("*"))
-        .order_by()
-    )
-
-    for model in (DailyRollup, BotReasonRollup):
-        stale = model.objects.filter(account_id=account_id)
-        if first is not None:
-            stale = stale.filter(day__range=(first, last))
-        stale.delete()
-    BotReasonRollup.objects.bulk_create(
-        [
-            BotReasonRollup(account_id=account_id, day=day, bot_reason=reason, clicks=n)
-            for day, reason, n in reasons
-        ],
-        batch_size=2000,
-    )
-    DailyRollup.objects.bulk_create(
-        [
-            DailyRollup(
-                account_id=account_id,
-                day=day,
-                campaign_id=campaign,
-                creative_id=creative,
-                sending_list_id=sending_list,
-                offer_id=offer,
-                **counts,
-            )
-            for (day, campaign, creative, sending_list, offer), counts in slices.items()
-        ],
-        batch_size=2000,
-    )
-    return len({key[0] for key in slices})
-
-
-def _key(row: dict[str, Any], offer: str) -> Slice:
-    return (
-        row["day"],
-        row["message__campaign_id"],
-        row["message__creative_id"],
-        row["message__sending_list_id"],
-        row[offer],
-    )
-
-
-def counted_conversions() -> QuerySet[Conversion]:
-    """The conversions reports count: accepted, credited through a click or view-through."""
-    return Conversion.objects.filter(
-        status=Conversion.Status.ACCEPTED, attribution_type__in=(*CLICK_CREDIT, VIEW_THROUGH)
-    )
-
-
-def _first_offer(message: str) -> Subquery:
-    """The offer of a message's first offer-bound link (NULL: it has none)."""
-    return Subquery(
-        MessageShortLink.objects.filter(message=OuterRef(message), offer__isnull=False)
-        .order_by("id")
-        .values("offer_id")[:1]
-    )
-
-
 def _messages_rebuild(message_ids: list[int], kept: _Kept) -> int:
     """Rewrite the MessageRollup rows of these messages, per account (the local sent day
     needs the account's zone), each account's in a savepoint: a message that cannot be
@@ -506,7 +362,7 @@ def _messages_rebuild(message_ids: list[int], kept: _Kept) -> int:
         if tz is None:
             failed.extend(pks)
             continue
-        rebuild = functools.partial(_account_messages_rebuild, tz, several=several)
+        rebuild = functools.partial(account_messages_rebuild, tz, several=several)
         message_failed = functools.partial(_message_failed, kept, failed, account_id)
         rebuilt += _isolated(sorted(pks), rebuild, message_failed)
     DirtyMessage.objects.bulk_create([DirtyMessage(message_id=pk) for pk in failed])
@@ -527,102 +383,3 @@ def _message_failed(
         type(exc).__name__,
         exc,
     )
-
-
-def _account_messages_rebuild(
-    tz: zoneinfo.ZoneInfo, message_ids: list[int], *, several: set[int]
-) -> int:
-    """Replace the MessageRollup rows of these messages of one account (in zone `tz`), by
-    INSERT ... SELECT, the figures as correlated subqueries."""
-    MessageRollup.objects.filter(message_id__in=message_ids).delete()
-    several = several.intersection(message_ids)
-    firsts = (
-        Message.objects.filter(pk__in=message_ids)
-        .annotate(
-            offer=_first_offer("pk"),
-            first=Value(True),
-            day=TruncDate("sent_at", tzinfo=tz),
-            **_message_figures("pk"),
-        )
-        .values_list(
-            "pk",
-            "offer",
-            "first",
-            "account_id",
-            "day",
-            "sent_at",
-            "campaign_id",
-            "creative_id",
-            "sending_list_id",
-            "contact_id",
-            "external_id",
-            *(f"figure_{f}" for f in FIGURES),
-        )  # fmt: skip
-    )
-    others = (
-        MessageShortLink.objects.filter(message_id__in=several, offer__isnull=False)
-        .exclude(offer_id=_first_offer("message_id"))
-        .annotate(
-            first=Value(False),
-            day=TruncDate("message__sent_at", tzinfo=tz),
-            **_message_figures("message_id"),
-        )
-        .values_list(
-            "message_id",
-            "offer_id",
-            "first",
-            "account_id",
-            "day",
-            "message__sent_at",
-            "message__campaign_id",
-            "message__creative_id",
-            "message__sending_list_id",
-            "message__contact_id",
-            "message__external_id",
-            *(f"figure_{f}" for f in FIGURES),
-        )  # fmt: skip
-        .distinct()
-    )
-    rebuilt = _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, firsts.order_by())
-    if several:
-        _insert_select(MessageRollup, _MESSAGE_ROLLUP_COLUMNS, others.order_by())
-    return rebuilt
-
-
-_MESSAGE_ROLLUP_COLUMNS = (
-    "message_id", "offer_id", "is_first_offer", "account_id", "day", "sent_at", "campaign_id",
-    "creative_id", "sending_list_id", "contact_id", "external_id", *FIGURES,
-)  # fmt: skip
-
-
-def _insert_select(model: type[Model], columns: Iterable[str], select: QuerySet) -> int:
-    """INSERT INTO model's table (columns) <the SELECT the ORM compiles for `select`>: the
-    rows never travel through Python. `select` yields the columns in the same order."""
-    sql, params = select.query.sql_with_params()
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(c) for c in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) {sql}", params)  # noqa: S608
-        return cursor.rowcount
-
-
-def _message_figures(message: str) -> dict[str, Any]:
-    """One subquery per figure of a message (each an index lookup by message)."""
-
-    def one(queryset: QuerySet, aggregate: Any, zero: Any = 0) -> Coalesce:
-        rows = queryset.filter(message_id=OuterRef(message)).order_by().values("message_id")
-        return Coalesce(Subquery(rows.annotate(v=aggregate).values("v")), zero)
-
-    clicks = MessageShortLinkClick.objects.all()
-    credited = counted_conversions().filter(attribution_type__in=CLICK_CREDIT)
-    viewed = counted_conversions().filter(attribution_type=VIEW_THROUGH)
-    money = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=4))
-    return {
-        "figure_raw_clicks": one(clicks, Count("pk")),
-        "figure_bot_clicks": one(clicks.filter(is_bot=True), Count("pk")),
-        "figure_unique_clicks": one(MessageClick.objects.all(), Count("pk")),
-        "figure_conversions": one(credited, Count("pk")),
-        "figure_revenue": one(credited, Sum("revenue"), money),
-        "figure_view_through_conversions": one(viewed, Count("pk")),
-        "figure_view_through_revenue": one(viewed, Sum("revenue"), money),
-    }

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from reporting import access_views, views
+from reporting import access_views, pages, report_views, views
 
 urlpatterns = [
-    path("", views.home, name="dashboard-home"),
-    path("<int:account_id>/", views.overview, name="dashboard-overview"),
-    path("<int:account_id>/campaigns/", views.campaigns, name="dashboard-campaigns"),
-    path("<int:account_id>/creatives/", views.creatives, name="dashboard-creatives"),
-    path("<int:account_id>/offers/", views.offers, name="dashboard-offers"),
-    path("<int:account_id>/lists/", views.lists, name="dashboard-lists"),
-    path("<int:account_id>/messages/", views.messages, name="dashboard-messages"),
+    path("", pages.home, name="dashboard-home"),
+    path("<int:account_id>/", report_views.overview, name="dashboard-overview"),
+    path("<int:account_id>/campaigns/", report_views.campaigns, name="dashboard-campaigns"),
+    path("<int:account_id>/creatives/", report_views.creatives, name="dashboard-creatives"),
+    path("<int:account_id>/offers/", report_views.offers, name="dashboard-offers"),
+    path("<int:account_id>/lists/", report_views.lists, name="dashboard-lists"),
+    path("<int:account_id>/messages/", report_views.messages, name="dashboard-messages"),
     path(
         "<int:account_id>/messages/<int:message_id>/",
         views.message_detail,

@@ -1,4 +1,4 @@
-"""Django admin for accounts and offers (core/admin.py): postback tokens shown once,
+"""Django admin for accounts and offers (core/admin/): postback tokens shown once,
 the token requirement, offers' revenue cap."""
 
 from __future__ import annotations

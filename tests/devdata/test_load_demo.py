@@ -15,7 +15,8 @@ from django.utils import timezone
 from attribution.models import Conversion, FraudFlag, PostbackLog
 from core.models import Account, Campaign
 from links.models import MessageShortLinkClick
-from reporting.selectors import ReportFilters, report
+from reporting.report_params import ReportFilters
+from reporting.reports import report
 
 
 def last_wednesday_noon() -> dt.datetime:

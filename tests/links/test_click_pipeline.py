@@ -277,7 +277,8 @@ class TestPipeline:
 def test_clicks_the_consumer_stores_reach_the_reports(owner: Any, click_stream: Any) -> None:
     """The rollups learn of changes from database triggers, so batches written by the
     consumer's one-statement INSERT count like any other click."""
-    from reporting.selectors import ReportFilters, report
+    from reporting.report_params import ReportFilters
+    from reporting.reports import report
     from reporting.services import rollups_build
 
     link_id = mint(owner)["links"][0]["link_id"]

@@ -42,7 +42,6 @@ class TestSmsPlaceholders:
         plan = plan_sms("Hi! {{link1}} now", {"link1": Binding("https://a.example/p")}, never)
         assert plan.pieces == ["Hi! ", Slot("link1"), " now"]
         assert plan.links == {"link1": "https://a.example/p"}
-        assert plan.unbound == []
 
     def test_it_allows_spaces_inside_the_braces(self) -> None:
         plan = plan_sms("Go {{ link1 }}", {"link1": Binding("https://a.example/")}, never)
@@ -53,10 +52,9 @@ class TestSmsPlaceholders:
         assert plan.pieces == [Slot("a"), " and ", Slot("a")]
         assert plan.links == {"a": "https://a.example/"}
 
-    def test_it_keeps_an_unbound_placeholder_and_names_it(self) -> None:
+    def test_it_keeps_an_unbound_placeholder(self) -> None:
         plan = plan_sms("Hi {{nope}} {{nope}}", {}, never)
         assert plan.pieces == ["Hi {{nope}} {{nope}}"]
-        assert plan.unbound == ["nope"]
         assert plan.links == {}
 
     def test_it_puts_the_raw_url_for_an_untracked_binding(self) -> None:
@@ -273,10 +271,9 @@ class TestHtmlPlaceholders:
         assert plan.pieces == ['<a data-trackly-no-track href="https://a.example/">x</a>']
         assert plan.links == {}
 
-    def test_it_keeps_an_unbound_placeholder_and_names_it(self) -> None:
+    def test_it_keeps_an_unbound_placeholder(self) -> None:
         plan = plan_html("<p>{{who}}</p>", {}, never)
         assert plan.pieces == ["<p>{{who}}</p>"]
-        assert plan.unbound == ["who"]
 
 
 # A document is a list of parts: text that must come back byte for byte, and hrefs that

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import Campaign
-from reporting import exports, metrics, tables, views
+from reporting import exports, metrics, report_views, tables
 from tests.reporting.conftest import Dataset
 from tests.reporting.test_dashboard_pages import column, csv_rows, parse, table, url
 from tests.reporting.test_reports import holdable_cursors
@@ -46,7 +46,7 @@ class TestTheFiguresAreTheApis:
             assert total == str(expected["totals"][name]), name
 
     def test_every_metric_is_a_column_of_every_report(self) -> None:
-        assert {c.name for c in views.METRIC_COLUMNS} == set(metrics.COLUMNS)
+        assert {c.name for c in report_views.METRIC_COLUMNS} == set(metrics.COLUMNS)
 
     def test_the_overview_shows_the_apis_totals_for_the_same_days(
         self, dashboard: Client, data: Dataset
@@ -60,7 +60,7 @@ class TestTheFiguresAreTheApis:
         assert figures["revenue"] == ("20.50", "20.50")
         assert figures["click_rate"] == ("0.5000", "50.0%")
         assert figures["view_through_revenue"][0] == totals["view_through_revenue"]
-        assert set(figures) == set(views.OVERVIEW_METRICS)
+        assert set(figures) == set(report_views.OVERVIEW_METRICS)
 
     def test_the_chart_spans_at_most_two_years(self, dashboard: Client, data: Dataset) -> None:
         response = dashboard.get(url(data, ""), {"start": "2000-01-01", "end": "2026-01-01"})

@@ -15,7 +15,8 @@ from django.db import connection
 from attribution.behaviour import click_verdict_set, sending_list_bot_detection_set
 from attribution.models import Conversion
 from reporting import exports
-from reporting.selectors import DIMENSIONS, ReportFilters, daily_series
+from reporting.report_params import ReportFilters
+from reporting.reports import DIMENSIONS, daily_series
 from tests.reporting.dataset import Dataset, at, convert, dataset_build
 from tests.reporting.reference import expected
 

@@ -1,24 +1,16 @@
-"""Django admin of accounts and what they own; tenant-scoped for staff who are not
-superusers (core.admin_scope), who also see users only as members of their accounts and
-never groups or login attempts."""
+"""Django admin of accounts, their members and their API keys: postback tokens and keys
+shown once, an account keeps its last owner (core.access)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
-from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from core import bounds
 from core.access import (
     AccessError,
     api_key_issue,
@@ -29,26 +21,19 @@ from core.access import (
 )
 from core.admin_scope import (
     ScopedFormFields,
-    SuperuserOnlyAdmin,
     TenantScopedAdmin,
     unrestricted,
 )
 from core.models import (
     Account,
     ApiKey,
-    Campaign,
-    Contact,
-    Creative,
     InterstitialTemplate,
     Membership,
-    Message,
-    Offer,
-    SendingList,
     TrackingDomain,
     all_scopes,
     validate_opt_out_patterns,
 )
-from core.services import account_postback_token_rotate, sending_list_bot_detection_switch
+from core.services import account_postback_token_rotate
 
 
 class TrackingDomainInline(ScopedFormFields, admin.TabularInline):
@@ -274,196 +259,3 @@ class MembershipAdmin(TenantScopedAdmin):
             membership_remove(membership=obj)
         except AccessError as exc:
             self.message_user(request, exc.message, messages.ERROR)
-
-
-@admin.register(TrackingDomain)
-class TrackingDomainAdmin(TenantScopedAdmin):
-    list_display = ["host", "account", "https", "is_primary", "is_active", "fallback_url"]
-    list_filter = ["is_active", "https"]
-    search_fields = ["host", "account__name"]
-    list_select_related = ["account"]
-
-
-@admin.register(InterstitialTemplate)
-class InterstitialTemplateAdmin(TenantScopedAdmin):
-    list_display = ["name", "account", "title", "cta_text"]
-    list_filter = ["account"]
-    search_fields = ["name", "title"]
-
-
-@admin.register(Contact)
-class ContactAdmin(TenantScopedAdmin):
-    list_display = ["external_id", "phone", "email", "account", "created_at"]
-    list_filter = ["account"]
-    search_fields = ["external_id", "phone", "email"]
-    list_select_related = ["account"]
-    show_full_result_count = False
-
-
-@admin.register(SendingList)
-class SendingListAdmin(TenantScopedAdmin):
-    def save_model(self, request: HttpRequest, obj: SendingList, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if change and "bot_detection_enabled" in form.changed_data:
-            sending_list_bot_detection_switch(obj, obj.bot_detection_enabled)
-            self.message_user(request, "Counted clicks of this list are being recomputed.")
-
-    list_display = [
-        "name",
-        "account",
-        "bot_detection_enabled",
-        "default_interstitial",
-        "scanner_window_seconds",
-    ]
-    list_filter = ["bot_detection_enabled", "account"]
-    search_fields = ["name", "external_id"]
-    list_select_related = ["account", "default_interstitial"]
-
-
-@admin.register(Campaign)
-class CampaignAdmin(TenantScopedAdmin):
-    list_display = ["name", "external_id", "account", "created_at"]
-    list_filter = ["account"]
-    search_fields = ["name", "external_id"]
-    date_hierarchy = "created_at"
-
-
-@admin.register(Creative)
-class CreativeAdmin(TenantScopedAdmin):
-    list_display = ["name", "external_id", "campaign", "account", "created_at"]
-    list_filter = ["account"]
-    search_fields = ["name", "external_id", "campaign__name"]
-    list_select_related = ["campaign", "account"]
-
-
-@admin.register(Offer)
-class OfferAdmin(TenantScopedAdmin):
-    list_display = [
-        "name",
-        "account",
-        "status",
-        "interstitial_mode",
-        "click_window_days",
-        "default_payout",
-        "updated_at",
-    ]
-    list_filter = ["status", "interstitial_mode", "account"]
-    search_fields = ["name", "external_id", "destination_url"]
-    list_select_related = ["account"]
-    actions = ["rotate_postback_secret", "pause", "activate"]
-    fieldsets = [
-        (None, {"fields": ["account", "name", "external_id", "status", "expires_at"]}),
-        ("Destination", {"fields": ["destination_url", "click_param", "fallback_url"]}),
-        ("Interstitial", {"fields": ["interstitial_mode", "interstitial_template"]}),
-        ("Attribution", {"fields": ["default_payout", "revenue_cap", "click_window_days"]}),
-    ]
-
-    def save_model(self, request: HttpRequest, obj: Offer, form: Any, change: bool) -> None:
-        if not change:
-            secret = obj.rotate_postback_secret()
-            self.message_user(
-                request,
-                f"Postback secret for {obj.name}: {secret} (copy it now: it is not shown again)",
-                messages.WARNING,
-            )
-        super().save_model(request, obj, form, change)
-
-    @admin.action(description="Rotate postback secret (shown once)")
-    def rotate_postback_secret(self, request: HttpRequest, queryset: QuerySet[Offer]) -> None:
-        for offer in queryset:
-            secret = offer.rotate_postback_secret()
-            offer.save(update_fields=["postback_secret_hash", "updated_at"])
-            self.message_user(
-                request, f"New postback secret for {offer}: {secret}", messages.WARNING
-            )
-
-    @admin.action(description="Pause selected offers")
-    def pause(self, request: HttpRequest, queryset: QuerySet[Offer]) -> None:
-        for offer in queryset:
-            offer.status = Offer.Status.PAUSED
-            offer.save(update_fields=["status", "updated_at"])
-
-    @admin.action(description="Activate selected offers")
-    def activate(self, request: HttpRequest, queryset: QuerySet[Offer]) -> None:
-        for offer in queryset:
-            offer.status = Offer.Status.ACTIVE
-            offer.save(update_fields=["status", "updated_at"])
-
-
-class MessageAdminForm(forms.ModelForm):
-    def clean_sent_at(self) -> Any:
-        sent_at = self.cleaned_data["sent_at"]
-        try:
-            # As minting holds it: a year-1 sent_at once broke every account's rollups.
-            bounds.moment_check(
-                "sent_at", sent_at, now=timezone.now(), ahead=bounds.SENT_AT_MAX_AHEAD
-            )
-        except bounds.OutOfBounds as exc:
-            raise ValidationError(exc.message) from None
-        return sent_at
-
-
-@admin.register(Message)
-class MessageAdmin(TenantScopedAdmin):
-    form = MessageAdminForm
-    list_display = [
-        "id",
-        "external_id",
-        "contact",
-        "channel",
-        "campaign",
-        "creative",
-        "sending_list",
-        "sent_at",
-    ]
-    list_filter = ["channel", "account"]
-    search_fields = ["external_id", "contact__external_id", "contact__phone"]
-    list_select_related = ["contact", "campaign", "creative", "sending_list"]
-    raw_id_fields = ["contact", "campaign", "creative", "sending_list"]
-    readonly_fields = ["body", "rewritten_body", "segments", "created_at"]
-    date_hierarchy = "sent_at"
-    show_full_result_count = False
-
-
-# Users and what belongs to no account -------------------------------------------------
-
-User = get_user_model()
-admin.site.unregister(User)
-admin.site.unregister(Group)
-
-
-@admin.register(User)
-class ScopedUserAdmin(TenantScopedAdmin, UserAdmin):
-    """Superusers manage users. Other staff only see the members of their accounts (to
-    pick them in Memberships) and change none: a user may belong to other accounts too, and
-    their password or flags are not one account's to change."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return unrestricted(request) and super().has_add_permission(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return unrestricted(request) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return unrestricted(request) and super().has_delete_permission(request, obj)
-
-
-@admin.register(Group)
-class SuperuserGroupAdmin(SuperuserOnlyAdmin, GroupAdmin):
-    pass
-
-
-# Login attempts (django-axes): every tenant's usernames and IPs.
-@admin.register(AccessAttempt)
-class SuperuserAccessAttemptAdmin(SuperuserOnlyAdmin, AccessAttemptAdmin):
-    pass
-
-
-@admin.register(AccessLog)
-class SuperuserAccessLogAdmin(SuperuserOnlyAdmin, AccessLogAdmin):
-    pass
-
-
-@admin.register(AccessFailureLog)
-class SuperuserAccessFailureLogAdmin(SuperuserOnlyAdmin, AccessFailureLogAdmin):
-    pass

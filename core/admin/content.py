@@ -1,0 +1,179 @@
+"""Django admin of what an account owns: tracking domains, interstitial templates, contacts,
+lists (their bot-detection switch), campaigns, creatives, offers (postback secrets shown
+once) and messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from core import bounds
+from core.admin_scope import (
+    TenantScopedAdmin,
+)
+from core.models import (
+    Campaign,
+    Contact,
+    Creative,
+    InterstitialTemplate,
+    Message,
+    Offer,
+    SendingList,
+    TrackingDomain,
+)
+from core.services import sending_list_bot_detection_switch
+
+
+@admin.register(TrackingDomain)
+class TrackingDomainAdmin(TenantScopedAdmin):
+    list_display = ["host", "account", "https", "is_primary", "is_active", "fallback_url"]
+    list_filter = ["is_active", "https"]
+    search_fields = ["host", "account__name"]
+    list_select_related = ["account"]
+
+
+@admin.register(InterstitialTemplate)
+class InterstitialTemplateAdmin(TenantScopedAdmin):
+    list_display = ["name", "account", "title", "cta_text"]
+    list_filter = ["account"]
+    search_fields = ["name", "title"]
+
+
+@admin.register(Contact)
+class ContactAdmin(TenantScopedAdmin):
+    list_display = ["external_id", "phone", "email", "account", "created_at"]
+    list_filter = ["account"]
+    search_fields = ["external_id", "phone", "email"]
+    list_select_related = ["account"]
+    show_full_result_count = False
+
+
+@admin.register(SendingList)
+class SendingListAdmin(TenantScopedAdmin):
+    def save_model(self, request: HttpRequest, obj: SendingList, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "bot_detection_enabled" in form.changed_data:
+            sending_list_bot_detection_switch(obj, obj.bot_detection_enabled)
+            self.message_user(request, "Counted clicks of this list are being recomputed.")
+
+    list_display = [
+        "name",
+        "account",
+        "bot_detection_enabled",
+        "default_interstitial",
+        "scanner_window_seconds",
+    ]
+    list_filter = ["bot_detection_enabled", "account"]
+    search_fields = ["name", "external_id"]
+    list_select_related = ["account", "default_interstitial"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(TenantScopedAdmin):
+    list_display = ["name", "external_id", "account", "created_at"]
+    list_filter = ["account"]
+    search_fields = ["name", "external_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Creative)
+class CreativeAdmin(TenantScopedAdmin):
+    list_display = ["name", "external_id", "campaign", "account", "created_at"]
+    list_filter = ["account"]
+    search_fields = ["name", "external_id", "campaign__name"]
+    list_select_related = ["campaign", "account"]
+
+
+@admin.register(Offer)
+class OfferAdmin(TenantScopedAdmin):
+    list_display = [
+        "name",
+        "account",
+        "status",
+        "interstitial_mode",
+        "click_window_days",
+        "default_payout",
+        "updated_at",
+    ]
+    list_filter = ["status", "interstitial_mode", "account"]
+    search_fields = ["name", "external_id", "destination_url"]
+    list_select_related = ["account"]
+    actions = ["rotate_postback_secret", "pause", "activate"]
+    fieldsets = [
+        (None, {"fields": ["account", "name", "external_id", "status", "expires_at"]}),
+        ("Destination", {"fields": ["destination_url", "click_param", "fallback_url"]}),
+        ("Interstitial", {"fields": ["interstitial_mode", "interstitial_template"]}),
+        ("Attribution", {"fields": ["default_payout", "revenue_cap", "click_window_days"]}),
+    ]
+
+    def save_model(self, request: HttpRequest, obj: Offer, form: Any, change: bool) -> None:
+        if not change:
+            secret = obj.rotate_postback_secret()
+            self.message_user(
+                request,
+                f"Postback secret for {obj.name}: {secret} (copy it now: it is not shown again)",
+                messages.WARNING,
+            )
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Rotate postback secret (shown once)")
+    def rotate_postback_secret(self, request: HttpRequest, queryset: QuerySet[Offer]) -> None:
+        for offer in queryset:
+            secret = offer.rotate_postback_secret()
+            offer.save(update_fields=["postback_secret_hash", "updated_at"])
+            self.message_user(
+                request, f"New postback secret for {offer}: {secret}", messages.WARNING
+            )
+
+    @admin.action(description="Pause selected offers")
+    def pause(self, request: HttpRequest, queryset: QuerySet[Offer]) -> None:
+        for offer in queryset:
+            offer.status = Offer.Status.PAUSED
+            offer.save(update_fields=["status", "updated_at"])
+
+    @admin.action(description="Activate selected offers")
+    def activate(self, request: HttpRequest, queryset: QuerySet[Offer]) -> None:
+        for offer in queryset:
+            offer.status = Offer.Status.ACTIVE
+            offer.save(update_fields=["status", "updated_at"])
+
+
+class MessageAdminForm(forms.ModelForm):
+    def clean_sent_at(self) -> Any:
+        sent_at = self.cleaned_data["sent_at"]
+        try:
+            # As minting holds it: a year-1 sent_at once broke every account's rollups.
+            bounds.moment_check(
+                "sent_at", sent_at, now=timezone.now(), ahead=bounds.SENT_AT_MAX_AHEAD
+            )
+        except bounds.OutOfBounds as exc:
+            raise ValidationError(exc.message) from None
+        return sent_at
+
+
+@admin.register(Message)
+class MessageAdmin(TenantScopedAdmin):
+    form = MessageAdminForm
+    list_display = [
+        "id",
+        "external_id",
+        "contact",
+        "channel",
+        "campaign",
+        "creative",
+        "sending_list",
+        "sent_at",
+    ]
+    list_filter = ["channel", "account"]
+    search_fields = ["external_id", "contact__external_id", "contact__phone"]
+    list_select_related = ["contact", "campaign", "creative", "sending_list"]
+    raw_id_fields = ["contact", "campaign", "creative", "sending_list"]
+    readonly_fields = ["body", "rewritten_body", "segments", "created_at"]
+    date_hierarchy = "sent_at"
+    show_full_result_count = False

@@ -1,0 +1,299 @@
+"""The reports: a row per campaign, creative, offer, list, day or message, with totals and
+the overview's daily series, read from the rollups. The figures are reporting.metrics';
+the API, the dashboard and CSV all read reports from here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, FloatField, QuerySet, Sum, Value
+from django.db.models.functions import Cast, NullIf
+
+from core import bounds
+from core.models import Account
+from reporting.metrics import COLUMNS, COUNT_FIELDS, RATIOS, derive
+from reporting.models import FIGURES, DailyRollup, MessageRollup
+from reporting.report_params import ReportFilters, ReportParamError, filters_check
+from reporting.selectors import iso
+from reporting.streaming import streamed
+
+DIMENSIONS = ("campaigns", "creatives", "offers", "lists", "days", "messages")
+
+
+DEFAULT_PAGE_SIZE = 100
+
+
+@dataclass
+class Report:
+    dimension: str
+    columns: list[str]  # "key", "label", any extra columns of the dimension, then COLUMNS
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any]  # COLUMNS over every row that matched, not only this page
+    count: int  # rows before paging
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+    filters: ReportFilters = field(default_factory=ReportFilters)
+
+
+def report(
+    account: Account,
+    dimension: str,
+    filters: ReportFilters,
+    *,
+    order: str | None = None,
+    page: int | None = None,
+    page_size: int | None = None,
+) -> Report:
+    """One report: a row per campaign, creative, offer, list, day or message, with totals.
+
+    `order` is a column name ("key", "label" or one of COLUMNS), "-" in front for
+    descending; None is each dimension's natural order. `page` is 1-based; with neither
+    page nor page_size every row comes back (exports use report_export, which streams).
+    Raises ReportParamError (or ReportObjectNotFound) naming a bad argument.
+    """
+    sort = _report_check(account, dimension, filters, order=order)
+    if page is not None and page < 1:
+        raise ReportParamError("page", "Must be 1 or more.")
+    paged = page is not None or page_size is not None
+    page, page_size = page or 1, page_size or DEFAULT_PAGE_SIZE
+    try:
+        offset = (page - 1) * page_size
+        bounds.page_check(
+            size_field="page_size", size=page_size, offset_field="page", offset=offset
+        )
+    except bounds.OutOfBounds as exc:
+        raise ReportParamError(exc.field, exc.message) from None
+    totals = _report_totals(account, dimension, filters)
+    if dimension == "messages":
+        ordered = _messages(account, filters).order_by(*_message_order(sort))
+        if paged:
+            ordered = ordered[(page - 1) * page_size : page * page_size]
+        rows = [_message_row(r) for r in ordered.values(*_MESSAGE_VALUES)]
+        count = totals["sends"]
+    else:
+        rows = _grouped_rows(account, dimension, filters, sort)
+        count = len(rows)
+        if paged:
+            rows = rows[(page - 1) * page_size : page * page_size]
+    return Report(
+        dimension=dimension,
+        columns=report_columns(dimension),
+        rows=rows,
+        totals=totals,
+        count=count,
+        page=page,
+        page_size=page_size if paged else max(count, 1),
+        filters=filters,
+    )
+
+
+def report_export(
+    account: Account, dimension: str, filters: ReportFilters, *, order: str | None = None
+) -> tuple[Iterator[dict[str, Any]], Callable[[], dict[str, Any]]]:
+    """Every row of a report, streamed (the messages report can be a million rows), and a
+    function that sums the totals, for an export to call once the rows are out: its first
+    bytes wait for neither. Raises ReportParamError (or ReportObjectNotFound) at once."""
+    if dimension != "messages":
+        summary = report(account, dimension, filters, order=order)
+        return iter(summary.rows), functools.partial(dict, summary.totals)
+    sort = _report_check(account, dimension, filters, order=order)
+    queryset = _messages(account, filters).order_by(*_message_order(sort))
+    rows = map(_message_row, streamed(queryset.values(*_MESSAGE_VALUES)))
+    return rows, functools.partial(_report_totals, account, dimension, filters)
+
+
+def report_columns(dimension: str) -> list[str]:
+    return ["key", "label", *EXTRA_COLUMNS.get(dimension, ()), *COLUMNS]
+
+
+def _report_check(
+    account: Account, dimension: str, filters: ReportFilters, *, order: str | None = None
+) -> tuple[str, bool] | None:
+    """Raise ReportParamError (or ReportObjectNotFound) naming a bad argument; return the
+    parsed order."""
+    if dimension not in DIMENSIONS:
+        raise ReportParamError("dimension", f"Must be one of {', '.join(DIMENSIONS)}.")
+    filters_check(account, filters)
+    return _order_parse(order, dimension)
+
+
+def _report_totals(account: Account, dimension: str, filters: ReportFilters) -> dict[str, Any]:
+    """COLUMNS over every row of the report."""
+    if dimension == "messages":
+        totals = _messages(account, filters).aggregate(sends=Count("pk"), **_sums(FIGURES))
+    else:
+        totals = _daily(account, filters).aggregate(
+            **_sums(FIGURES), sends=Sum("offer_sends" if filters.offer else "sends")
+        )
+    return derive(totals)
+
+
+def daily_series(account: Account, filters: ReportFilters) -> list[dict[str, Any]]:
+    """One row per day from start to end, days with nothing as zeros (start and end
+    default to the first and last day with figures): day and the COUNT_FIELDS. For the
+    overview chart."""
+    filters_check(account, filters)
+    by_day = {
+        r["day"]: r
+        for r in _daily(account, filters)
+        .values("day")
+        .annotate(**_sums(FIGURES), sends=Sum("offer_sends" if filters.offer else "sends"))
+        .order_by("day")
+    }
+    first = filters.start or min(by_day, default=None)
+    last = filters.end or max(by_day, default=None)
+    if first is None or last is None:
+        return []
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    return [{"day": day, **_counts(by_day.get(day, {}))} for day in days]
+
+
+EXTRA_COLUMNS = {"messages": ("sent_at", "contact_id")}
+
+
+# dimension -> (DailyRollup column, its label through the join, label when it is empty)
+_GROUPS = {
+    "campaigns": ("campaign_id", "campaign__name", "No campaign"),
+    "creatives": ("creative_id", "creative__name", "No creative"),
+    "offers": ("offer_id", "offer__name", "No offer"),
+    "lists": ("sending_list_id", "sending_list__name", "No list"),
+}
+
+
+_MESSAGE_VALUES = ("message_id", "external_id", "contact_id", "sent_at", *FIGURES)
+
+
+def _sums(fields: Iterable[str]) -> dict[str, Sum]:
+    return {f: Sum(f) for f in fields}
+
+
+def _counts(row: Mapping[str, Any]) -> dict[str, int | Decimal]:
+    derived = derive(row)
+    return {f: derived[f] for f in COUNT_FIELDS}
+
+
+_FILTER_COLUMNS = {
+    "campaign": "campaign_id",
+    "creative": "creative_id",
+    "offer": "offer_id",
+    "list": "sending_list_id",
+}
+
+
+def _filtered(queryset: QuerySet, filters: ReportFilters, names: Iterable[str]) -> QuerySet:
+    """A rollup queryset narrowed to the filters' days and to the named dimensions."""
+    if filters.start:
+        queryset = queryset.filter(day__gte=filters.start)
+    if filters.end:
+        queryset = queryset.filter(day__lte=filters.end)
+    for name in names:
+        if getattr(filters, name) is not None:
+            queryset = queryset.filter(**{_FILTER_COLUMNS[name]: getattr(filters, name)})
+    return queryset
+
+
+def _daily(account: Account, filters: ReportFilters) -> QuerySet[DailyRollup]:
+    return _filtered(DailyRollup.objects.filter(account=account), filters, _FILTER_COLUMNS)
+
+
+def _grouped_rows(
+    account: Account, dimension: str, filters: ReportFilters, sort: tuple[str, bool] | None
+) -> list[dict[str, Any]]:
+    # A message is a send of every offer it carries, in the offers report and whenever an
+    # offer filter applies; otherwise once (DailyRollup).
+    sends = Sum("offer_sends" if filters.offer or dimension == "offers" else "sends")
+    queryset = _daily(account, filters)
+    rows = []
+    if dimension == "days":
+        for r in queryset.values("day").annotate(**_sums(FIGURES), sends=sends):
+            day = r["day"].isoformat()
+            rows.append({"key": day, "label": day, **derive(r)})
+        natural: tuple[str, bool] = ("key", False)
+    else:
+        column, name, empty = _GROUPS[dimension]
+        for r in queryset.values(column, name).annotate(**_sums(FIGURES), sends=sends):
+            key = r[column]
+            label = r[name] if key is None or r[name] is not None else f"#{key} (deleted)"
+            rows.append({"key": key, "label": label or empty, **derive(r)})
+        natural = ("label", False)
+    rows.sort(key=lambda r: (r["key"] is None, str(r["key"])))
+    return _sorted(rows, sort or natural)
+
+
+def _sorted(rows: list[dict[str, Any]], sort: tuple[str, bool]) -> list[dict[str, Any]]:
+    """Stable sort on one column; empty values (a ratio over zero) last either way."""
+    column, descending = sort
+    present = [r for r in rows if r[column] is not None]
+    empty = [r for r in rows if r[column] is None]
+    present.sort(key=lambda r: r[column], reverse=descending)
+    return present + empty
+
+
+def _order_parse(order: str | None, dimension: str) -> tuple[str, bool] | None:
+    if not order:
+        return None
+    column = order.removeprefix("-")
+    allowed = ("key", "label", *EXTRA_COLUMNS.get(dimension, ()), *COLUMNS)
+    if column not in allowed:
+        raise ReportParamError("order", f"Must be a column: {', '.join(allowed)}.")
+    return column, order.startswith("-")
+
+
+def _messages(account: Account, filters: ReportFilters) -> QuerySet[MessageRollup]:
+    queryset = _filtered(
+        MessageRollup.objects.filter(account=account), filters, ("campaign", "creative", "list")
+    )
+    # A message has a row per offer it carries: one of them without an offer filter.
+    if filters.offer is not None:
+        return queryset.filter(offer_id=filters.offer)
+    return queryset.filter(is_first_offer=True)
+
+
+# What the messages report sorts on in SQL, besides its ratios (_message_sort).
+_MESSAGE_SORT: dict[str, Any] = {
+    "key": F("message_id"),
+    "label": F("external_id"),
+    "sent_at": F("sent_at"),
+    "contact_id": F("contact_id"),
+    "sends": F("message_id"),
+    **{f: F(f) for f in FIGURES},
+}
+
+
+def _message_sort(column: str) -> Any:
+    """The SQL a messages report sorts `column` by. A ratio is metrics.RATIOS' definition,
+    read now: each message is one send, so a ratio over sends sorts as its numerator."""
+    if column not in RATIOS:
+        return _MESSAGE_SORT[column]
+    numerator, denominator = RATIOS[column]
+    if denominator == "sends":
+        return F(numerator) if numerator != "sends" else Value(1)
+    top = Value(1.0) if numerator == "sends" else Cast(numerator, FloatField())
+    return top / NullIf(F(denominator), 0)
+
+
+_MESSAGE_NEWEST = ("-day", "-sent_at", "-message_id")
+
+
+def _message_order(sort: tuple[str, bool] | None) -> list[Any]:
+    if sort is None:
+        return list(_MESSAGE_NEWEST)
+    column, descending = sort
+    expression = _message_sort(column)
+    first = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+    return [first, *_MESSAGE_NEWEST]
+
+
+def _message_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "key": r["message_id"],
+        "label": r["external_id"] or f"message {r['message_id']}",
+        "sent_at": iso(r["sent_at"]),
+        "contact_id": r["contact_id"],
+        **derive({**r, "sends": 1}),
+    }
