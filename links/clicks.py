@@ -42,7 +42,9 @@ def click_record(
         is_bot=verdict.is_bot,
         bot_reason=verdict.reason,
     )
-    counting.message_click_offer(click_pk=click.pk)
+    counting.message_click_offer(
+        click=click, offer_id=link.offer_id, bot_detection_enabled=link.bot_detection_enabled
+    )
     return click
 
 

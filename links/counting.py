@@ -90,12 +90,16 @@ def _upsert() -> str:
 
 
 def message_click_offer_sql() -> str:
-    """Offer one stored raw click (by id) as its pair's counted click. The WHERE before ON
-    CONFLICT is also what SQLite needs to parse an INSERT ... SELECT with an upsert."""
+    """Offer one stored raw click as its pair's counted click, from what the redirect
+    already knows (no join to plan: this runs once per click). The WHERE before ON CONFLICT
+    is also what SQLite needs to parse an INSERT ... SELECT with an upsert."""
     return (
-        f"INSERT INTO {_table(MessageClick)} ({_COLUMNS}) SELECT {_MADE_OF}"
-        f" {_joined(_table(MessageShortLinkClick))}"
-        f" WHERE c.id = %s AND {counts_sql()} {_upsert()}"
+        f"INSERT INTO {_table(MessageClick)} ({_COLUMNS})"  # noqa: S608 - names from models
+        " SELECT c.account_id, c.contact_id, c.message_id, c.link_id, c.id, c.offer_id,"
+        " c.clicked_at FROM (SELECT %s AS account_id, %s AS contact_id, %s AS message_id,"
+        " %s AS link_id, %s AS id, CAST(%s AS bigint) AS offer_id, %s AS clicked_at,"
+        " %s AS is_bot, %s AS bot_detection_enabled) c"
+        f" WHERE {counts_sql('c', 'c')} {_upsert()}"
     )
 
 
@@ -112,11 +116,20 @@ def counted_upsert_sql(source: str) -> str:
     )
 
 
-def message_click_offer(*, click_pk: int) -> None:
-    """Make the raw click `click_pk` its pair's MessageClick if it counts and beats the
-    stored one. One statement, no transaction: it only ever adds to the raw click."""
+def message_click_offer(
+    *, click: MessageShortLinkClick, offer_id: int | None, bot_detection_enabled: bool
+) -> None:
+    """Make the stored raw click `click` its pair's MessageClick if it counts and beats
+    the stored one. One statement, no transaction: it only ever adds to the raw click."""
     with connection.cursor() as cursor:
-        cursor.execute(message_click_offer_sql(), [click_pk])
+        cursor.execute(
+            message_click_offer_sql(),
+            [
+                click.account_id, click.contact_id, click.message_id, click.link_id, click.pk,
+                offer_id, connection.ops.adapt_datetimefield_value(click.clicked_at),
+                click.is_bot, bot_detection_enabled,
+            ],
+        )  # fmt: skip
 
 
 def message_clicks_build(cursor: Any, *, account_id: int) -> int:
