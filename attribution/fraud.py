@@ -1,6 +1,6 @@
 """Fraud flags: one per incident, for a person to look at (the dashboard's Fraud page).
 
-- `click_flood` (raised by attribution.behaviour): one IP opened the links of many
+- `click_flood` (raised by attribution.bot_checks): one IP opened the links of many
   contacts (the `behaviour:ip-fanout` rule).
 - `click_rate`: a campaign whose raw clicks exceed FRAUD_CLICK_RATE_MAX of its sends.
 - `click_injection`: a conversion reported within FRAUD_CLICK_INJECTION_SECONDS of the click

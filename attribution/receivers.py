@@ -4,6 +4,7 @@ on their hooks (core/hooks.py, links/hooks.py) in AttributionConfig.ready."""
 from __future__ import annotations
 
 from attribution.models import Conversion
+from attribution.reattribution import conversions_reattribute
 from attribution.services import conversions_pending_match
 from attribution.tasks import sending_list_bot_detection_task
 from core import hooks as core_hooks
@@ -26,10 +27,17 @@ def clicks_stored(click_ids: list[str]) -> None:
 
 
 def bot_detection_switched(list_id: int, enabled: bool) -> None:
-    """A list's counted clicks are recomputed in the background (a big list has many)."""
+    """A list's counted clicks are recomputed in the background (a big list has many);
+    each that moves comes back through counted_click_moved."""
     sending_list_bot_detection_task.delay(list_id, enabled)
+
+
+def counted_click_moved(contact_id: int, message_id: int, offer_id: int | None) -> None:
+    """The conversions that may rest on that counted click are credited again."""
+    conversions_reattribute(contact_id=contact_id, offer_id=offer_id)
 
 
 def register() -> None:
     links_hooks.clicks_stored.register(clicks_stored)
+    links_hooks.counted_click_moved.register(counted_click_moved)
     core_hooks.bot_detection_switched.register(bot_detection_switched)

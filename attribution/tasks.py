@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from attribution import behaviour, fraud
+from attribution import bot_checks, fraud
 from attribution.services import conversions_pending_match
+from links import counting
 
 
 @shared_task(ignore_result=True)
@@ -15,9 +16,9 @@ def conversions_pending_match_task() -> int:
 
 @shared_task(ignore_result=True)
 def clicks_judge_task() -> int:
-    judged = total = behaviour.clicks_judge_pending()
-    while judged == behaviour.JUDGE_BATCH:  # keep up with a burst without waiting for beat
-        judged = behaviour.clicks_judge_pending()
+    judged = total = bot_checks.clicks_judge_pending()
+    while judged == bot_checks.JUDGE_BATCH:  # keep up with a burst without waiting for beat
+        judged = bot_checks.clicks_judge_pending()
         total += judged
     return total
 
@@ -29,4 +30,4 @@ def campaigns_click_rate_task() -> int:
 
 @shared_task(ignore_result=True)
 def sending_list_bot_detection_task(list_id: int, enabled: bool) -> int:
-    return behaviour.sending_list_bot_detection_set(list_id=list_id, enabled=enabled)
+    return counting.sending_list_bot_detection_set(list_id=list_id, enabled=enabled)

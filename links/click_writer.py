@@ -36,7 +36,7 @@ from django.db import (
     transaction,
 )
 
-from links import hooks
+from links import counting, hooks
 from links.bots import classify_request
 from links.click_stream import ClickEvent
 
@@ -46,11 +46,10 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 
 # One statement per batch: the raw clicks (joined to their links; a click whose link is
 # gone, or belongs to another account than the domain it came in on, is dropped), then
-# each (contact, message)'s earliest counted click among the new ones as its MessageClick.
-# Races: two consumers holding the same entry (one was presumed dead) both insert; the
-# unique click_id lets one row in and the other's ON CONFLICT skips it. MessageClick: the
-# unique (contact, message) with "earliest clicked_at wins", as in click_record. DISTINCT
-# ON keeps one row per (contact, message) in the batch, which ON CONFLICT DO UPDATE needs.
+# each (contact, message)'s counted click among the new ones offered as its MessageClick
+# (links.counting's rule and upsert, as the direct write runs them).
+# Race: two consumers holding the same entry (one was presumed dead) both insert; the
+# unique click_id lets one row in and the other's ON CONFLICT skips it.
 _WRITE = """
 WITH incoming AS (
     SELECT * FROM unnest(
@@ -70,32 +69,22 @@ WITH incoming AS (
     ON CONFLICT (click_id) DO NOTHING
     RETURNING id, account_id, link_id, message_id, contact_id, clicked_at, is_bot
 ), counted AS (
-    INSERT INTO links_messageclick
-        (account_id, contact_id, message_id, link_id, click_id, offer_id, clicked_at)
-    SELECT DISTINCT ON (n.contact_id, n.message_id)
-           n.account_id, n.contact_id, n.message_id, n.link_id, n.id, l.offer_id, n.clicked_at
-    FROM inserted n
-    JOIN links_messageshortlink l ON l.id = n.link_id
-    JOIN trackly_message m ON m.id = n.message_id
-    LEFT JOIN trackly_sendinglist s ON s.id = m.sending_list_id
-    -- With bot detection off on the list, the first click counts whatever its verdict.
-    WHERE NOT n.is_bot OR s.bot_detection_enabled IS FALSE
-    ORDER BY n.contact_id, n.message_id, n.clicked_at, n.id
-    ON CONFLICT (contact_id, message_id) DO UPDATE SET
-        link_id = EXCLUDED.link_id, click_id = EXCLUDED.click_id,
-        offer_id = EXCLUDED.offer_id, clicked_at = EXCLUDED.clicked_at
-    WHERE links_messageclick.clicked_at > EXCLUDED.clicked_at
-    RETURNING 1
+    {counted_upsert} RETURNING 1
 )
 SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM counted)
 """
+
+
+def clicks_write_sql() -> str:
+    """The batch statement, with the counted-click rule as links.counting has it now."""
+    return _WRITE.replace("{counted_upsert}", counting.counted_upsert_sql("inserted"))
 
 
 @dataclass
 class BatchResult:
     entries: int
     stored: int  # raw clicks inserted (the rest were already stored, or had no link)
-    counted: int  # MessageClick rows inserted or moved earlier
+    counted: int  # MessageClick rows inserted or moved to a click that beats theirs
     dead: int
 
 
@@ -116,7 +105,7 @@ def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
         [v.reason for v in verdicts],
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_WRITE, columns)
+        cursor.execute(clicks_write_sql(), columns)
         stored, counted = cursor.fetchone()
         failpoint("before-commit")
     return stored, counted

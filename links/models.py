@@ -60,7 +60,7 @@ class MessageShortLinkClick(models.Model):
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
     is_bot = models.BooleanField(default=False)
     bot_reason = models.CharField(max_length=100, blank=True)
-    # Set once the behavioural checks (attribution.behaviour) have looked at this click.
+    # Set once the behavioural checks (attribution.bot_checks) have looked at this click.
     judged_at = models.DateTimeField(null=True, blank=True)
     # When the row was written: clicked_at plus the click pipeline's lag.
     recorded_at = models.DateTimeField(db_default=Now(), editable=False)

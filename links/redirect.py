@@ -36,10 +36,10 @@ from core.models import normalize_host
 from links import click_stream, decision, ids
 from links.bots import classify_request
 from links.click_stream import ClickEvent
+from links.clicks import click_record
 from links.decision import Answer, Kind
 from links.domains import DomainInfo, domain_key, tracking_domain_by_host
 from links.resolve import LinkInfo, link_info, link_key, local
-from links.services import click_record  # TODO(integrate): moves to links.clicks
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,8 @@
-"""Minting: messages in, short links and rewritten bodies out."""
+"""Minting: messages in, short links and rewritten bodies out (the answer's shape is
+links.responses; click writes are links.clicks). Over 400 lines because minting is one
+all-or-nothing workflow (parse, prepare, idempotency, contacts and dimensions, bulk
+inserts) under one transaction and retry; its helpers serve nothing else.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connection, models, transaction
+from django.db import IntegrityError, OperationalError, models, transaction
 from django.utils import timezone
 
 from core import bounds
@@ -23,10 +27,9 @@ from core.models import (
     TrackingDomain,
 )
 from links import bulk, ids
-from links.bots import Verdict
 from links.mint_input import Errors, MessageInput, parse_message
-from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
-from links.resolve import LinkInfo
+from links.models import MessageShortLink
+from links.responses import link_result, message_result, message_result_from_parts
 from links.rewrite import Binding, Plan, plan_html, plan_sms, render
 from links.segments import sms_segments
 
@@ -233,7 +236,7 @@ def _mint_new(
             offer = p.offers.get(name)
             offer_id = offer.pk if offer else None
             link_rows.append([link_id, len(message_rows), name, url, offer_id])
-            links_out.append(_link_result(domain, name, link_id, url, offer_id))
+            links_out.append(link_result(domain, name, link_id, url, offer_id))
         body = render(p.plan.pieces, short_urls)
         segments = sms_segments(body) if item.channel == Message.Channel.SMS else None
         contact_id = contacts[item.contact.external_id]
@@ -252,7 +255,7 @@ def _mint_new(
             )
         )
         results.append(
-            _result(
+            message_result_from_parts(
                 None,
                 item.external_id,
                 contact_id,
@@ -452,125 +455,3 @@ def _dimension_resolve(
         )
         found = lookup()
     return found
-
-
-def message_result(
-    message: Message, domain: TrackingDomain | None, links: list[MessageShortLink]
-) -> dict[str, Any]:
-    return _result(
-        message.pk,
-        message.external_id,
-        message.contact_id,
-        message.contact.external_id,
-        message.channel,
-        message.sent_at,
-        message.rewritten_body,
-        message.segments,
-        [
-            _link_result(domain, ln.name, ln.link_id, ln.destination_url, ln.offer_id)
-            for ln in links
-        ],
-    )
-
-
-def _link_result(
-    domain: TrackingDomain | None, name: str, link_id: str, url: str, offer_id: int | None
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "link_id": link_id,
-        "short_url": domain.short_url(link_id) if domain else None,
-        "destination": url,
-        "offer": offer_id,
-    }
-
-
-def _result(
-    message_id: int | None,
-    external_id: str | None,
-    contact_id: int,
-    contact_external_id: str,
-    channel: str,
-    sent_at: dt.datetime,
-    body: str,
-    segments: int | None,
-    links: list[dict[str, Any]],
-) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "id": message_id,
-        "external_id": external_id,
-        "contact": {"id": contact_id, "external_id": contact_external_id},
-        "channel": channel,
-        "sent_at": sent_at.isoformat().replace("+00:00", "Z"),
-        "body": body,
-        "links": links,
-    }
-    if channel == Message.Channel.SMS:
-        result["segments"] = segments
-    return result
-
-
-def click_record(
-    *,
-    link: LinkInfo,
-    click_id: str,
-    clicked_at: dt.datetime,
-    ip: str | None,
-    user_agent: str,
-    referer: str,
-    accept_language: str,
-    method: str,
-    verdict: Verdict,
-) -> MessageShortLinkClick:
-    """Store a raw click and, when it is the contact's first counted click on the
-    message, its MessageClick. Two statements, no transaction: the second only ever adds
-    to the first."""
-    click = MessageShortLinkClick.objects.create(
-        click_id=click_id,
-        account_id=link.account_id,
-        link_id=link.pk,
-        message_id=link.message_id,
-        contact_id=link.contact_id,
-        clicked_at=clicked_at,
-        ip=ip,
-        user_agent=user_agent,
-        referer=referer,
-        accept_language=accept_language[:255],
-        method=method,
-        is_bot=verdict.is_bot,
-        bot_reason=verdict.reason,
-    )
-    # With bot detection off on the list, the first click counts whatever its verdict.
-    if not verdict.is_bot or not link.bot_detection_enabled:
-        message_click_offer(click=click, offer_id=link.offer_id)
-    return click
-
-
-_MESSAGE_CLICK_UPSERT = """
-    INSERT INTO {table}
-        (account_id, contact_id, message_id, link_id, click_id, offer_id, clicked_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s)
-    ON CONFLICT (contact_id, message_id) DO UPDATE SET
-        link_id = EXCLUDED.link_id, click_id = EXCLUDED.click_id,
-        offer_id = EXCLUDED.offer_id, clicked_at = EXCLUDED.clicked_at
-    WHERE {table}.clicked_at > EXCLUDED.clicked_at
-"""
-
-
-def message_click_offer(*, click: MessageShortLinkClick, offer_id: int | None) -> None:
-    """Make `click` its (contact, message)'s MessageClick if it is the earliest so far.
-
-    Race: many taps of one link at once (people double-tap; scanners fan out), and clicks
-    that reach the database out of order. The unique (contact, message) constraint with
-    ON CONFLICT keeps one row, and the WHERE keeps the earliest click in it, whichever
-    statement commits first.
-    """
-    sql = _MESSAGE_CLICK_UPSERT.format(table=connection.ops.quote_name(MessageClick._meta.db_table))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [
-                click.account_id, click.contact_id, click.message_id, click.link_id,
-                click.pk, offer_id, click.clicked_at,
-            ],
-        )  # fmt: skip

@@ -27,8 +27,9 @@ from core.authentication import account_of
 from core.models import ApiScope, Contact, Message
 from core.pagination import BoundedLimitOffsetPagination
 from links import api_docs
+from links.responses import message_result
 from links.selectors import message_click_summary
-from links.services import message_result, primary_tracking_domain
+from links.services import primary_tracking_domain
 from reporting import api_docs as read_docs
 from reporting import report_params, reports, selectors
 from reporting.exports import report_csv_response

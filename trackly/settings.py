@@ -180,7 +180,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "attribution.tasks.conversions_pending_match_task",
         "schedule": 15.0,
     },
-    # Behavioural bot checks on new clicks (attribution.behaviour).
+    # Behavioural bot checks on new clicks (attribution.bot_checks).
     "clicks-judge": {"task": "attribution.tasks.clicks_judge_task", "schedule": 5.0},
     # Report rollups (reporting.services.rollups_build). Every 30 s so that a new click is
     # in the reports within a minute, build time included; a run that finds another still

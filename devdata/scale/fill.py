@@ -45,6 +45,7 @@ from devdata.scale.catalogue import (
     account_plan_create,
 )
 from devdata.scale.pg import copy_rows, next_id, secondary_indexes_drop, sequence_past_max
+from links.counting import message_clicks_build
 
 # The tables loaded with COPY, in the order they are filled.
 LOADED_TABLES = (
@@ -86,7 +87,7 @@ class ScaleSize:
 
 @dataclass
 class FirstClick:
-    """A MessageClick being made: the first non-bot raw click of its message."""
+    """A MessageClick made (links.counting.message_clicks_build), as the conversions use it."""
 
     id: int
     message: int  # index into the messages
@@ -117,6 +118,9 @@ class ScaleFill:
         started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            # The counted clicks' build (links.counting.message_clicks_build) sorts an
+            # account's raw clicks: in memory, not in temporary files.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
             # Race: someone else inserting while ids are handed out. The tables are held
             # until the load commits (dropping their constraints would lock them anyway).
             cursor.execute(
@@ -402,7 +406,6 @@ class ScaleFill:
         order = sorted(range(len(times)), key=times.__getitem__)
         self.log(f"clicks: {len(order):,} planned and put in time order")
         click_pk = next_id(cursor, "links_messageshortlinkclick")
-        first_click_pk = next_id(cursor, "links_messageclick")
         columns = ("id", "click_id", "account_id", "link_id", "message_id", "contact_id",
                    "clicked_at", "ip", "user_agent", "referer", "accept_language", "method",
                    "is_bot", "bot_reason", "judged_at")  # fmt: skip
@@ -412,11 +415,8 @@ class ScaleFill:
         )  # fmt: skip
         account_of = [self.accounts[c.account].account.pk for c in self.creatives]
         language_of = [self.accounts[c.account].language for c in self.creatives]
-        offer_of = [self.accounts[c.account].offers[c.offer].id for c in self.creatives]
         first_message_id = self.first_message_id
         judged_after = dt.timedelta(seconds=2)  # the behaviour worker has seen every click
-        self.first_clicks: list[FirstClick] = []
-        has_first_click = bytearray(len(self.msg_sent))
         bot_clicks = 0
         with copy_rows(cursor, "links_messageshortlinkclick", columns) as write:
             for chunk_start in range(0, len(order), CHUNK):
@@ -434,35 +434,31 @@ class ScaleFill:
                         language_of[creative] if agent.sends_language else "", agent.method,
                         agent.is_bot, agent.reason, clicked_at + judged_after,
                     ))  # fmt: skip
-                    if agent.is_bot:
-                        bot_clicks += 1
-                    elif not has_first_click[m]:
-                        has_first_click[m] = 1
-                        self.first_clicks.append(
-                            FirstClick(
-                                id=first_click_pk + len(self.first_clicks),
-                                message=m,
-                                offer_id=offer_of[creative] if on_link1 else None,
-                                clicked_at=times[e],
-                                click_pk=click_pk,
-                                click_id=click_ids[j],
-                            )
-                        )
+                    bot_clicks += agent.is_bot
                     click_pk += 1
         self.counts["raw_clicks"] = len(order)
         self.counts["bot_clicks"] = bot_clicks
         del order, times, messages, agents_of, ips_of, links_of
 
-        columns = ("id", "account_id", "contact_id", "message_id", "link_id", "click_id",
-                   "offer_id", "clicked_at")  # fmt: skip
-        with copy_rows(cursor, "links_messageclick", columns) as write:
-            for row in self.first_clicks:
-                m = row.message
-                write((
-                    row.id, account_of[msg_creative[m]], msg_contact[m], first_message_id + m,
-                    self._link_of(row), row.click_pk, row.offer_id,
-                    start + dt.timedelta(microseconds=row.clicked_at),
-                ))  # fmt: skip
+        # The counted clicks by the product's rule (links.counting), from the raw clicks
+        # just copied; then read back, in time order, for the conversions to credit.
+        for plan in self.accounts:
+            message_clicks_build(cursor, account_id=plan.account.pk)
+        cursor.execute(
+            "SELECT mc.id, mc.message_id, mc.offer_id, mc.clicked_at, mc.click_id, r.click_id"
+            " FROM links_messageclick mc JOIN links_messageshortlinkclick r ON r.id = mc.click_id"
+            " WHERE mc.account_id = ANY(%s) ORDER BY mc.clicked_at, mc.click_id",
+            [[plan.account.pk for plan in self.accounts]],
+        )
+        microsecond = dt.timedelta(microseconds=1)
+        self.first_clicks = [
+            FirstClick(
+                id=pk, message=message_id - self.first_message_id, offer_id=offer_id,
+                clicked_at=(clicked_at - start) // microsecond, click_pk=click_pk,
+                click_id=click_id,
+            )
+            for pk, message_id, offer_id, clicked_at, click_pk, click_id in cursor.fetchall()
+        ]  # fmt: skip
         self.counts["message_clicks"] = len(self.first_clicks)
 
     # -- conversions and their postbacks ----------------------------------------------------

@@ -25,16 +25,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from attribution import rules
-from attribution.behaviour import click_verdict_set
 from attribution.models import Conversion
 from attribution.postback_input import ConversionInput
 from attribution.services import conversion_attribution, conversion_record
 from core.models import Offer
 from links import ids
 from links.bots import HUMAN, Verdict
+from links.clicks import click_record, click_verdict_set
 from links.models import MessageShortLink, MessageShortLinkClick
 from links.resolve import link_info_load
-from links.services import click_record
 
 SWAPS = {
     "the rule itself": {},

@@ -9,16 +9,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attribution import behaviour, fraud
+from attribution import bot_checks, fraud
 from attribution.models import FraudFlag
 from attribution.postback_input import ConversionInput
 from attribution.services import conversion_record
 from core.models import Account, Offer, SendingList
-from links import ids
+from links import counting, ids
 from links.bots import HUMAN, Verdict
+from links.clicks import click_record, click_verdict_set
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from links.resolve import link_info_load
-from links.services import click_record
 
 T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 BOT = Verdict(True, "ua:crawler:test")
@@ -67,7 +67,7 @@ class TestSignals:
         scan = click(link, T0 + dt.timedelta(seconds=1))
         person = click(link, T0 + dt.timedelta(minutes=3))
         assert counted(link) == scan.pk
-        assert behaviour.clicks_judge_pending() == 2
+        assert bot_checks.clicks_judge_pending() == 2
         scan.refresh_from_db()
         assert (scan.is_bot, scan.bot_reason) == (True, "behaviour:delivery-scan")
         assert counted(link) == person.pk
@@ -76,14 +76,14 @@ class TestSignals:
         SendingList.objects.create(account=owner.account, name="Slow", scanner_window_seconds=30)
         link = message(owner, list="Slow")
         tap = click(link, T0 + dt.timedelta(seconds=20))
-        behaviour.clicks_judge_pending()
+        bot_checks.clicks_judge_pending()
         tap.refresh_from_db()
         assert tap.bot_reason == "behaviour:delivery-scan"
 
     def test_a_click_after_the_window_stays_a_person(self, owner: Any) -> None:
         link = message(owner)
         tap = click(link, T0 + dt.timedelta(seconds=10))
-        behaviour.clicks_judge_pending()
+        bot_checks.clicks_judge_pending()
         tap.refresh_from_db()
         assert tap.is_bot is False and counted(link) == tap.pk
 
@@ -92,7 +92,7 @@ class TestSignals:
         links = [message(owner, contact=f"c{i}") for i in range(5)]
         for i, link in enumerate(links):
             click(link, at + dt.timedelta(seconds=i * 5), ip="203.0.113.7")
-        behaviour.clicks_judge_pending()
+        bot_checks.clicks_judge_pending()
         reasons = set(MessageShortLinkClick.objects.values_list("bot_reason", flat=True))
         assert reasons == {"behaviour:ip-fanout"}
         assert not MessageClick.objects.exists()
@@ -103,7 +103,7 @@ class TestSignals:
         at = T0 + dt.timedelta(minutes=5)
         for i in range(4):
             click(message(owner, contact=f"c{i}"), at + dt.timedelta(seconds=i), ip="203.0.113.8")
-        behaviour.clicks_judge_pending()
+        bot_checks.clicks_judge_pending()
         assert not MessageShortLinkClick.objects.filter(is_bot=True).exists()
         assert not FraudFlag.objects.exists()
 
@@ -113,7 +113,7 @@ class TestSignals:
         settings.BOT_LINK_CLICKS_PER_MINUTE = 3
         link = message(owner)
         taps = [click(link, T0 + dt.timedelta(minutes=5, seconds=i)) for i in range(5)]
-        behaviour.clicks_judge_pending()
+        bot_checks.clicks_judge_pending()
         flagged = list(
             MessageShortLinkClick.objects.filter(is_bot=True)
             .order_by("clicked_at")
@@ -144,11 +144,11 @@ class TestVerdictChanges:
             data=ConversionInput("purchase", Decimal(10), "USD", "t1", T0 + dt.timedelta(hours=3)),
         )  # fmt: skip
         assert conversion.message_id == link_a.message_id
-        behaviour.click_verdict_set(first, is_bot=True, reason="behaviour:test")
+        click_verdict_set(first, is_bot=True, reason="behaviour:test")
         conversion.refresh_from_db()
         assert conversion.message_id == link_b.message_id
         assert conversion.message_click.click_id == second.pk
-        behaviour.click_verdict_set(second, is_bot=True, reason="behaviour:test")
+        click_verdict_set(second, is_bot=True, reason="behaviour:test")
         conversion.refresh_from_db()
         assert conversion.message_click is None and conversion.attribution_type == "none"
 
@@ -161,13 +161,13 @@ class TestVerdictChanges:
             MessageShortLinkClick.objects.order_by("pk").values_list("is_bot", "bot_reason")
         )
         assert counted(link) == person.pk
-        behaviour.sending_list_bot_detection_set(list_id=sending_list.pk, enabled=False)
+        counting.sending_list_bot_detection_set(list_id=sending_list.pk, enabled=False)
         assert counted(link) == bot.pk
         assert (
             list(MessageShortLinkClick.objects.order_by("pk").values_list("is_bot", "bot_reason"))
             == verdicts
         )
-        behaviour.sending_list_bot_detection_set(list_id=sending_list.pk, enabled=True)
+        counting.sending_list_bot_detection_set(list_id=sending_list.pk, enabled=True)
         assert counted(link) == person.pk
 
     def test_the_list_api_switch_recomputes(
@@ -250,9 +250,7 @@ def test_message_click_is_always_the_first_click_not_a_bot(
     for index, is_bot in changes:
         target = clicks[index % len(clicks)]
         target.refresh_from_db()
-        behaviour.click_verdict_set(
-            target, is_bot=is_bot, reason="behaviour:test" if is_bot else ""
-        )
+        click_verdict_set(target, is_bot=is_bot, reason="behaviour:test" if is_bot else "")
 
     for link in links:
         candidates = MessageShortLinkClick.objects.filter(message_id=link.message_id)

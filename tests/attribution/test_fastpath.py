@@ -27,9 +27,9 @@ from attribution.services import conversion_attribution, postback_log_open
 from core.models import Account, Offer
 from links import ids
 from links.bots import HUMAN, Verdict
+from links.clicks import click_record
 from links.models import MessageShortLink, MessageShortLinkClick
 from links.resolve import link_info_load
-from links.services import click_record
 
 T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 DAY = 86400

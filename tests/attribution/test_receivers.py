@@ -17,6 +17,7 @@ from links.click_writer import ClickConsumer
 def test_attribution_registers_its_receivers_when_the_app_is_ready() -> None:
     assert receivers.clicks_stored in links_hooks.clicks_stored.receivers
     assert receivers.bot_detection_switched in core_hooks.bot_detection_switched.receivers
+    assert receivers.counted_click_moved in links_hooks.counted_click_moved.receivers
 
 
 def test_a_hook_registers_a_receiver_once() -> None:

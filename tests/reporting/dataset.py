@@ -1,5 +1,5 @@
 """A small, known dataset made through the real code paths: messages minted through the
-API, clicks through links.services.click_record, conversions through
+API, clicks through links.clicks.click_record, conversions through
 attribution.services.conversion_record."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from attribution.services import conversion_record
 from core.models import Message, Offer, SendingList
 from links import ids
 from links.bots import Verdict
+from links.clicks import click_record
 from links.models import MessageShortLink, MessageShortLinkClick
 from links.resolve import link_info_load
-from links.services import click_record
 
 UTC = dt.UTC
 

@@ -12,8 +12,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from attribution.behaviour import click_verdict_set, sending_list_bot_detection_set
 from attribution.models import Conversion
+from links.clicks import click_verdict_set
+from links.counting import sending_list_bot_detection_set
 from reporting import exports
 from reporting.report_params import ReportFilters
 from reporting.reports import DIMENSIONS, daily_series

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from attribution.behaviour import clicks_judge_pending
+from attribution.bot_checks import clicks_judge_pending
 from attribution.fraud import campaigns_click_rate_check
 from attribution.models import PostbackLog
 from attribution.redaction import REDACTED
@@ -40,9 +40,10 @@ from core.models import (
 )
 from links import ids
 from links.bots import classify_request
+from links.clicks import click_record
 from links.models import MessageShortLink
 from links.resolve import link_info_load
-from links.services import click_record, messages_mint
+from links.services import messages_mint
 from reporting.services import rollups_build
 
 DEMO_ACCOUNT = "Demo Co"
@@ -63,7 +64,7 @@ PEOPLE = [
 ]
 # What fetches a link at delivery: message-app previews, carrier and security scanners,
 # crawlers and scripts (each classified by its user agent), and scanners that pretend to
-# be a phone (caught by the delivery-scan rule, attribution.behaviour).
+# be a phone (caught by the delivery-scan rule, attribution.bot_checks).
 SCANNERS = [
     "facebookexternalhit/1.1 Facebot Twitterbot/1.0",
     "WhatsApp/2.23.20.0 A",
