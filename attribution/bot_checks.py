@@ -83,7 +83,7 @@ def _ip_fanout_check(click: MessageShortLinkClick) -> None:
         kind=FraudFlag.Kind.CLICK_FLOOD,
         key=f"{click.ip}@{click.clicked_at:%Y-%m-%dT%H:%M}",
         ip=click.ip,
-        click_id=click.pk,
+        raw_click_id=click.pk,
         evidence={
             "ip": click.ip,
             "contacts": contacts,
@@ -97,7 +97,7 @@ def _ip_fanout_check(click: MessageShortLinkClick) -> None:
 def _link_flood_check(click: MessageShortLinkClick) -> None:
     limit = settings.BOT_LINK_CLICKS_PER_MINUTE
     earlier = MessageShortLinkClick.objects.filter(
-        link_id=click.link_id,
+        short_link_id=click.short_link_id,
         clicked_at__gte=click.clicked_at - dt.timedelta(minutes=1),
     ).filter(Q(clicked_at__lt=click.clicked_at) | Q(clicked_at=click.clicked_at, pk__lt=click.pk))
     if earlier.count() >= limit:

@@ -61,18 +61,18 @@ WITH src AS (
            OR %(revenue)s::numeric <= o.revenue_cap)
 ),
 credited AS (
-    SELECT mc.id, mc.click_id AS click_pk, mc.clicked_at, mc.message_id,
+    SELECT mc.id, mc.raw_click_id AS click_pk, mc.clicked_at, mc.message_id,
            m.campaign_id, m.creative_id, k.click_id AS click_ref
     FROM src
     CROSS JOIN LATERAL ({credited_click}) mc
     JOIN trackly_message m ON m.id = mc.message_id
-    JOIN links_messageshortlinkclick k ON k.id = mc.click_id
+    JOIN links_messageshortlinkclick k ON k.id = mc.raw_click_id
 ),
 ins AS (
     INSERT INTO attribution_conversion
         (account_id, txn_id, event, revenue, revenue_reported, currency, occurred_at,
          received_at, status, attribution_type, unattributed_reason, reported_click_id,
-         reported_link_id, message_click_id, click_id, message_id, contact_id, offer_id,
+         reported_link_id, message_click_id, raw_click_id, message_id, contact_id, offer_id,
          campaign_id, creative_id, postback_log_id)
     SELECT %(account)s, %(txn)s, %(event)s,
            COALESCE(%(revenue)s::numeric, src.default_payout, 0), %(revenue)s::numeric IS NOT NULL,
@@ -95,7 +95,7 @@ FROM ins, credited
 """
 _SOURCES = {
     "click": (
-        "links_messageshortlinkclick k0 JOIN links_messageshortlink l ON l.id = k0.link_id",
+        "links_messageshortlinkclick k0 JOIN links_messageshortlink l ON l.id = k0.short_link_id",
         "k0.account_id = %(account)s AND k0.click_id = %(ref)s",
     ),
     "link": ("links_messageshortlink l", "l.account_id = %(account)s AND l.link_id = %(ref)s"),

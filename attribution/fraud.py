@@ -27,7 +27,7 @@ def flag_raise(
     ip: str | None = None,
     campaign_id: int | None = None,
     conversion_id: int | None = None,
-    click_id: int | None = None,
+    raw_click_id: int | None = None,
 ) -> FraudFlag:
     # One flag per incident, also when two workers raise it at once (unique constraint).
     flag, _ = FraudFlag.objects.update_or_create(
@@ -39,7 +39,7 @@ def flag_raise(
             "ip": ip,
             "campaign_id": campaign_id,
             "conversion_id": conversion_id,
-            "click_id": click_id,
+            "raw_click_id": raw_click_id,
         },
     )
     return flag
@@ -86,7 +86,7 @@ def conversion_injection_check(conversion: Conversion) -> FraudFlag | None:
         kind=FraudFlag.Kind.CLICK_INJECTION,
         key=f"conversion:{conversion.pk}",
         conversion_id=conversion.pk,
-        click_id=credited.click_id,
+        raw_click_id=credited.raw_click_id,
         evidence={
             "seconds_after_click": round(seconds, 3),
             "threshold_seconds": settings.FRAUD_CLICK_INJECTION_SECONDS,

@@ -84,7 +84,7 @@ class Conversion(models.Model):
     message_click = models.ForeignKey(
         MessageClick, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversions"
     )
-    click = models.ForeignKey(
+    raw_click = models.ForeignKey(
         MessageShortLinkClick, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     message = models.ForeignKey(
@@ -146,7 +146,7 @@ class FraudFlag(models.Model):
     conversion = models.ForeignKey(
         Conversion, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    click = models.ForeignKey(
+    raw_click = models.ForeignKey(
         MessageShortLinkClick, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)

@@ -87,7 +87,7 @@ def credited_click_sql(*, contact: str, offer: str, message: str, at: str, windo
 def attribution_sql(source: str) -> str:
     """The attribution of every row of `source`, a relation with the columns (key,
     account_id, contact_id, offer_id, message_id, occurred_at): one row per source row with
-    key, window_days, attribution_type, unattributed_reason, message_click_id, click_id,
+    key, window_days, attribution_type, unattributed_reason, message_click_id, raw_click_id,
     message_id, campaign_id, creative_id. Named parameters: direct and the reason_* ones
     (`attribution_params()`)."""
     start = window_start_sql(at="s.occurred_at", window_days="w.days")
@@ -117,7 +117,7 @@ def attribution_sql(source: str) -> str:
                     WHEN r.message_id IS NOT NULL THEN %(reason_view_through)s
                     WHEN earlier.found THEN format(%(reason_older)s, w.days)
                     ELSE format(%(reason_no_click)s, w.days) END AS unattributed_reason,
-               mc.id AS message_click_id, mc.click_id AS click_id,
+               mc.id AS message_click_id, mc.raw_click_id AS raw_click_id,
                m.id AS message_id, m.campaign_id, m.creative_id
         FROM {source} s
         JOIN trackly_account a ON a.id = s.account_id
@@ -127,7 +127,7 @@ def attribution_sql(source: str) -> str:
         LEFT JOIN LATERAL (
             SELECT bool_or(NOT k.is_bot) AS human, count(k.id) > 0 AS any
             FROM links_messageshortlink l
-            JOIN links_messageshortlinkclick k ON k.link_id = l.id
+            JOIN links_messageshortlinkclick k ON k.short_link_id = l.id
             WHERE mc.id IS NULL AND {scope} AND k.contact_id = s.contact_id
               AND k.clicked_at >= {start} AND k.clicked_at <= s.occurred_at
         ) raw ON true
@@ -176,8 +176,8 @@ class Attribution:
     creative_id: int | None = None
 
     @property
-    def click_id(self) -> int | None:
-        return self.message_click.click_id if self.message_click else None
+    def raw_click_id(self) -> int | None:
+        return self.message_click.raw_click_id if self.message_click else None
 
 
 def attribution_find(
@@ -216,7 +216,7 @@ def attribution_find(
     _, _, kind, reason, message_click_id, _, message, campaign_id, creative_id = row
     credited = None
     if message_click_id is not None:
-        credited = MessageClick.objects.select_related("click").get(pk=message_click_id)
+        credited = MessageClick.objects.select_related("raw_click").get(pk=message_click_id)
     return Attribution(
         type=kind,
         reason=reason,
@@ -249,7 +249,7 @@ def attribution_find_embedded(
         MessageClick.objects.filter(
             contact_id=contact_id, clicked_at__gte=start, clicked_at__lte=occurred_at, **scope
         )
-        .select_related("message", "click")
+        .select_related("message", "raw_click")
         .order_by("clicked_at", "id")
         .first()
     )
@@ -271,7 +271,7 @@ def attribution_find_embedded(
         contact_id=contact_id,
         clicked_at__gte=start,
         clicked_at__lte=occurred_at,
-        **{f"link__{k}": v for k, v in scope.items()},
+        **{f"short_link__{k}": v for k, v in scope.items()},
     )
     if in_window.filter(is_bot=False).exists():
         # Tapped again inside the window, but the counted (first) click is older.
@@ -330,7 +330,7 @@ def conversions_attribute(cursor: Any, *, first_id: int, last_id: int) -> int:
         UPDATE attribution_conversion cv
         SET attribution_type = x.attribution_type,
             unattributed_reason = x.unattributed_reason,
-            message_click_id = x.message_click_id, click_id = x.click_id,
+            message_click_id = x.message_click_id, raw_click_id = x.raw_click_id,
             message_id = x.message_id, campaign_id = x.campaign_id, creative_id = x.creative_id
         FROM ({attribution_sql(source)}) x
         WHERE cv.id = x.key

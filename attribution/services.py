@@ -168,7 +168,7 @@ def attribution_apply(conversion: Conversion, attribution: Attribution) -> None:
     conversion.attribution_type = attribution.type
     conversion.unattributed_reason = attribution.reason
     conversion.message_click = attribution.message_click
-    conversion.click_id = attribution.click_id
+    conversion.raw_click_id = attribution.raw_click_id
     conversion.message_id = attribution.message_id
     conversion.campaign_id = attribution.campaign_id
     conversion.creative_id = attribution.creative_id
@@ -203,7 +203,7 @@ def conversions_pending_match(
             c.click_id: c
             for c in MessageShortLinkClick.objects.filter(
                 click_id__in=[p.reported_click_id for p in pending]
-            ).select_related("link__offer")
+            ).select_related("short_link__offer")
         }
         for conversion in pending:
             try:
@@ -220,10 +220,10 @@ def _pending_settle(
 ) -> int:
     click = clicks.get(conversion.reported_click_id)
     if click is not None and click.account_id == conversion.account_id:
-        offer = click.link.offer
+        offer = click.short_link.offer
         conversion.offer = offer
         conversion.contact_id = click.contact_id
-        conversion.reported_link = click.link
+        conversion.reported_link = click.short_link
         if offer is not None and not conversion.revenue_reported:
             conversion.revenue = offer.default_payout
         if (
@@ -274,7 +274,7 @@ def conversion_result(conversion: Conversion, status: str) -> dict[str, Any]:
         credited = conversion.message_click
         attribution = attribution_answer(
             type=conversion.attribution_type,
-            click_id=credited.click.click_id if credited is not None else None,
+            click_id=credited.raw_click.click_id if credited is not None else None,
             message_id=conversion.message_id,
             creative_id=conversion.creative_id,
             offer_id=conversion.offer_id,

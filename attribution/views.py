@@ -242,7 +242,7 @@ def _credit(
     data = replace(data, currency=data.currency or account.currency)
     if click_id:
         click = (
-            MessageShortLinkClick.objects.select_related("link__offer")
+            MessageShortLinkClick.objects.select_related("short_link__offer")
             .filter(account=account, click_id=click_id)
             .first()
         )
@@ -253,7 +253,7 @@ def _credit(
                 reported_click_id=click_id, pending=True,
             )  # fmt: skip
             return _answer(conversion, created)
-        link = click.link
+        link = click.short_link
     else:
         link = _link(account, link_id)
     conversion, created = conversion_record(

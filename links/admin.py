@@ -38,7 +38,7 @@ class MessageShortLinkAdmin(ReadOnlyAdmin):
 class MessageShortLinkClickAdmin(ReadOnlyAdmin):
     list_display = [
         "click_id",
-        "link",
+        "short_link",
         "clicked_at",
         "ip",
         "method",
@@ -47,14 +47,14 @@ class MessageShortLinkClickAdmin(ReadOnlyAdmin):
         "user_agent",
     ]
     list_filter = ["is_bot", "method", "bot_reason"]
-    search_fields = ["=click_id", "=link__link_id", "=ip"]
-    list_select_related = ["link"]
+    search_fields = ["=click_id", "=short_link__link_id", "=ip"]
+    list_select_related = ["short_link"]
     date_hierarchy = "clicked_at"
 
 
 @admin.register(MessageClick)
 class MessageClickAdmin(ReadOnlyAdmin):
-    list_display = ["message", "contact", "link", "offer", "clicked_at"]
-    search_fields = ["=click__click_id", "=link__link_id"]
-    list_select_related = ["message", "contact", "link", "offer"]
+    list_display = ["message", "contact", "short_link", "offer", "clicked_at"]
+    search_fields = ["=raw_click__click_id", "=short_link__link_id"]
+    list_select_related = ["message", "contact", "short_link", "offer"]
     date_hierarchy = "clicked_at"

@@ -59,7 +59,7 @@ WITH incoming AS (
            accept_language, method, is_bot, bot_reason)
 ), inserted AS (
     INSERT INTO links_messageshortlinkclick
-        (click_id, account_id, link_id, message_id, contact_id, clicked_at, ip, user_agent,
+        (click_id, account_id, short_link_id, message_id, contact_id, clicked_at, ip, user_agent,
          referer, accept_language, method, is_bot, bot_reason, recorded_at)
     SELECT i.click_id, l.account_id, l.id, l.message_id, l.contact_id, i.clicked_at, i.ip,
            i.user_agent, i.referer, i.accept_language, i.method, i.is_bot, i.bot_reason,
@@ -67,7 +67,7 @@ WITH incoming AS (
     FROM incoming i
     JOIN links_messageshortlink l ON l.link_id = i.link_code AND l.account_id = i.account_id
     ON CONFLICT (click_id) DO NOTHING
-    RETURNING id, account_id, link_id, message_id, contact_id, clicked_at, is_bot
+    RETURNING id, account_id, short_link_id, message_id, contact_id, clicked_at, is_bot
 ), counted AS (
     {counted_upsert} RETURNING 1
 )

@@ -30,7 +30,7 @@ def click_record(
     click = MessageShortLinkClick.objects.create(
         click_id=click_id,
         account_id=link.account_id,
-        link_id=link.pk,
+        short_link_id=link.pk,
         message_id=link.message_id,
         contact_id=link.contact_id,
         clicked_at=clicked_at,

@@ -34,11 +34,13 @@ COUNTS = "(NOT {click}.is_bot OR {sending_list}.bot_detection_enabled IS FALSE)"
 # the raw click with their direction; only columns a MessageClick keeps (KEPT_AS), so a
 # stored counted click can be compared with a new one.
 ORDER: tuple[tuple[str, str], ...] = (("clicked_at", "ASC"), ("id", "ASC"))
-KEPT_AS = {"clicked_at": "clicked_at", "id": "click_id"}
+KEPT_AS = {"clicked_at": "clicked_at", "id": "raw_click_id"}
 
 # MessageClick's columns, and what each is made of (c: the raw click, l: its short link).
-_COLUMNS = "account_id, contact_id, message_id, link_id, click_id, offer_id, clicked_at"
-_MADE_OF = "c.account_id, c.contact_id, c.message_id, c.link_id, c.id, l.offer_id, c.clicked_at"
+_COLUMNS = "account_id, contact_id, message_id, short_link_id, raw_click_id, offer_id, clicked_at"
+_MADE_OF = (
+    "c.account_id, c.contact_id, c.message_id, c.short_link_id, c.id, l.offer_id, c.clicked_at"
+)
 
 
 def _table(model: Any) -> str:
@@ -69,7 +71,7 @@ def _joined(source: str) -> str:
     """Raw clicks `c` from `source` with their link `l`, message `m` and list `s`."""
     return (
         f"FROM {source} c"
-        f" JOIN {_table(MessageShortLink)} l ON l.id = c.link_id"
+        f" JOIN {_table(MessageShortLink)} l ON l.id = c.short_link_id"
         f" JOIN {_table(Message)} m ON m.id = c.message_id"
         f" LEFT JOIN {_table(SendingList)} s ON s.id = m.sending_list_id"
     )
@@ -83,7 +85,7 @@ def _upsert() -> str:
     table = _table(MessageClick)
     return (
         "ON CONFLICT (contact_id, message_id) DO UPDATE SET"
-        " link_id = EXCLUDED.link_id, click_id = EXCLUDED.click_id,"
+        " short_link_id = EXCLUDED.short_link_id, raw_click_id = EXCLUDED.raw_click_id,"
         " offer_id = EXCLUDED.offer_id, clicked_at = EXCLUDED.clicked_at"
         f" WHERE {beats_sql('EXCLUDED', table)}"
     )
@@ -95,9 +97,9 @@ def message_click_offer_sql() -> str:
     is also what SQLite needs to parse an INSERT ... SELECT with an upsert."""
     return (
         f"INSERT INTO {_table(MessageClick)} ({_COLUMNS})"  # noqa: S608 - names from models
-        " SELECT c.account_id, c.contact_id, c.message_id, c.link_id, c.id, c.offer_id,"
+        " SELECT c.account_id, c.contact_id, c.message_id, c.short_link_id, c.id, c.offer_id,"
         " c.clicked_at FROM (SELECT %s AS account_id, %s AS contact_id, %s AS message_id,"
-        " %s AS link_id, %s AS id, CAST(%s AS bigint) AS offer_id, %s AS clicked_at,"
+        " %s AS short_link_id, %s AS id, CAST(%s AS bigint) AS offer_id, %s AS clicked_at,"
         " %s AS is_bot, %s AS bot_detection_enabled) c"
         f" WHERE {counts_sql('c', 'c')} {_upsert()}"
     )
@@ -125,7 +127,7 @@ def message_click_offer(
         cursor.execute(
             message_click_offer_sql(),
             [
-                click.account_id, click.contact_id, click.message_id, click.link_id, click.pk,
+                click.account_id, click.contact_id, click.message_id, click.short_link_id, click.pk,
                 offer_id, connection.ops.adapt_datetimefield_value(click.clicked_at),
                 click.is_bot, bot_detection_enabled,
             ],
@@ -147,7 +149,7 @@ def message_clicks_build(cursor: Any, *, account_id: int) -> int:
         f" AND NOT EXISTS (SELECT 1 FROM {table} e"
         f" WHERE e.contact_id = c.contact_id AND e.message_id = c.message_id)"
         f" ORDER BY c.contact_id, c.message_id, {order_sql()}"
-        f") AS first_clicks ({_COLUMNS}) ORDER BY clicked_at, click_id",
+        f") AS first_clicks ({_COLUMNS}) ORDER BY clicked_at, raw_click_id",
         [account_id],
     )
     return cursor.rowcount
@@ -171,18 +173,18 @@ def message_click_recompute(*, contact_id: int, message_id: int) -> bool:
             )
             first = cursor.fetchone()
         current = MessageClick.objects.filter(contact_id=contact_id, message_id=message_id).first()
-        if (current and current.click_id) == (first and first[4]):
+        if (current and current.raw_click_id) == (first and first[4]):
             return False
         offer_id = current.offer_id if current else first[5]  # type: ignore[index]
         if first is None:
             current.delete()  # type: ignore[union-attr]
         else:
-            account_id, _, _, link_id, click_pk, first_offer_id, clicked_at = first
+            account_id, _, _, short_link_id, click_pk, first_offer_id, clicked_at = first
             MessageClick.objects.update_or_create(
                 contact_id=contact_id,
                 message_id=message_id,
                 defaults={
-                    "account_id": account_id, "link_id": link_id, "click_id": click_pk,
+                    "account_id": account_id, "short_link_id": short_link_id, "raw_click_id": click_pk,
                     "offer_id": first_offer_id, "clicked_at": clicked_at,
                 },
             )  # fmt: skip

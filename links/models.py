@@ -49,7 +49,9 @@ class MessageShortLinkClick(models.Model):
 
     click_id = models.CharField(max_length=32, unique=True, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    link = models.ForeignKey(MessageShortLink, on_delete=models.CASCADE, related_name="clicks")
+    short_link = models.ForeignKey(
+        MessageShortLink, on_delete=models.CASCADE, related_name="clicks"
+    )
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="raw_clicks")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
     clicked_at = models.DateTimeField(default=timezone.now)
@@ -68,7 +70,7 @@ class MessageShortLinkClick(models.Model):
     class Meta:
         verbose_name = "raw click"
         indexes = [
-            models.Index(fields=["link", "clicked_at"], name="rawclick_link_clicked"),
+            models.Index(fields=["short_link", "clicked_at"], name="rawclick_link_clicked"),
             models.Index(
                 fields=["message", "contact", "clicked_at"], name="rawclick_message_contact"
             ),
@@ -93,8 +95,8 @@ class MessageClick(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="message_clicks")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="message_clicks")
-    link = models.ForeignKey(MessageShortLink, on_delete=models.CASCADE, related_name="+")
-    click = models.OneToOneField(
+    short_link = models.ForeignKey(MessageShortLink, on_delete=models.CASCADE, related_name="+")
+    raw_click = models.OneToOneField(
         MessageShortLinkClick, on_delete=models.CASCADE, related_name="message_click"
     )
     offer = models.ForeignKey(

@@ -14,9 +14,9 @@ def message_click_summary(message: Message, links: list[dict[str, Any]]) -> dict
     """`clicked`, `raw_clicks`, `bot_clicks`, `first_click_at`, and raw clicks per link
     (added in place to each link of `links`). Two queries."""
     per_link = {
-        row["link__link_id"]: row
+        row["short_link__link_id"]: row
         for row in MessageShortLinkClick.objects.filter(message=message)
-        .values("link__link_id")
+        .values("short_link__link_id")
         .annotate(raw=Count("id"), bots=Count("id", filter=Q(is_bot=True)))
     }
     for link in links:

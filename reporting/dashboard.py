@@ -113,19 +113,21 @@ def postback_row(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def message_raw_clicks(message: Message, dates: DateRange) -> QuerySet[MessageShortLinkClick]:
-    queryset = MessageShortLinkClick.objects.filter(message=message).select_related("link")
+    queryset = MessageShortLinkClick.objects.filter(message=message).select_related("short_link")
     return dates.filter(queryset, "clicked_at", message.account)
 
 
 def counted_click_id(message: Message) -> int | None:
     """The raw click that is the message's MessageClick (its contact's first human click)."""
-    return MessageClick.objects.filter(message=message).values_list("click_id", flat=True).first()
+    return (
+        MessageClick.objects.filter(message=message).values_list("raw_click_id", flat=True).first()
+    )
 
 
 def raw_click_row(click: MessageShortLinkClick, counted_id: int | None) -> dict[str, Any]:
     return {
         "clicked_at": click.clicked_at,
-        "link_id": click.link.link_id,
+        "link_id": click.short_link.link_id,
         "is_bot": click.is_bot,
         "bot_reason": click.bot_reason,
         "counted": click.pk == counted_id,

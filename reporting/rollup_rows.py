@@ -86,10 +86,10 @@ def days_rebuild(
         add(_key(r, "offer_id"), offer_sends=r["n"])
     for r in (
         within(MessageShortLinkClick.objects.all(), "clicked_at")
-        .values(*by_message, "link__offer_id")
+        .values(*by_message, "short_link__offer_id")
         .annotate(raw=Count("id"), bots=Count("id", filter=Q(is_bot=True)))
     ):
-        add(_key(r, "link__offer_id"), raw_clicks=r["raw"], bot_clicks=r["bots"])
+        add(_key(r, "short_link__offer_id"), raw_clicks=r["raw"], bot_clicks=r["bots"])
     for r in (
         within(MessageClick.objects.all(), "clicked_at")
         .values(*by_message, "offer_id")

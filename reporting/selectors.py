@@ -129,11 +129,11 @@ def contact_journey(contact: Contact) -> dict[str, Any]:
             "external_id": m.external_id, "channel": m.channel,
             "campaign": m.campaign.name if m.campaign else None,
         }))  # fmt: skip
-    counted = set(contact.message_clicks.values_list("click_id", flat=True))
-    for c in MessageShortLinkClick.objects.filter(contact=contact).select_related("link"):
+    counted = set(contact.message_clicks.values_list("raw_click_id", flat=True))
+    for c in MessageShortLinkClick.objects.filter(contact=contact).select_related("short_link"):
         events.append((c.clicked_at, 1, {
             "type": "click", "at": iso(c.clicked_at), "click_id": c.click_id,
-            "message_id": c.message_id, "link_id": c.link.link_id, "is_bot": c.is_bot,
+            "message_id": c.message_id, "link_id": c.short_link.link_id, "is_bot": c.is_bot,
             "bot_reason": c.bot_reason, "counted": c.pk in counted,
         }))  # fmt: skip
     conversions = [

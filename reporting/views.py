@@ -139,7 +139,7 @@ def message_detail(request: HttpRequest, account: Account, message_id: int) -> H
         default=Sort("clicked_at", descending=False),
         queryset=dashboard.message_raw_clicks(message, dates),
         row=lambda c: dashboard.raw_click_row(c, counted_id),
-        order_fields={"link_id": "link__link_id"},
+        order_fields={"link_id": "short_link__link_id"},
     )
     if isinstance(table, HttpResponseBase):
         return table

@@ -55,7 +55,7 @@ def tap(account: Any, link: str | dict, ua: str = BROWSER, *, at: dt.datetime | 
     if settings.CLICK_STREAM:
         assert response.status_code == 302 and at is None, response
         return parse_qs(urlsplit(response["Location"]).query)["click_id"][0]
-    click = MessageShortLinkClick.objects.filter(link__link_id=link_id).latest("id")
+    click = MessageShortLinkClick.objects.filter(short_link__link_id=link_id).latest("id")
     if at is not None:
         click_move(click, at)
     return click.click_id
@@ -64,7 +64,7 @@ def tap(account: Any, link: str | dict, ua: str = BROWSER, *, at: dt.datetime | 
 def click_move(click: MessageShortLinkClick, at: dt.datetime) -> None:
     """The stored click (and the counted click it made, if any) as if made at `at`."""
     MessageShortLinkClick.objects.filter(pk=click.pk).update(clicked_at=at)
-    MessageClick.objects.filter(click=click).update(clicked_at=at)
+    MessageClick.objects.filter(raw_click=click).update(clicked_at=at)
 
 
 def clicked(account: Any, offer: Offer | None = None) -> tuple[str, str]:

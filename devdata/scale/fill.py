@@ -406,7 +406,7 @@ class ScaleFill:
         order = sorted(range(len(times)), key=times.__getitem__)
         self.log(f"clicks: {len(order):,} planned and put in time order")
         click_pk = next_id(cursor, "links_messageshortlinkclick")
-        columns = ("id", "click_id", "account_id", "link_id", "message_id", "contact_id",
+        columns = ("id", "click_id", "account_id", "short_link_id", "message_id", "contact_id",
                    "clicked_at", "ip", "user_agent", "referer", "accept_language", "method",
                    "is_bot", "bot_reason", "judged_at")  # fmt: skip
         start, agents, ips = self.start, self.clickers.agents, self.clickers.ips
@@ -445,9 +445,9 @@ class ScaleFill:
         for plan in self.accounts:
             message_clicks_build(cursor, account_id=plan.account.pk)
         cursor.execute(
-            "SELECT mc.id, mc.message_id, mc.offer_id, mc.clicked_at, mc.click_id, r.click_id"
-            " FROM links_messageclick mc JOIN links_messageshortlinkclick r ON r.id = mc.click_id"
-            " WHERE mc.account_id = ANY(%s) ORDER BY mc.clicked_at, mc.click_id",
+            "SELECT mc.id, mc.message_id, mc.offer_id, mc.clicked_at, mc.raw_click_id, r.click_id"
+            " FROM links_messageclick mc JOIN links_messageshortlinkclick r ON r.id = mc.raw_click_id"
+            " WHERE mc.account_id = ANY(%s) ORDER BY mc.clicked_at, mc.raw_click_id",
             [[plan.account.pk for plan in self.accounts]],
         )
         microsecond = dt.timedelta(microseconds=1)
@@ -494,7 +494,7 @@ class ScaleFill:
         columns = ("id", "account_id", "txn_id", "event", "revenue", "revenue_reported",
                    "currency", "occurred_at", "received_at", "status", "attribution_type",
                    "unattributed_reason", "reported_click_id", "reported_link_id",
-                   "message_click_id", "click_id", "message_id", "contact_id", "offer_id",
+                   "message_click_id", "raw_click_id", "message_id", "contact_id", "offer_id",
                    "campaign_id", "creative_id", "postback_log_id")  # fmt: skip
         with copy_rows(cursor, "attribution_conversion", columns) as write:
             for row in rows:
@@ -633,7 +633,7 @@ class ScaleFill:
             "reported_click_id": reported_click_id,
             "reported_link_id": reported_link,
             "message_click_id": None,
-            "click_id": None,
+            "raw_click_id": None,
             "message_id": None,
             "contact_id": contact,
             "offer_id": offer.id,
@@ -684,7 +684,7 @@ class ScaleFill:
         cursor.execute(
             """
             INSERT INTO attribution_fraudflag
-                (account_id, kind, key, evidence, ip, click_id, created_at, updated_at)
+                (account_id, kind, key, evidence, ip, raw_click_id, created_at, updated_at)
             SELECT account_id, 'click_flood',
                    host(ip) || '@' || to_char(minute AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI'),
                    jsonb_build_object('ip', host(ip), 'contacts', contacts, 'clicks', clicks,
@@ -708,13 +708,13 @@ class ScaleFill:
         cursor.execute(
             """
             INSERT INTO attribution_fraudflag
-                (account_id, kind, key, evidence, conversion_id, click_id, created_at, updated_at)
+                (account_id, kind, key, evidence, conversion_id, raw_click_id, created_at, updated_at)
             SELECT c.account_id, 'click_injection', 'conversion:' || c.id,
                    jsonb_build_object(
                        'seconds_after_click',
                        round(extract(epoch FROM c.occurred_at - mc.clicked_at)::numeric, 3),
                        'threshold_seconds', %s, 'txn_id', c.txn_id),
-                   c.id, c.click_id, c.received_at, c.received_at
+                   c.id, c.raw_click_id, c.received_at, c.received_at
             FROM attribution_conversion AS c
             JOIN links_messageclick AS mc ON mc.id = c.message_click_id
             WHERE c.account_id = ANY(%s)

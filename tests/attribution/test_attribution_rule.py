@@ -128,7 +128,7 @@ def test_the_full_path_follows(swap: str, cast: dict[str, Any]) -> None:
     assert created
     credited, kind = expected(swap, a, b)
     assert conversion.message_click is not None
-    assert (conversion.message_click.click.click_id, conversion.attribution_type) == (
+    assert (conversion.message_click.raw_click.click_id, conversion.attribution_type) == (
         credited,
         kind,
     )
@@ -156,7 +156,7 @@ def test_the_reattribution_after_a_verdict_change_follows(swap: str, cast: dict[
     conversion.refresh_from_db()
     credited, kind = expected(swap, a, b)
     assert conversion.message_click is not None
-    assert (conversion.message_click.click.click_id, conversion.attribution_type) == (
+    assert (conversion.message_click.raw_click.click_id, conversion.attribution_type) == (
         credited,
         kind,
     )

@@ -144,7 +144,7 @@ def test_the_fast_path_credits_exactly_what_the_rule_credits(
     attribution, conversion_id, clicked_at = got
     assert attribution == {
         "type": expected.type,
-        "click_id": expected.message_click.click.click_id,
+        "click_id": expected.message_click.raw_click.click_id,
         "message_id": expected.message_id,
         "creative_id": expected.creative_id,
         "offer_id": link.offer_id,

@@ -53,9 +53,9 @@ class TestPipeline:
 
         assert (result.entries, result.stored, result.counted) == (1, 1, 1)
         click = MessageShortLinkClick.objects.get()
-        assert click.click_id == click_id and click.link.link_id == link_id
+        assert click.click_id == click_id and click.short_link.link_id == link_id
         assert click.recorded_at >= click.clicked_at
-        assert MessageClick.objects.get().click == click
+        assert MessageClick.objects.get().raw_click == click
         # Acknowledged and deleted: nothing pending, nothing left.
         assert click_stream.xlen(click_stream_key()) == 0
         assert click_stream.xpending(click_stream_key(), "click-writers")["pending"] == 0
@@ -171,7 +171,7 @@ class TestPipeline:
         assert clicks_write(batch) == (0, 0)
 
         assert MessageShortLinkClick.objects.count() == 3
-        assert MessageClick.objects.get().click.click_id == "click00000000000"
+        assert MessageClick.objects.get().raw_click.click_id == "click00000000000"
 
     def test_the_earliest_click_wins_within_a_batch_and_across_batches(self, owner: Any) -> None:
         link_id = mint(owner)["links"][0]["link_id"]
@@ -181,9 +181,9 @@ class TestPipeline:
         clicks_write(
             [event(owner, link_id, "a" * 16, late), event(owner, link_id, "b" * 16, early)]
         )
-        assert MessageClick.objects.get().click.click_id == "b" * 16
+        assert MessageClick.objects.get().raw_click.click_id == "b" * 16
         clicks_write([event(owner, link_id, "c" * 16, earliest)])  # arrived out of order
-        assert MessageClick.objects.get().click.click_id == "c" * 16
+        assert MessageClick.objects.get().raw_click.click_id == "c" * 16
 
     def test_bots_are_stored_but_not_counted_unless_the_list_says_so(self, owner: Any) -> None:
         now = timezone.now()
@@ -197,7 +197,7 @@ class TestPipeline:
             body="{{link1}}", list="Raw", links={"link1": {"url": "https://x.example/"}}
         )
         clicks_write([event(owner, unchecked["links"][0]["link_id"], "e" * 16, now, ua=GOOGLEBOT)])
-        assert MessageClick.objects.get().click.click_id == "e" * 16
+        assert MessageClick.objects.get().raw_click.click_id == "e" * 16
 
     def test_a_click_on_another_accounts_link_or_a_gone_link_is_dropped(
         self, owner: Any, outsider: Any

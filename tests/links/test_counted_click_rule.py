@@ -78,7 +78,7 @@ def test_the_direct_write_follows_the_rule(owner: Any, rule: int) -> None:
     record(link, 3, BOT)
 
     assert counted_minute(link) == rule
-    assert MessageClick.objects.get().click.clicked_at == T0 + rule * MINUTE
+    assert MessageClick.objects.get().raw_click.clicked_at == T0 + rule * MINUTE
 
 
 @pytest.mark.django_db

@@ -112,7 +112,7 @@ class TestRedirect:
         assert click.accept_language == "fr-FR"
         assert click.method == "GET"
         assert click.is_bot is False and click.bot_reason == ""
-        assert click.link.link_id == link["link_id"]
+        assert click.short_link.link_id == link["link_id"]
 
     def test_the_second_click_of_a_contact_is_raw_only(self, owner: Any) -> None:
         link = mint_link(owner)
@@ -120,7 +120,7 @@ class TestRedirect:
         tap(owner, link["link_id"])
         assert MessageShortLinkClick.objects.count() == 2
         first = MessageShortLinkClick.objects.order_by("clicked_at", "id").first()
-        assert MessageClick.objects.get().click_id == first.pk
+        assert MessageClick.objects.get().raw_click_id == first.pk
 
     def test_a_bots_first_click_leaves_room_for_the_person(self, owner: Any) -> None:
         link = mint_link(owner)
@@ -128,7 +128,7 @@ class TestRedirect:
         assert not MessageClick.objects.exists()
         tap(owner, link["link_id"])
         person = MessageShortLinkClick.objects.get(is_bot=False)
-        assert MessageClick.objects.get().click_id == person.pk
+        assert MessageClick.objects.get().raw_click_id == person.pk
         assert MessageShortLinkClick.objects.get(is_bot=True).bot_reason == "ua:crawler:googlebot"
 
     def test_with_bot_detection_off_the_first_click_counts_whatever_its_verdict(
@@ -139,7 +139,7 @@ class TestRedirect:
             body="Go {{link1}}", list="Raw", links={"link1": {"url": "https://a.example/"}}
         )
         tap(owner, message["links"][0]["link_id"], ua=GOOGLEBOT)
-        assert MessageClick.objects.get().click.is_bot is True
+        assert MessageClick.objects.get().raw_click.is_bot is True
 
     def test_head_answers_like_get_without_a_body_and_counts_as_a_bot(self, owner: Any) -> None:
         link = mint_link(owner)
@@ -170,9 +170,9 @@ class TestRedirect:
             body="{{link1}}", campaign="Spring", creative="A", links={"link1": {"offer": offer.pk}}
         )
         response = tap(owner, message["links"][0]["link_id"])
-        click = MessageShortLinkClick.objects.select_related("link__message").get()
+        click = MessageShortLinkClick.objects.select_related("short_link__message").get()
         query = parse_qs(urlsplit(response["Location"]).query)
-        assert query["v"] == [expected(click.link, click)]
+        assert query["v"] == [expected(click.short_link, click)]
         assert response["Location"].endswith("#top")
         # The click id rides in its macro, or else in the click parameter, never both.
         assert ("click_id" in query) == (macro != "click_id")

@@ -46,8 +46,8 @@ def _events(account: Account) -> list[Event]:
     for m in messages.values():
         events.append(Event("sends", 1, m.sent_at.astimezone(tz).date(), m,
                             frozenset(carried[m.pk] or {None})))  # fmt: skip
-    for c in MessageShortLinkClick.objects.filter(account=account).select_related("link"):
-        day, offers = c.clicked_at.astimezone(tz).date(), frozenset({c.link.offer_id})
+    for c in MessageShortLinkClick.objects.filter(account=account).select_related("short_link"):
+        day, offers = c.clicked_at.astimezone(tz).date(), frozenset({c.short_link.offer_id})
         events.append(Event("raw_clicks", 1, day, messages[c.message_id], offers))
         if c.is_bot:
             events.append(Event("bot_clicks", 1, day, messages[c.message_id], offers))
