@@ -184,8 +184,9 @@ def message_click_recompute(*, contact_id: int, message_id: int) -> bool:
                 contact_id=contact_id,
                 message_id=message_id,
                 defaults={
-                    "account_id": account_id, "short_link_id": short_link_id, "raw_click_id": click_pk,
-                    "offer_id": first_offer_id, "clicked_at": clicked_at,
+                    "account_id": account_id, "short_link_id": short_link_id,
+                    "raw_click_id": click_pk, "offer_id": first_offer_id,
+                    "clicked_at": clicked_at,
                 },
             )  # fmt: skip
         hooks.counted_click_moved.send(contact_id, message_id, offer_id)

@@ -143,7 +143,8 @@ class ClicksStep:
             message_clicks_build(cursor, account_id=plan.account.pk)
         cursor.execute(
             "SELECT mc.id, mc.message_id, mc.offer_id, mc.clicked_at, mc.raw_click_id, r.click_id"
-            " FROM links_messageclick mc JOIN links_messageshortlinkclick r ON r.id = mc.raw_click_id"
+            " FROM links_messageclick mc"
+            " JOIN links_messageshortlinkclick r ON r.id = mc.raw_click_id"
             " WHERE mc.account_id = ANY(%s) ORDER BY mc.clicked_at, mc.raw_click_id",
             [[plan.account.pk for plan in self.accounts]],
         )

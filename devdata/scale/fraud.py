@@ -42,7 +42,8 @@ class FraudFlagsStep:
         cursor.execute(
             """
             INSERT INTO attribution_fraudflag
-                (account_id, kind, key, evidence, conversion_id, raw_click_id, created_at, updated_at)
+                (account_id, kind, key, evidence, conversion_id, raw_click_id, created_at,
+                 updated_at)
             SELECT c.account_id, 'click_injection', 'conversion:' || c.id,
                    jsonb_build_object(
                        'seconds_after_click',

@@ -57,7 +57,7 @@ def click(
 
 def counted(link: MessageShortLink) -> int | None:
     row = MessageClick.objects.filter(message_id=link.message_id).first()
-    return row.click_id if row else None
+    return row.raw_click_id if row else None
 
 
 @pytest.mark.django_db
@@ -147,7 +147,7 @@ class TestVerdictChanges:
         click_verdict_set(first, is_bot=True, reason="behaviour:test")
         conversion.refresh_from_db()
         assert conversion.message_id == link_b.message_id
-        assert conversion.message_click.click_id == second.pk
+        assert conversion.message_click.raw_click_id == second.pk
         click_verdict_set(second, is_bot=True, reason="behaviour:test")
         conversion.refresh_from_db()
         assert conversion.message_click is None and conversion.attribution_type == "none"

@@ -112,7 +112,7 @@ def test_the_fast_path_credits_exactly_what_the_rule_credits(
         for which, offset, bot in plan
     ]
     reported = clicks[named % len(clicks)]
-    link = next(candidate for candidate in links if candidate.pk == reported.link_id)
+    link = next(candidate for candidate in links if candidate.pk == reported.short_link_id)
     window = (offer_window or 3) if link.offer_id else 3
     at = T0 + dt.timedelta(seconds=at_offset)
     if edge is not None:  # land on the window's edge: inside by a second, on it, outside by one
@@ -153,9 +153,9 @@ def test_the_fast_path_credits_exactly_what_the_rule_credits(
     }
     assert clicked_at == expected.message_click.clicked_at
     conversion = Conversion.objects.get(pk=conversion_id)
-    assert (conversion.message_click_id, conversion.click_id) == (
+    assert (conversion.message_click_id, conversion.raw_click_id) == (
         expected.message_click.pk,
-        expected.message_click.click_id,
+        expected.message_click.raw_click_id,
     )
     assert conversion.reported_link_id == link.pk and conversion.currency == account.currency
 

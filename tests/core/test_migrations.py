@@ -155,9 +155,12 @@ def test_a_database_made_before_the_core_app_keeps_its_rows_and_their_links() ->
     link = MessageShortLink.objects.get(pk=made["link"])
     assert (link.message, link.offer) == (message, offer)
     counted = MessageClick.objects.get(message=message)
-    assert counted.click.click_id == "b" * 16 and counted.link == link
+    # The foreign keys renamed since (links 0007, attribution 0006) kept their values.
+    assert counted.raw_click.click_id == "b" * 16 and counted.short_link == link
+    assert counted.raw_click.short_link == link
     conversion = Conversion.objects.get(pk=made["conversion"])
     assert (conversion.message_click, conversion.offer) == (counted, offer)
+    assert conversion.raw_click == counted.raw_click
     assert conversion.revenue == Decimal("12.5000")
 
     # The staff user's permission followed its content type, which kept its id.
@@ -174,6 +177,13 @@ def test_a_database_made_before_the_core_app_keeps_its_rows_and_their_links() ->
     )  # fmt: skip
     assert clicks_write([event]) == (1, 0)  # stored; the earlier counted click stays
     assert MessageShortLinkClick.objects.filter(message=message).count() == 2
+    # The raw clicks' trigger names the renamed column (reporting 0006): a verdict change
+    # on a click made before marks its message's rollups stale.
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM reporting_dirtymessage")
+        MessageShortLinkClick.objects.filter(click_id="b" * 16).update(is_bot=True)
+        cursor.execute("SELECT message_id FROM reporting_dirtymessage")
+        assert {row[0] for row in cursor.fetchall()} == {message.pk}
 
 
 @pytest.mark.django_db(transaction=True)

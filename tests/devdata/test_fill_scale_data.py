@@ -108,9 +108,9 @@ def test_every_message_click_is_the_earliest_non_bot_click_of_its_message(
         cursor.execute(
             """
             SELECT count(*) FROM links_messageclick AS mc
-            JOIN links_messageshortlinkclick AS c ON c.id = mc.click_id
-            JOIN links_messageshortlink AS l ON l.id = c.link_id
-            WHERE c.is_bot OR c.clicked_at <> mc.clicked_at OR c.link_id <> mc.link_id
+            JOIN links_messageshortlinkclick AS c ON c.id = mc.raw_click_id
+            JOIN links_messageshortlink AS l ON l.id = c.short_link_id
+            WHERE c.is_bot OR c.clicked_at <> mc.clicked_at OR c.short_link_id <> mc.short_link_id
                OR c.message_id <> mc.message_id OR c.contact_id <> mc.contact_id
                OR c.account_id <> mc.account_id OR l.offer_id IS DISTINCT FROM mc.offer_id
                OR EXISTS (
@@ -128,7 +128,7 @@ def test_raw_clicks_belong_to_their_message_and_come_after_it(filled: dict[str, 
         cursor.execute(
             """
             SELECT count(*) FROM links_messageshortlinkclick AS c
-            JOIN links_messageshortlink AS l ON l.id = c.link_id
+            JOIN links_messageshortlink AS l ON l.id = c.short_link_id
             JOIN trackly_message AS m ON m.id = c.message_id
             WHERE l.message_id <> c.message_id OR m.contact_id <> c.contact_id
                OR m.account_id <> c.account_id OR l.contact_id <> c.contact_id
@@ -173,7 +173,7 @@ def test_conversions_are_credited_as_the_attribution_rule_credits_them(
         assert conversion.message_click_id == (
             expected.message_click.pk if expected.message_click else None
         )
-        assert conversion.click_id == expected.click_id
+        assert conversion.raw_click_id == expected.raw_click_id
         assert conversion.message_id == expected.message_id
         assert conversion.campaign_id == expected.campaign_id
         assert conversion.creative_id == expected.creative_id

@@ -149,7 +149,7 @@ def test_fill_scale_data_follows_the_rule(rule: int) -> None:
         (contact_id, message_id): (clicked_at, click_id)
         for contact_id, message_id, clicked_at, click_id in MessageClick.objects.filter(
             account_id__in=accounts
-        ).values_list("contact_id", "message_id", "clicked_at", "click_id")
+        ).values_list("contact_id", "message_id", "clicked_at", "raw_click_id")
     }
     assert len(stored) > 20
     assert stored == expected

@@ -118,7 +118,7 @@ def test_every_metric_of_every_dimension_matches_the_raw_rows(owner: Any) -> Non
     assert days["2026-01-09"]["click_rate"] == "0.0000" and days["2026-01-09"]["ctcr"] is None
     assert days["2026-01-11"]["revenue"] == "43.00"
     late = Conversion.objects.get(txn_id="late")
-    assert late.attribution_type == "direct" and late.click_id == data.clicks["m3-person"].pk
+    assert late.attribution_type == "direct" and late.raw_click_id == data.clicks["m3-person"].pk
 
 
 @pytest.mark.django_db

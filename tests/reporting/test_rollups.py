@@ -96,7 +96,7 @@ def test_clicks_written_by_raw_sql_batches_are_counted(owner: Any) -> None:
         cursor.execute(
             """
             INSERT INTO links_messageshortlinkclick
-                (click_id, account_id, link_id, message_id, contact_id, clicked_at, ip,
+                (click_id, account_id, short_link_id, message_id, contact_id, clicked_at, ip,
                  user_agent, referer, accept_language, method, is_bot, bot_reason)
             SELECT c, %s, %s, %s, %s, t, NULL, '', '', '', 'GET', b, ''
             FROM unnest(%s::text[], %s::timestamptz[], %s::boolean[]) AS x(c, t, b)
@@ -109,8 +109,9 @@ def test_clicks_written_by_raw_sql_batches_are_counted(owner: Any) -> None:
         cursor.execute(
             """
             INSERT INTO links_messageclick
-                (account_id, contact_id, message_id, link_id, click_id, offer_id, clicked_at)
-            SELECT account_id, contact_id, message_id, link_id, id, %s, clicked_at
+                (account_id, contact_id, message_id, short_link_id, raw_click_id, offer_id,
+                 clicked_at)
+            SELECT account_id, contact_id, message_id, short_link_id, id, %s, clicked_at
             FROM links_messageshortlinkclick WHERE click_id = 'RAWSQL000000002'
             ON CONFLICT (contact_id, message_id) DO NOTHING
             """,
