@@ -163,6 +163,10 @@ def front(environ: dict) -> HttpResponse | None:
             answer = _decide_again(host, method, link_id, event)
         except DATABASE_DOWN as exc:
             raise DatabaseUnavailable("the config changed and PostgreSQL is out of reach") from exc
+        except Exception:
+            # The click is appended: the view must not append it again. A bug here answers
+            # from the config this process had, not a bare 500 outside Django.
+            logger.exception("redirect front: deciding again failed; answering as decided")
     return _response(method, answer)
 
 

@@ -6,6 +6,7 @@ need lives here, once."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,10 +17,17 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import Offer
-from links.models import MessageClick, MessageShortLinkClick
+from links import ids
+from links.bots import HUMAN, Verdict
+from links.clicks import click_record
+from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
+from links.resolve import link_info_load
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+TEST_BOT = Verdict(True, "ua:crawler:test")
+
+_ips = itertools.count(1)
 
 
 def make_offer_and_secret(account: Any, **fields: Any) -> tuple[Offer, str]:
@@ -86,3 +94,28 @@ def wait_for(
             return
         time.sleep(interval)
     raise TimeoutError(f"waited {timeout}s for {what}")
+
+
+def click_stored(
+    link: MessageShortLink,
+    at: dt.datetime,
+    *,
+    verdict: Verdict = HUMAN,
+    ip: str | None = None,
+    user_agent: str = "test",
+    accept_language: str = "",
+) -> MessageShortLinkClick:
+    """A raw click on `link` at `at`, stored as the redirect stores it without the click
+    pipeline (links.clicks.click_record, with its counted click), from its own IP unless
+    one is given."""
+    return click_record(
+        link=link_info_load(link.link_id),  # type: ignore[arg-type]
+        click_id=ids.new_click_id(),
+        clicked_at=at,
+        ip=ip or f"198.51.100.{next(_ips) % 250 + 1}",
+        user_agent=user_agent,
+        referer="",
+        accept_language=accept_language,
+        method="GET",
+        verdict=verdict,
+    )

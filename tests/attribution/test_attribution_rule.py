@@ -29,11 +29,10 @@ from attribution.models import Conversion
 from attribution.postback_input import ConversionInput
 from attribution.services import conversion_attribution, conversion_record
 from core.models import Offer
-from links import ids
-from links.bots import HUMAN, Verdict
-from links.clicks import click_record, click_verdict_set
+from links.bots import HUMAN
+from links.clicks import click_verdict_set
 from links.models import MessageShortLink, MessageShortLinkClick
-from links.resolve import link_info_load
+from tests.helpers import TEST_BOT, click_stored
 
 SWAPS = {
     "the rule itself": {},
@@ -63,17 +62,7 @@ def sent(owner: Any, offer: Offer, *, at: dt.datetime, campaign: str) -> Message
 
 
 def tap(link: MessageShortLink, at: dt.datetime, *, bot: bool = False) -> MessageShortLinkClick:
-    return click_record(
-        link=link_info_load(link.link_id),  # type: ignore[arg-type]
-        click_id=ids.new_click_id(),
-        clicked_at=at,
-        ip=f"198.51.100.{next(_ips) % 250 + 1}",
-        user_agent="test",
-        referer="",
-        accept_language="",
-        method="GET",
-        verdict=Verdict(True, "ua:crawler:test") if bot else HUMAN,
-    )
+    return click_stored(link, at, verdict=TEST_BOT if bot else HUMAN)
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from attribution.models import FraudFlag
 from attribution.postback_input import ConversionInput
 from attribution.services import conversion_record
 from core.models import Account, Offer, SendingList
-from links import counting, ids
+from links import counting
 from links.bots import HUMAN, Verdict
-from links.clicks import click_record, click_verdict_set
+from links.clicks import click_verdict_set
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
-from links.resolve import link_info_load
+from tests.helpers import click_stored
 
 T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 BOT = Verdict(True, "ua:crawler:test")
@@ -42,17 +42,7 @@ def message(
 def click(
     link: MessageShortLink, at: dt.datetime, *, verdict: Verdict = HUMAN, ip: str | None = None
 ) -> MessageShortLinkClick:
-    return click_record(
-        link=link_info_load(link.link_id),  # type: ignore[arg-type]
-        click_id=ids.new_click_id(),
-        clicked_at=at,
-        ip=ip or f"198.51.100.{next(_ips) % 250 + 1}",
-        user_agent="test",
-        referer="",
-        accept_language="",
-        method="GET",
-        verdict=verdict,
-    )
+    return click_stored(link, at, verdict=verdict, ip=ip)
 
 
 def counted(link: MessageShortLink) -> int | None:

@@ -25,11 +25,9 @@ from attribution.models import Conversion, PostbackLog
 from attribution.postback_input import ConversionInput
 from attribution.services import conversion_attribution, postback_log_open
 from core.models import Account, Offer
-from links import ids
 from links.bots import HUMAN, Verdict
-from links.clicks import click_record
 from links.models import MessageShortLink, MessageShortLinkClick
-from links.resolve import link_info_load
+from tests.helpers import TEST_BOT, click_stored
 
 T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 DAY = 86400
@@ -50,17 +48,7 @@ def message(account: Any, link: dict, *, sent_at: dt.datetime, campaign: str) ->
 
 
 def click(link: MessageShortLink, at: dt.datetime, *, bot: bool) -> MessageShortLinkClick:
-    return click_record(
-        link=link_info_load(link.link_id),  # type: ignore[arg-type]
-        click_id=ids.new_click_id(),
-        clicked_at=at,
-        ip=f"198.51.100.{next(_ips) % 250 + 1}",
-        user_agent="test",
-        referer="",
-        accept_language="",
-        method="GET",
-        verdict=BOT if bot else HUMAN,
-    )
+    return click_stored(link, at, verdict=TEST_BOT if bot else HUMAN)
 
 
 def log_for(account: Account) -> PostbackLog:

@@ -13,11 +13,9 @@ from attribution.models import Conversion
 from attribution.postback_input import ConversionInput
 from attribution.services import conversion_record
 from core.models import Message, Offer, SendingList
-from links import ids
-from links.bots import Verdict
-from links.clicks import click_record
+from links.bots import HUMAN, Verdict
 from links.models import MessageShortLink, MessageShortLinkClick
-from links.resolve import link_info_load
+from tests.helpers import click_stored
 
 UTC = dt.UTC
 
@@ -35,17 +33,11 @@ def offer_make(account: Any, name: str) -> Offer:
 
 
 def click(link: MessageShortLink, when: dt.datetime, *, bot: bool = False) -> MessageShortLinkClick:
-    return click_record(
-        link=link_info_load(link.link_id),
-        click_id=ids.new_click_id(),
-        clicked_at=when,
-        ip="198.51.100.7",
+    return click_stored(
+        link, when, ip="198.51.100.7", accept_language="en",
         user_agent="curl/8" if bot else "Mozilla/5.0 (iPhone) Safari/604.1",
-        referer="",
-        accept_language="en",
-        method="GET",
-        verdict=Verdict(True, "ua:test-bot") if bot else Verdict(False, ""),
-    )
+        verdict=Verdict(True, "ua:test-bot") if bot else HUMAN,
+    )  # fmt: skip
 
 
 def convert(
