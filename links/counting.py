@@ -18,6 +18,7 @@ every writer of MessageClick runs SQL built here:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, transaction
@@ -134,8 +135,8 @@ def message_click_offer(
         )  # fmt: skip
 
 
-def message_clicks_build(cursor: Any, *, account_id: int) -> int:
-    """Make the MessageClick of every (contact, message) of the account that has raw clicks
+def message_clicks_build(cursor: Any, *, account_ids: Sequence[int]) -> int:
+    """Make the MessageClick of every (contact, message) of the accounts that has raw clicks
     and none yet: a bulk load's counted clicks, from its raw clicks (ids in the counted
     clicks' time order, as ingestion gives them). Pairs that have one keep it (verdict
     changes go through message_click_recompute). Needs no index: a bulk load builds its
@@ -145,12 +146,12 @@ def message_clicks_build(cursor: Any, *, account_id: int) -> int:
         f"INSERT INTO {table} ({_COLUMNS}) SELECT {_COLUMNS} FROM ("  # noqa: S608 - names from models
         f" SELECT DISTINCT ON (c.contact_id, c.message_id) {_MADE_OF}"
         f" {_joined(_table(MessageShortLinkClick))}"
-        f" WHERE c.account_id = %s AND {counts_sql()}"
+        f" WHERE c.account_id = ANY(%s) AND {counts_sql()}"
         f" AND NOT EXISTS (SELECT 1 FROM {table} e"
         f" WHERE e.contact_id = c.contact_id AND e.message_id = c.message_id)"
         f" ORDER BY c.contact_id, c.message_id, {order_sql()}"
         f") AS first_clicks ({_COLUMNS}) ORDER BY clicked_at, raw_click_id",
-        [account_id],
+        [list(account_ids)],
     )
     return cursor.rowcount
 

@@ -139,8 +139,9 @@ class ClicksStep:
 
         # The counted clicks by the product's rule (links.counting), from the raw clicks
         # just copied; then read back, in time order, for the conversions to credit.
-        for plan in self.accounts:
-            message_clicks_build(cursor, account_id=plan.account.pk)
+        # One statement for every account: one pass over the raw clicks (their indexes
+        # are not built yet).
+        message_clicks_build(cursor, account_ids=[plan.account.pk for plan in self.accounts])
         cursor.execute(
             "SELECT mc.id, mc.message_id, mc.offer_id, mc.clicked_at, mc.raw_click_id, r.click_id"
             " FROM links_messageclick mc"
