@@ -59,14 +59,14 @@ $PY manage.py shell -v 0 -c '
 from links.models import MessageClick, MessageShortLinkClick
 verdicts = sorted(MessageShortLinkClick.objects.values_list("is_bot", "bot_reason"))
 assert verdicts == [(False, ""), (True, "ua:http-library:curl")], verdicts
-assert MessageClick.objects.get().click.is_bot is False
+assert MessageClick.objects.get().raw_click.is_bot is False
 print("smoke: both clicks stored, the person counted, curl judged a bot")
 '
 
 # A postback on the embedded default (the full path: its fast path is PostgreSQL's).
 click_id=$($PY manage.py shell -v 0 -c '
 from links.models import MessageClick
-print(MessageClick.objects.get().click.click_id)
+print(MessageClick.objects.get().raw_click.click_id)
 ' | tail -1)
 # A new account requires its postback token on /conv: without it, a 403.
 status=$(curl -s -o /dev/null -w '%{http_code}' "${short_url%/*}/conv?click_id=$click_id&revenue=9.50&txn_id=smoke-0")
