@@ -22,6 +22,7 @@ from core.models.accounts import (
 )
 from core.models.audience import Contact, SendingList
 from core.models.campaigns import Campaign, Creative
+from core.models.events import Event, EventCursor
 from core.models.hashing import hash_secret, secret_matches
 from core.models.messages import Message
 from core.models.offers import Offer
@@ -35,6 +36,7 @@ from core.models.validation import (
     validate_opt_out_patterns,
     validate_time_zone,
 )
+from core.models.webhooks import WebhookEndpoint
 
 __all__ = [
     "CLICK_WINDOW_VALIDATORS",
@@ -48,12 +50,15 @@ __all__ = [
     "Campaign",
     "Contact",
     "Creative",
+    "Event",
+    "EventCursor",
     "InterstitialTemplate",
     "Membership",
     "Message",
     "Offer",
     "SendingList",
     "TrackingDomain",
+    "WebhookEndpoint",
     "all_scopes",
     "hash_secret",
     "normalize_host",

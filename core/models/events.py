@@ -1,0 +1,55 @@
+"""The event log (an outbox): each thing Trackly tells the outside world, written in the
+transaction that made it happen, so none is lost and none is told of a change that rolled
+back. `core.events` writes and reads it; the webhooks app delivers it."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from core.models.accounts import Account
+from core.models.webhooks import WebhookEndpoint
+
+
+class Event(models.Model):
+    """One event. `sequence` is set after commit, in commit order (core.events.events_sequence):
+    a reader that has seen sequence N has seen every event numbered below it."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    type = models.CharField(max_length=64)
+    data = models.JSONField()
+    occurred_at = models.DateTimeField(default=timezone.now)
+    sequence = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    # Set for an event meant for one endpoint whatever it subscribed to (automation.fired).
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "core_event"
+        indexes = [
+            models.Index(fields=["account", "sequence"], name="event_account_sequence"),
+            # The sequencer's queue: events not numbered yet.
+            models.Index(
+                fields=["id"], condition=models.Q(sequence__isnull=True), name="event_unsequenced"
+            ),
+            models.Index(fields=["created_at"], name="event_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.sequence or '-'}"
+
+
+class EventCursor(models.Model):
+    """How far one consumer of the log (webhook fan-out, audiences, automations) has read."""
+
+    name = models.CharField(max_length=64, unique=True)
+    sequence = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "core_eventcursor"
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.sequence}"
