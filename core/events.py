@@ -159,3 +159,13 @@ def event_body(event: Event) -> dict[str, Any]:
         "timestamp": event_timestamp(event.occurred_at),
         "data": {**event.data, "sequence": event.sequence},
     }
+
+
+def contact_data(contact: Any) -> dict[str, Any]:
+    """A contact as every event names it."""
+    return {
+        "id": contact.pk,
+        "external_id": contact.external_id,
+        "phone": contact.phone,
+        "email": contact.email,
+    }

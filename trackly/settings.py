@@ -200,6 +200,29 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Webhooks and the event log (issue 16; docs/webhooks.md).
+# http, loopback and private addresses as webhook URLs: development and tests only. Checked
+# on the resolved address at every delivery, not only when the URL is saved.
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Seconds after the first failure at which each retry is due: three in the first two
+# minutes, then back-off to 24 hours. Tests set a schedule of fractions of a second.
+WEBHOOK_RETRY_SCHEDULE = env.list(
+    "WEBHOOK_RETRY_SCHEDULE",
+    cast=float,
+    default=[5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400],
+)
+# An endpoint whose deliveries have failed for this long, with no success between, is
+# disabled (a notice in the dashboard).
+WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", default=3 * 86400)
+# After a secret rotation, deliveries carry both signatures for this long.
+WEBHOOK_SECRET_OVERLAP_SECONDS = env.float("WEBHOOK_SECRET_OVERLAP_SECONDS", default=86400)
+# Events are kept this long (or the account's data_retention_days, if shorter).
+EVENTS_KEEP_DAYS = env.int("EVENTS_KEEP_DAYS", default=30)
+# A counted click is told (message.clicked) once the behavioural judge has passed it; an
+# automation waits this long by default before acting, so a late verdict can stop it.
+AUTOMATION_DEFAULT_DELAY_SECONDS = 60
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
