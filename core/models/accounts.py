@@ -65,6 +65,12 @@ class Account(models.Model):
         help_text="Not enforced yet: nothing is pruned. A later issue deletes raw clicks "
         "and postback logs older than this.",
     )
+    internal_ips = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The office's and testers' networks (CIDR, e.g. 203.0.113.0/24): clicks "
+        "from them are stored as internal and never count.",
+    )
     opt_out_patterns = models.TextField(
         blank=True,
         default=DEFAULT_OPT_OUT_PATTERNS,

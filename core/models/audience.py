@@ -18,6 +18,11 @@ class Contact(models.Model):
     external_id = models.CharField(max_length=200)
     phone = models.CharField(max_length=16, blank=True, help_text="E.164, e.g. +14155550123")
     email = models.EmailField(max_length=254, blank=True)
+    is_test = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="A tester: its clicks are stored as internal and never count.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -56,6 +61,11 @@ class SendingList(models.Model):
     scanner_window_seconds = models.PositiveIntegerField(
         default=3,
         help_text="Clicks this soon after the message was sent are carrier scanners.",
+    )
+    is_test = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="A seed or test list: its clicks are stored as internal and never count.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 
