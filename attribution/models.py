@@ -53,6 +53,11 @@ class Conversion(models.Model):
         ACCEPTED = "accepted", "Accepted"
         PENDING = "pending", "Pending (waiting for its click)"
 
+    # The statuses that count as approved: what audiences' `converted` and automations'
+    # conversion trigger read (issue 18 adds approval; until then an accepted conversion is
+    # approved). The one definition.
+    APPROVED_STATUSES: tuple[str, ...] = (Status.ACCEPTED,)
+
     class AttributionType(models.TextChoices):
         DIRECT = "direct", "Direct (within 30 minutes of the click)"
         CLICK_THROUGH = "click_through", "Click-through"
