@@ -198,6 +198,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "attribution.tasks.campaigns_click_rate_task",
         "schedule": 600.0,
     },
+    # Automations (issue 16): trigger events read into runs; due runs fired or skipped.
+    "automations-consume": {"task": "automations.tasks.automations_consume_task", "schedule": 1.0},
+    "automations-run-due": {"task": "automations.tasks.automations_run_due_task", "schedule": 1.0},
 }
 
 # Webhooks and the event log (issue 16; docs/webhooks.md).
