@@ -31,8 +31,17 @@ def _rule_checked(clean: Any, value: Any, account_id: int) -> dict[str, Any]:
 
 
 class AutomationSerializer(AccountModelSerializer):
-    trigger = serializers.JSONField()
-    action = serializers.JSONField()
+    """An automation: when `trigger` happens to a contact, after `delay_seconds`, if it
+    still holds, `action` (docs/automations.md)."""
+
+    trigger = serializers.JSONField(
+        help_text='{"event": "message.clicked" | "contact.audience_entered" | '
+        '"conversion.recorded", "campaign"?: id, "offer"?: id, "link"?: name, "audience"?: id}'
+    )
+    action = serializers.JSONField(
+        help_text='{"type": "label", "add" | "remove": name} or '
+        '{"type": "webhook", "webhook": id, "journey": name}'
+    )
     delay_seconds = serializers.IntegerField(
         required=False, min_value=0, max_value=bounds.AUTOMATION_MAX_DELAY_SECONDS
     )
@@ -68,6 +77,8 @@ class AutomationSerializer(AccountModelSerializer):
 
 
 class AutomationRunSerializer(serializers.ModelSerializer):
+    """One firing of an automation: scheduled, then fired or skipped with the reason."""
+
     class Meta:
         model = AutomationRun
         fields = [

@@ -43,8 +43,11 @@ class RuleError(ValueError):
         self.message = message
 
 
+MAX_ID = 2**63 - 1  # a bigint: a larger one would reach PostgreSQL as an error
+
+
 def _id(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise RuleError(field, "Must be an id (a positive whole number).")
     return value
 

@@ -86,6 +86,8 @@ def test_filters_and_a_webhook_action_of_the_account_are_taken(owner):
         ({"trigger": {"event": "message.clicked", "campaign": "x"}}, "trigger.campaign"),
         ({"trigger": {"event": "message.clicked", "campaign": 999999}}, "trigger.campaign"),
         ({"trigger": {"event": "message.clicked", "offer": 999999}}, "trigger.offer"),
+        ({"trigger": {"event": "message.clicked", "offer": 2**64}}, "trigger.offer"),
+        ({"trigger": {"event": "message.clicked", "offer": True}}, "trigger.offer"),
         ({"trigger": {"event": "contact.audience_entered"}}, "trigger.audience"),
         ({"trigger": {"event": "contact.audience_entered", "offer": 1}}, "trigger.offer"),
         ({"trigger": "message.clicked"}, "trigger.non_field_errors"),
