@@ -260,3 +260,19 @@ def test_each_event_is_read_once(owner):
     clicked_event(clicked_now(sent(owner)))
     assert automations_consume() == 1
     assert automations_consume() == 0
+
+
+def test_the_beat_tasks_consume_and_run(owner, settings):
+    from automations import tasks
+
+    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {
+        "automations.tasks.automations_consume_task",
+        "automations.tasks.automations_run_due_task",
+    } <= schedule
+    automation(owner, CLICKED, ADD_VIP)
+    click = clicked_now(sent(owner))
+    clicked_event(click)  # at T0, long past: due now
+    assert tasks.automations_consume_task.delay().get() == 1
+    assert tasks.automations_run_due_task.delay().get() == 1
+    assert labels_of(click) == ["vip"]
