@@ -102,6 +102,8 @@ class Sender:
                 release_conn=False,
                 assert_same_host=False,
             )
+        except urllib3.exceptions.NewConnectionError as exc:  # (a ConnectTimeoutError too)
+            return answer(None, f"connection failed: {_reason(exc)}")
         except urllib3.exceptions.TimeoutError:
             return answer(None, f"timed out after {self.seconds:g} s")
         except urllib3.exceptions.HTTPError as exc:
@@ -151,7 +153,8 @@ class Sender:
 
 
 def _reason(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None) or exc
-    text = str(reason)
-    # urllib3 prefixes the pool's repr; keep what the OS said.
-    return text.split(": ", 1)[-1] if "Pool(" in text else text
+    """What the OS or the peer said, without urllib3's connection repr."""
+    text = str(getattr(exc, "reason", None) or exc)
+    if text.startswith(("HTTPConnection", "HTTPSConnection")) and "): " in text:
+        text = text.split("): ", 1)[1]
+    return text
