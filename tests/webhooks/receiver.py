@@ -106,7 +106,11 @@ def new_secret() -> str:
 
 
 def endpoint_make(
-    account: Any, url: str, events: list[str] | None = None, secret: str | None = None, **fields: Any
+    account: Any,
+    url: str,
+    events: list[str] | None = None,
+    secret: str | None = None,
+    **fields: Any,
 ) -> tuple[WebhookEndpoint, str]:
     """An endpoint of the account (an AccountFixture), made directly, and its secret."""
     secret = secret or new_secret()

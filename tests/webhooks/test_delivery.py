@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import socket
 import threading
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -19,11 +20,11 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from core.events import event_body, event_emit
 from core.models import Event, WebhookEndpoint
 from core.sealing import sealed
+from tests.webhooks.receiver import Receiver, endpoint_make, new_secret
 from webhooks.delivery import deliveries_send_due, retry_after_seconds
 from webhooks.fanout import events_fan_out
 from webhooks.models import WebhookAttempt, WebhookDelivery
 from webhooks.tasks import webhooks_deliver_task
-from tests.webhooks.receiver import Receiver, endpoint_make, new_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -246,7 +247,8 @@ def test_an_endpoint_failing_too_long_is_disabled(
     deliveries_send_due()
     endpoint.refresh_from_db()
     assert not endpoint.is_enabled
-    assert endpoint.disabled_reason == f"failing since {since.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    utc = since.astimezone(dt.UTC)
+    assert endpoint.disabled_reason == f"failing since {utc:%Y-%m-%d %H:%M} UTC"
     assert len(receiver.received) == 1
 
 
@@ -353,8 +355,6 @@ def test_two_workers_never_send_one_delivery_twice(owner: Any, receiver: Receive
 
 
 def _http_date(moment: dt.datetime) -> str:
-    from email.utils import format_datetime
-
     return format_datetime(moment.astimezone(dt.UTC), usegmt=True)
 
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from core.events import event_emit
+from core.events import event_emit, events_sequence
+from core.models import Event
+from tests.webhooks.receiver import endpoint_make
 from webhooks.fanout import events_fan_out
 from webhooks.models import WebhookDelivery
-from tests.webhooks.receiver import endpoint_make
 
 pytestmark = pytest.mark.django_db
 URL = "https://hooks.example.com/trackly"
@@ -65,9 +66,6 @@ def test_the_fan_out_numbers_events_itself_and_reads_in_batches(owner: Any) -> N
 
 def test_a_delivery_made_already_is_kept(owner: Any) -> None:
     # A replay may have made the (event, endpoint) delivery first: its webhook-id stays.
-    from core.events import events_sequence
-    from core.models import Event
-
     endpoint, _ = endpoint_make(owner, URL)
     emit(owner)
     events_sequence()

@@ -11,20 +11,18 @@ from django.utils import timezone
 
 from core.events import event_emit, events_sequence
 from core.models import Event
+from tests.webhooks.receiver import endpoint_make
 from webhooks.fanout import events_fan_out
 from webhooks.models import WebhookAttempt, WebhookDelivery
 from webhooks.retention import events_purge
 from webhooks.tasks import events_purge_task
-from tests.webhooks.receiver import endpoint_make
 
 pytestmark = pytest.mark.django_db
 
 
 def aged(account: Any, days: float, tag: str) -> None:
     event_emit(account_id=account.account.pk, type="message.clicked", data={"tag": tag})
-    Event.objects.filter(data__tag=tag).update(
-        created_at=timezone.now() - dt.timedelta(days=days)
-    )
+    Event.objects.filter(data__tag=tag).update(created_at=timezone.now() - dt.timedelta(days=days))
 
 
 def test_events_past_their_keeping_time_go_with_their_deliveries(
