@@ -147,6 +147,7 @@ def deliveries() -> None:
         while events_fan_out():
             pass
         assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == EVENTS
+
         class TimedSender(Sender):
             """The product's sender, each POST timed to the microsecond."""
 
