@@ -1,5 +1,6 @@
 """What a click event says (message.clicked, message.click_revoked, click.recorded): the
-payload of each raw click, built for a whole batch in one query."""
+payload of each raw click, built for a whole batch in one query; and the pieces (message,
+click, named things) other events reuse."""
 
 from __future__ import annotations
 
@@ -10,8 +11,28 @@ from core.events import contact_data, event_timestamp
 from links.models import MessageShortLinkClick
 
 
-def _named(obj: Any) -> dict[str, Any] | None:
+def named(obj: Any) -> dict[str, Any] | None:
+    """An offer, campaign, creative, list or audience as events name it, or None."""
     return {"id": obj.pk, "name": obj.name} if obj is not None else None
+
+
+def message_data(message: Any) -> dict[str, Any] | None:
+    """A message as events name it, or None."""
+    if message is None:
+        return None
+    return {
+        "id": message.pk,
+        "external_id": message.external_id,
+        "channel": message.channel,
+        "sent_at": event_timestamp(message.sent_at),
+    }
+
+
+def click_ref(click: MessageShortLinkClick | None) -> dict[str, Any] | None:
+    """A raw click as events name it: its public id and time, or None."""
+    if click is None:
+        return None
+    return {"id": click.click_id, "clicked_at": event_timestamp(click.clicked_at)}
 
 
 def click_data(click: MessageShortLinkClick) -> dict[str, Any]:
@@ -21,18 +42,13 @@ def click_data(click: MessageShortLinkClick) -> dict[str, Any]:
     link, message = click.short_link, click.message
     return {
         "contact": contact_data(click.contact),
-        "message": {
-            "id": message.pk,
-            "external_id": message.external_id,
-            "channel": message.channel,
-            "sent_at": event_timestamp(message.sent_at),
-        },
+        "message": message_data(message),
         "link": {"id": link.link_id, "name": link.name, "url": link.destination_url},
-        "offer": _named(link.offer),
-        "campaign": _named(message.campaign),
-        "creative": _named(message.creative),
-        "list": _named(message.sending_list),
-        "click": {"id": click.click_id, "clicked_at": event_timestamp(click.clicked_at)},
+        "offer": named(link.offer),
+        "campaign": named(message.campaign),
+        "creative": named(message.creative),
+        "list": named(message.sending_list),
+        "click": click_ref(click),
     }
 
 
