@@ -276,10 +276,11 @@ def _clicks_recorded(batch: list[_Judged]) -> None:
     }
     if not subscribed:
         return
-    clicks = clicks_load(c.pk for c in batch if c.account_id in subscribed)
+    accounts = {c.pk: c.account_id for c in batch if c.account_id in subscribed}
+    clicks = clicks_load(accounts)
     events_emit(
         NewEvent(
-            account_id=click.account_id,
+            account_id=accounts[click.pk],
             type=RECORDED,
             data=recorded_data(click),
             occurred_at=click.clicked_at,
