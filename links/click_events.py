@@ -62,19 +62,19 @@ def _reconcile(message_ids: list[int]) -> int:
         # row, the second insert waits for the first to commit), then locks it: the second
         # waits, and reads the counted click only after the first committed, so it sees
         # what the first announced and announces nothing twice. Rows are made and locked
-        # in (contact, message) order, so two batches cannot deadlock on them.
+        # in message order (chunks too), so two batches cannot deadlock on them.
         cursor.execute(
             f"INSERT INTO {_table(MessageClickAnnouncement)}"  # noqa: S608 - names from models
             " (account_id, contact_id, message_id, click_id)"
             f" SELECT m.account_id, m.contact_id, m.id, '' FROM {_table(Message)} m"
-            f" WHERE m.id IN ({marks}) ORDER BY m.contact_id, m.id"
+            f" WHERE m.id IN ({marks}) ORDER BY m.id"
             " ON CONFLICT (contact_id, message_id) DO NOTHING",
             message_ids,
         )
     states = list(
         MessageClickAnnouncement.objects.select_for_update()
         .filter(message_id__in=message_ids)
-        .order_by("contact_id", "message_id")
+        .order_by("message_id")
     )
     counted = {
         row["message_id"]: row
