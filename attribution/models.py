@@ -110,6 +110,8 @@ class Conversion(models.Model):
     postback_log = models.ForeignKey(
         PostbackLog, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # When its conversion.recorded was written (attribution.conversion_events); NULL: not yet.
+    announced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -125,6 +127,12 @@ class Conversion(models.Model):
             models.Index(fields=["contact", "occurred_at"], name="conversion_contact_occurred"),
             models.Index(fields=["status", "received_at"], name="conversion_status_received"),
             models.Index(fields=["reported_click_id"], name="conversion_reported_click"),
+            # The announcer's queue: conversions not told of yet.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(announced_at__isnull=True),
+                name="conversion_unannounced",
+            ),
         ]
 
     def __str__(self) -> str:

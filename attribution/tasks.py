@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from attribution import bot_checks, fraud
+from attribution import bot_checks, conversion_events, fraud
 from attribution.services import conversions_pending_match
 from links import counting
 
@@ -12,6 +12,15 @@ from links import counting
 @shared_task(ignore_result=True)
 def conversions_pending_match_task() -> int:
     return conversions_pending_match()
+
+
+@shared_task(ignore_result=True)
+def conversions_announce_task() -> int:
+    announced = total = conversion_events.conversions_announce()
+    while announced == conversion_events.ANNOUNCE_BATCH:  # a burst, without waiting for beat
+        announced = conversion_events.conversions_announce()
+        total += announced
+    return total
 
 
 @shared_task(ignore_result=True)

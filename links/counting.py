@@ -25,6 +25,7 @@ from django.db import connection, transaction
 
 from core.models import Message, SendingList
 from links import hooks
+from links.click_events import click_events_reconcile
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 
 # Whether a raw click counts. {click}: the raw click; {sending_list}: its message's list,
@@ -156,10 +157,12 @@ def message_clicks_build(cursor: Any, *, account_ids: Sequence[int]) -> int:
     return cursor.rowcount
 
 
-def message_click_recompute(*, contact_id: int, message_id: int) -> bool:
+def message_click_recompute(*, contact_id: int, message_id: int, announce: bool = True) -> bool:
     """Make the pair's MessageClick the rule's answer under the clicks' current verdicts
     and its list's switch. When it moved (made, moved to another click, or removed), tell
-    links.hooks.counted_click_moved, inside this transaction. Returns whether it moved."""
+    links.hooks.counted_click_moved and (unless `announce` is False: the judge reconciles
+    its whole batch at once) correct what was told of it (links.click_events), inside this
+    transaction. Returns whether it moved."""
     with transaction.atomic():
         # Race: two verdict changes on one (contact, message) at once, or one racing the
         # redirect's insert. Locking the message row serialises the recomputes; the unique
@@ -191,6 +194,8 @@ def message_click_recompute(*, contact_id: int, message_id: int) -> bool:
                 },
             )  # fmt: skip
         hooks.counted_click_moved.send(contact_id, message_id, offer_id)
+        if announce:
+            click_events_reconcile([(contact_id, message_id)])
         return True
 
 

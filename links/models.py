@@ -122,3 +122,33 @@ class MessageClick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id}/{self.message_id}"
+
+
+class MessageClickAnnouncement(models.Model):
+    """What was told of a (contact, message)'s counted click: the raw click its outstanding
+    `message.clicked` named, or none (`click_id` blank). links.click_events keeps it equal
+    to the judged counted click, emitting the events that correct the difference."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    raw_click = models.ForeignKey(
+        MessageShortLinkClick, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The announced click's public id and time, kept if the raw click is purged.
+    click_id = models.CharField(max_length=32, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    announced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "click announcement"
+        constraints = [
+            # One announced state per pair: the row two reconciles lock and wait on.
+            models.UniqueConstraint(
+                fields=["contact", "message"], name="clickannouncement_unique_contact_message"
+            )
+        ]
+        indexes = [models.Index(fields=["message"], name="clickannouncement_message")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}/{self.message_id}: {self.click_id or '-'}"

@@ -184,7 +184,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15.0,
     },
     # Behavioural bot checks on new clicks (attribution.bot_checks).
-    "clicks-judge": {"task": "attribution.tasks.clicks_judge_task", "schedule": 5.0},
+    # Every second: message.clicked (and audiences, automations) follow the judge, and a
+    # burst must reach audiences within 10 s of being stored.
+    "clicks-judge": {"task": "attribution.tasks.clicks_judge_task", "schedule": 1.0},
+    # conversion.recorded for settled conversions (attribution.conversion_events).
+    "conversions-announce": {
+        "task": "attribution.tasks.conversions_announce_task",
+        "schedule": 1.0,
+    },
     # Report rollups (reporting.services.rollups_build). Every 30 s so that a new click is
     # in the reports within a minute, build time included; a run that finds another still
     # building waits for it and then has little left to do. Expired runs are dropped
