@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -84,10 +85,12 @@ def _evaluate(audience: Audience, contact_ids: Sequence[int] | None, now: dt.dat
     with connection.cursor() as cursor:
         entered: list[int] = []
         if not members.query.is_empty():
-            picked_sql, picked_params = members.values("pk").query.sql_with_params()
+            picked_sql, picked_params = (
+                members.annotate(picked_id=F("pk")).values("picked_id").query.sql_with_params()
+            )
             cursor.execute(
                 f"INSERT INTO {table} (audience_id, contact_id, entered_at)"  # noqa: S608
-                f" SELECT %s, picked.id, %s FROM ({picked_sql}) AS picked WHERE 1 = 1"
+                f" SELECT %s, picked.picked_id, %s FROM ({picked_sql}) AS picked WHERE 1 = 1"
                 " ON CONFLICT (audience_id, contact_id) DO NOTHING RETURNING contact_id",
                 [audience.pk, entered_at, *picked_params],
             )
