@@ -227,6 +227,7 @@ def test_two_evaluations_of_one_contact_racing_make_one_entered_event(owner):
 
     def someone_waits_on_a_lock() -> bool:
         with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # else fixed for the transaction
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND wait_event_type = 'Lock'"
