@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from audiences import api as audiences_api
 from core import api as core_api
 from core import api_account, api_errors, api_keys
 from links import api as links_api
@@ -33,6 +34,7 @@ router.register("lists", core_api.SendingListViewSet, basename="list")
 router.register("campaigns", core_api.CampaignViewSet, basename="campaign")
 router.register("creatives", core_api.CreativeViewSet, basename="creative")
 router.register("api-keys", api_keys.ApiKeyViewSet, basename="api-key")
+router.register("audiences", audiences_api.AudienceViewSet, basename="audience")
 
 api_v1 = [
     re_path(r"^account/?$", api_account.AccountSettings.as_view(), name="account"),
@@ -46,6 +48,8 @@ api_v1 = [
     re_path(r"^messages/(?P<pk>[0-9]+)/?$", reporting_api.MessageDetail.as_view(), name="message"),
     re_path(r"^conversions/?$", reporting_api.ConversionList.as_view(), name="conversions"),
     re_path(r"^contacts/(?P<pk>[0-9]+)/journey/?$", reporting_api.ContactJourney.as_view()),
+    re_path(r"^contacts/(?P<pk>[0-9]+)/?$", audiences_api.ContactDetail.as_view(), name="contact"),
+    re_path(r"^contacts/(?P<pk>[0-9]+)/labels/?$", audiences_api.ContactLabels.as_view()),
     re_path(r"^reports/(?P<dimension>[^/]+)/?$", reporting_api.ReportView.as_view(), name="report"),
     path(
         "schema/",
