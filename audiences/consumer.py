@@ -36,9 +36,9 @@ def audiences_consume(*, now: dt.datetime | None = None, limit: int = BATCH_EVEN
     """Number the log, then re-evaluate, batch by batch, every audience of each event's
     account for the contacts the batch names: one pass per audience per batch, however
     many contacts. Returns how many events it read."""
-    events_sequence()
     read, cursor = 0, None
     for _ in range(MAX_BATCHES):
+        events_sequence()  # numbers at most a batch of its own each call
         # The effects and the cursor's move commit together: each event once.
         with events_batch(CONSUMER, types=FACT_EVENTS, limit=limit) as events:
             contacts: dict[int, set[int]] = defaultdict(set)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from audiences.models import Audience, AudienceMember
-from audiences.rules import rule_members, rule_stored
+from audiences.rules import ids_in, rule_members, rule_stored
 from core.events import NewEvent, contact_data, event_timestamp, events_emit
 from core.models import Contact
 
@@ -52,6 +52,7 @@ def audience_evaluate(
     *,
     contact_ids: Iterable[int] | None = None,
     now: dt.datetime | None = None,
+    known: dict[int, dict[str, Any]] | None = None,
 ) -> Changes:
     """Make the audience's members those its rule picks at `now`, among `contact_ids`
     (every contact of the account when None); returns how many entered and left."""
@@ -59,16 +60,33 @@ def audience_evaluate(
     changes = Changes()
     with transaction.atomic():
         if contact_ids is None:
-            changes += _evaluate(audience, None, now)
+            changes += _evaluate(audience, None, now, known)
         else:
             for chunk in _chunks(sorted(set(contact_ids))):
-                changes += _evaluate(audience, chunk, now)
+                changes += _evaluate(audience, chunk, now, known)
     return changes
 
 
-def _evaluate(audience: Audience, contact_ids: Sequence[int] | None, now: dt.datetime) -> Changes:
+def id_match(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """`column` is one of `ids`, as SQL: one array parameter on PostgreSQL (planned in a
+    fraction of the time of 10,000 IN parameters), an IN list on SQLite."""
+    if not ids:
+        return "1 = 0", []
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", [list(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def _evaluate(
+    audience: Audience,
+    contact_ids: Sequence[int] | None,
+    now: dt.datetime,
+    known: dict[int, dict[str, Any]] | None = None,
+) -> Changes:
     """One set-based pass: INSERT the picked contacts that are not members, DELETE the
     members no longer picked, each RETURNING the rows it changed, and an event per row.
+    For named contacts the rule's query runs once and its ids drive both statements; for
+    all contacts the query is a subquery of both (nothing is pulled into Python).
 
     Race: two re-evaluations of one contact at once (the consumer and a label change, two
     consumer workers, the sweep). The unique (audience, contact) makes the second INSERT
@@ -82,32 +100,43 @@ def _evaluate(audience: Audience, contact_ids: Sequence[int] | None, now: dt.dat
     )
     table = connection.ops.quote_name(AudienceMember._meta.db_table)
     entered_at = connection.ops.adapt_datetimefield_value(now)
+    empty = members.query.is_empty()
+    if contact_ids is not None:
+        picked = [] if empty else list(members.values_list("pk", flat=True))
+        insert_from, insert_params = id_match("c.id", picked)
+        insert_from = f"{connection.ops.quote_name(Contact._meta.db_table)} c WHERE {insert_from}"
+        named, named_params = id_match("contact_id", contact_ids)
+        kept, kept_params = id_match("contact_id", picked)
+        leave_where = f"{named} AND NOT ({kept})"
+        leave_params = [*named_params, *kept_params]
+    else:
+        sql, params = (
+            members.annotate(picked_id=F("pk")).values("picked_id").query.sql_with_params()
+        )
+        insert_from, insert_params = f"({sql}) AS picked WHERE 1 = 1", list(params)
+        leave_where, leave_params = (f"contact_id NOT IN ({sql})", list(params))
     with connection.cursor() as cursor:
         entered: list[int] = []
-        if not members.query.is_empty():
-            picked_sql, picked_params = (
-                members.annotate(picked_id=F("pk")).values("picked_id").query.sql_with_params()
-            )
+        if not (empty or (contact_ids is not None and not picked)):
+            column = "c.id" if contact_ids is not None else "picked.picked_id"
+            # "WHERE 1 = 1": SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT.
             cursor.execute(
                 f"INSERT INTO {table} (audience_id, contact_id, entered_at)"  # noqa: S608
-                f" SELECT %s, picked.picked_id, %s FROM ({picked_sql}) AS picked WHERE 1 = 1"
+                f" SELECT %s, {column}, %s FROM {insert_from}"
                 " ON CONFLICT (audience_id, contact_id) DO NOTHING RETURNING contact_id",
-                [audience.pk, entered_at, *picked_params],
+                [audience.pk, entered_at, *insert_params],
             )
             entered = [row[0] for row in cursor.fetchall()]
-        where, params = "audience_id = %s", [audience.pk]
-        if contact_ids is not None:
-            where += f" AND contact_id IN ({', '.join(['%s'] * len(contact_ids))})"
-            params += list(contact_ids)
-        if not members.query.is_empty():
-            where += f" AND contact_id NOT IN ({picked_sql})"
-            params += list(picked_params)
+        if empty:
+            leave_where = "1 = 1" if contact_ids is None else named
+            leave_params = [] if contact_ids is None else list(named_params)
         cursor.execute(
-            f"DELETE FROM {table} WHERE {where} RETURNING contact_id, entered_at",  # noqa: S608
-            params,
+            f"DELETE FROM {table} WHERE audience_id = %s AND {leave_where}"  # noqa: S608
+            " RETURNING contact_id, entered_at",
+            [audience.pk, *leave_params],
         )
         left = [(row[0], _moment(row[1])) for row in cursor.fetchall()]
-    _announce(audience, entered, left, now)
+    _announce(audience, entered, left, now, known if known is not None else {})
     return Changes(entered=len(entered), left=len(left))
 
 
@@ -125,16 +154,19 @@ def _announce(
     entered: list[int],
     left: list[tuple[int, dt.datetime]],
     now: dt.datetime,
+    known: dict[int, dict[str, Any]],
 ) -> None:
+    """The events of the rows changed; `known` keeps contacts already read (one batch's
+    contacts are read once for all its audiences)."""
     if not entered and not left:
         return
-    ids = sorted({*entered, *(c for c, _ in left)})
-    contacts: dict[int, dict[str, Any]] = {}
-    for chunk in _chunks(ids):
-        for contact in Contact.objects.filter(pk__in=chunk).only(
+    missing = sorted({*entered, *(c for c, _ in left)} - known.keys())
+    for chunk in _chunks(missing):
+        for contact in Contact.objects.filter(ids_in(chunk)).only(
             "id", "external_id", "phone", "email"
         ):
-            contacts[contact.pk] = contact_data(contact)
+            known[contact.pk] = contact_data(contact)
+    contacts = known
     named = {"id": audience.pk, "name": audience.name}
     at = event_timestamp(now)
     events = [
@@ -177,8 +209,9 @@ def contact_audiences_evaluate(
     if not ids:
         return changes
     named = set(labels) if labels is not None else None
+    known: dict[int, dict[str, Any]] = {}
     for audience in Audience.objects.filter(account_id=account_id).order_by("id"):
         if named is not None and not (rule_stored(audience.rule).labels & named):
             continue
-        changes += audience_evaluate(audience, contact_ids=ids, now=now)
+        changes += audience_evaluate(audience, contact_ids=ids, now=now, known=known)
     return changes
