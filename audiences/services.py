@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from audiences.membership import audience_evaluate, contact_audiences_evaluate
 from audiences.models import Audience
 from audiences.rules import RuleInvalid, rule_parse
+from audiences.tasks import audience_evaluate_task
 from core import bounds
 from core.models import Account, Contact
 from links.internal import contact_is_test_set
@@ -50,8 +51,6 @@ def _evaluate_soon(audience: Audience) -> None:
     if contacts.count() <= EVALUATE_IN_REQUEST_MAX_CONTACTS:
         audience_evaluate(audience)
         return
-    from audiences.tasks import audience_evaluate_task
-
     transaction.on_commit(lambda: audience_evaluate_task.delay(audience.pk))
 
 
