@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from audiences import services
 from audiences.labels import contact_labels, contact_labels_change
 from audiences.models import Audience, AudienceMember
-from core.api_input import unknown_fields_refuse
+from core.api_input import RefuseUnknownFields, unknown_fields_refuse
 from core.authentication import account_of
 from core.events import event_timestamp
 from core.models import ApiScope, Contact
@@ -54,7 +54,10 @@ def audience_json(audience: Audience, count: int | None = None) -> dict[str, Any
     }
 
 
-class AudienceIn(serializers.Serializer):
+class AudienceIn(RefuseUnknownFields, serializers.Serializer):
+    """The body's shape for the schema; the view parses it (unknown_fields_refuse) and
+    audiences.services checks it."""
+
     name = serializers.CharField(max_length=services.NAME_MAX_LENGTH)
     rule = serializers.JSONField(help_text='{"all": [condition, ...]}: see docs/audiences.md')
 
