@@ -100,12 +100,13 @@ class AudienceViewSet(
     content_negotiation_class = _JsonOrCsv
     serializer_class = AudienceOut
 
-    @property
-    def read_scopes(self) -> tuple[str, ...]:
+    read_scopes: tuple[str, ...] = (ApiScope.CONFIG, ApiScope.READ)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # An audience's contacts are data (read); the audience itself is configuration.
-        if getattr(self, "action", None) == "contacts":
-            return (ApiScope.READ,)
-        return (ApiScope.CONFIG, ApiScope.READ)
+        if self.action == "contacts":
+            self.read_scopes = (ApiScope.READ,)
+        super().initial(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
