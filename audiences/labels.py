@@ -1,5 +1,6 @@
 """Labels on contacts: the one way they change (the API, the dashboard and automations all
-call contact_labels_change)."""
+call contact_labels_change), re-evaluating the contact's audiences that name a changed
+label in the same transaction."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from audiences.membership import contact_audiences_evaluate
 from audiences.models import ContactLabel
 from core.models import Contact
 
@@ -19,7 +21,9 @@ def contact_labels_change(
     *, contact_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
 ) -> list[str]:
     """Add and remove labels on a contact; returns its labels after. A name in both lists is
-    added. Idempotent: adding a label it has, or removing one it lacks, changes nothing."""
+    added. Idempotent: adding a label it has, or removing one it lacks, changes nothing.
+    The contact's audiences whose rule names one of these labels are re-evaluated in the
+    same transaction (entered / left events included)."""
     add, remove = list(dict.fromkeys(add)), [n for n in dict.fromkeys(remove) if n not in add]
     with transaction.atomic():
         contact = Contact.objects.only("id", "account_id").get(pk=contact_id)
@@ -32,4 +36,8 @@ def contact_labels_change(
             ],
             ignore_conflicts=True,
         )
+        if add or remove:
+            contact_audiences_evaluate(
+                account_id=contact.account_id, contact_ids=[contact_id], labels=[*add, *remove]
+            )
     return contact_labels(contact_id)

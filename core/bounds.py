@@ -134,3 +134,10 @@ def _span_text(span: dt.timedelta) -> str:
 # An account's opt-out patterns are matched against every link it mints.
 MAX_OPT_OUT_PATTERNS = 100
 MAX_OPT_OUT_PATTERN_LENGTH = 200
+
+# Audiences (audiences.rules): conditions per rule, `within_days` of a condition, and labels
+# (a name's length is ContactLabel.name's; names per change of a contact's labels).
+AUDIENCE_MAX_CONDITIONS = 20
+AUDIENCE_MAX_WITHIN_DAYS = 3650
+LABEL_MAX_LENGTH = 100
+LABELS_MAX_PER_CHANGE = 100

@@ -19,16 +19,14 @@ from typing import Any
 from django.http import StreamingHttpResponse
 
 from core.models import Account
+
+# The rule lives in core.spreadsheet (every app's CSV writes it one way); re-exported here.
+from core.spreadsheet import FORMULA_START as FORMULA_START
+from core.spreadsheet import formula_defused as formula_defused
 from reporting.metrics import COLUMNS, present
 from reporting.reports import ReportFilters, report_columns, report_export
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_CHARS = 64 * 1024
-
-
-def formula_defused(text: str) -> str:
-    """A text cell as every CSV writes it (see the module's opening comment)."""
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 class _Echo:

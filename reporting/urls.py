@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from reporting import access_views, automation_views, pages, report_views, views
+from reporting import (
+    access_views,
+    audience_views,
+    automation_views,
+    pages,
+    report_views,
+    views,
+)
 
 urlpatterns = [
     path("", pages.home, name="dashboard-home"),
@@ -23,6 +30,27 @@ urlpatterns = [
         "<int:account_id>/contacts/<int:contact_id>/",
         views.contact_detail,
         name="dashboard-contact",
+    ),
+    path(
+        "<int:account_id>/contacts/<int:contact_id>/labels/",
+        audience_views.contact_labels_edit,
+        name="dashboard-contact-labels",
+    ),
+    path("<int:account_id>/audiences/", audience_views.audiences, name="dashboard-audiences"),
+    path(
+        "<int:account_id>/audiences/new/",
+        audience_views.audience_edit,
+        name="dashboard-audience-new",
+    ),
+    path(
+        "<int:account_id>/audiences/<int:audience_id>/",
+        audience_views.audience_detail,
+        name="dashboard-audience",
+    ),
+    path(
+        "<int:account_id>/audiences/<int:audience_id>/edit/",
+        audience_views.audience_edit,
+        name="dashboard-audience-edit",
     ),
     path("<int:account_id>/conversions/", views.conversions, name="dashboard-conversions"),
     path("<int:account_id>/postbacks/", views.postbacks, name="dashboard-postbacks"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
 
+from audiences.labels import contact_labels
 from core.models import Account, Contact, Message
 from links.selectors import message_click_summary
 from reporting import dashboard, reports, selectors
@@ -204,6 +205,7 @@ def contact_detail(request: HttpRequest, account: Account, contact_id: int) -> H
     return page(
         request, account, "reporting/contact.html", "messages",
         title=f"Contact {contact}", contact=contact, journey=journey, dates=dates, table=table,
+        labels=contact_labels(contact.pk),
     )  # fmt: skip
 
 

@@ -226,6 +226,18 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 2.0},
     },
     "events-purge": {"task": "webhooks.tasks.events_purge_task", "schedule": 3600.0},
+    # Audiences (docs/audiences.md): clicks, verdicts and conversions from the event log
+    # within seconds; time (within_days) and new sends by the sweep every minute.
+    "audiences-consume": {
+        "task": "audiences.tasks.audiences_consume_task",
+        "schedule": 1.0,
+        "options": {"expires": 5.0},
+    },
+    "audiences-sweep": {
+        "task": "audiences.tasks.audiences_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 55.0},
+    },
 }
 
 # Webhooks and the event log (issue 16; docs/webhooks.md).

@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from audiences import api as audiences_api
 from automations import api as automations_api
 from core import api as core_api
 from core import api_account, api_errors, api_keys
@@ -35,6 +36,7 @@ router.register("campaigns", core_api.CampaignViewSet, basename="campaign")
 router.register("creatives", core_api.CreativeViewSet, basename="creative")
 router.register("api-keys", api_keys.ApiKeyViewSet, basename="api-key")
 router.register("automations", automations_api.AutomationViewSet, basename="automation")
+router.register("audiences", audiences_api.AudienceViewSet, basename="audience")
 
 api_v1 = [
     re_path(r"^account/?$", api_account.AccountSettings.as_view(), name="account"),
@@ -48,6 +50,8 @@ api_v1 = [
     re_path(r"^messages/(?P<pk>[0-9]+)/?$", reporting_api.MessageDetail.as_view(), name="message"),
     re_path(r"^conversions/?$", reporting_api.ConversionList.as_view(), name="conversions"),
     re_path(r"^contacts/(?P<pk>[0-9]+)/journey/?$", reporting_api.ContactJourney.as_view()),
+    re_path(r"^contacts/(?P<pk>[0-9]+)/?$", audiences_api.ContactDetail.as_view(), name="contact"),
+    re_path(r"^contacts/(?P<pk>[0-9]+)/labels/?$", audiences_api.ContactLabels.as_view()),
     re_path(r"^reports/(?P<dimension>[^/]+)/?$", reporting_api.ReportView.as_view(), name="report"),
     path(
         "schema/",
