@@ -8,6 +8,9 @@ and the counted click it may move, is links.clicks.click_verdict_set):
   more different contacts within `bot_ip_fanout_seconds`.
 - `behaviour:link-flood`: more than BOT_LINK_CLICKS_PER_MINUTE clicks on one link within
   a minute (the clicks past that number).
+
+Test and internal traffic (reason `internal`, links.bots) is never judged, and the fan-out
+count leaves it out: ten testers on the office network are not a scanner.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from django.utils import timezone
 
 from attribution.fraud import flag_raise
 from attribution.models import FraudFlag
+from links.bots import INTERNAL_REASON
 from links.clicks import click_verdict_set
 from links.models import MessageShortLinkClick
 
@@ -51,6 +55,8 @@ def clicks_judge_pending(*, limit: int = JUDGE_BATCH) -> int:
 
 
 def click_judge(click: MessageShortLinkClick) -> None:
+    if click.bot_reason == INTERNAL_REASON:
+        return  # internal traffic: its verdict is final (links.clicks.click_verdict_set)
     sending_list = click.message.sending_list
     window = dt.timedelta(seconds=sending_list.scanner_window_seconds if sending_list else 3)
     sent_at = click.message.sent_at
@@ -70,7 +76,7 @@ def _ip_fanout_check(click: MessageShortLinkClick) -> None:
         ip=click.ip,
         clicked_at__gte=click.clicked_at - span,
         clicked_at__lte=click.clicked_at + span,
-    )
+    ).exclude(bot_reason=INTERNAL_REASON)  # internal traffic: not a fan-out
     contacts = nearby.values("contact_id").distinct().count()
     if contacts < account.bot_ip_fanout_contacts:
         return
