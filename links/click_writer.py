@@ -92,8 +92,7 @@ class BatchResult:
 def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
     """Store a batch of clicks in one transaction. Returns (stored, counted)."""
     verdicts = [
-        click_verdict(method=e.method, user_agent=e.user_agent, internal=e.internal)
-        for e in events
+        click_verdict(method=e.method, user_agent=e.user_agent, internal=e.internal) for e in events
     ]
     columns = (
         [e.click_id for e in events],

@@ -27,11 +27,11 @@ DEFAULT_DAYS = 30
 REASON_LABELS = {INTERNAL_REASON: "Internal", "": "(none given)"}
 
 
-def bot_reason_label(reason: str | None) -> str | None:
-    """A click's bot reason as the dashboard shows it: test and internal traffic (links.bots
-    INTERNAL) as "Internal"; others as stored (None stays None: not a click)."""
-    if reason is None:
-        return None
+def bot_reason_label(reason: str | None, is_bot: bool | None = True) -> str | None:
+    """A bot click's reason as the dashboard shows it: test and internal traffic (links.bots
+    INTERNAL) as "Internal", others as stored; a person's click or a non-click as given."""
+    if reason is None or not is_bot:
+        return reason
     return REASON_LABELS.get(reason, reason)
 
 
@@ -140,7 +140,7 @@ def raw_click_row(click: MessageShortLinkClick, counted_id: int | None) -> dict[
         "clicked_at": click.clicked_at,
         "link_id": click.short_link.link_id,
         "is_bot": click.is_bot,
-        "bot_reason": bot_reason_label(click.bot_reason) if click.is_bot else click.bot_reason,
+        "bot_reason": bot_reason_label(click.bot_reason, click.is_bot),
         "counted": click.pk == counted_id,
         "method": click.method,
         "ip": click.ip,
@@ -201,9 +201,7 @@ def journey_row(event: dict[str, Any], urls: Any) -> dict[str, Any]:
         "campaign": event.get("campaign"),
         "link_id": event.get("link_id"),
         "is_bot": event.get("is_bot"),
-        "bot_reason": (
-            bot_reason_label(event.get("bot_reason")) if event.get("is_bot") else event.get("bot_reason")
-        ),
+        "bot_reason": bot_reason_label(event.get("bot_reason"), event.get("is_bot")),
         "counted": event.get("counted"),
         "event": event.get("event"),
         "revenue": Decimal(event["revenue"]) if event.get("revenue") else None,
