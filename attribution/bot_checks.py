@@ -36,6 +36,7 @@ from attribution.models import FraudFlag
 from core.events import NewEvent, events_emit
 from core.models import WebhookEndpoint
 from links import counting
+from links.bots import INTERNAL_REASON
 from links.click_events import click_events_reconcile
 from links.event_data import clicks_load, recorded_data
 from links.models import MessageShortLinkClick
@@ -43,7 +44,6 @@ from links.models import MessageShortLinkClick
 logger = logging.getLogger(__name__)
 
 JUDGE_BATCH = 2000
-INTERNAL = "internal"
 DELIVERY_SCAN = "behaviour:delivery-scan"
 IP_FANOUT = "behaviour:ip-fanout"
 LINK_FLOOD = "behaviour:link-flood"
@@ -139,7 +139,7 @@ def _claim(limit: int) -> list[_Judged]:
 
 
 def _turnable(click: _Click, verdicts: dict[int, str]) -> bool:
-    return not click.is_bot and click.pk not in verdicts and click.bot_reason != INTERNAL
+    return not click.is_bot and click.pk not in verdicts and click.bot_reason != INTERNAL_REASON
 
 
 def _delivery_scan_check(batch: list[_Judged], verdicts: dict[int, str]) -> None:
@@ -171,7 +171,7 @@ def _ip_fanout_check(
             clicked_at__gte=min(c.clicked_at for c in judged) - span,
             clicked_at__lte=max(c.clicked_at for c in judged) + span,
         )
-        .exclude(bot_reason=INTERNAL)
+        .exclude(bot_reason=INTERNAL_REASON)
         .order_by("clicked_at", "pk")
         .values_list(
             "pk", "account_id", "contact_id", "message_id", "short_link_id", "clicked_at", "ip",
@@ -295,7 +295,7 @@ def _verdict_set(click: _Click, reason: str) -> None:
     with transaction.atomic():
         turned = (
             MessageShortLinkClick.objects.filter(pk=click.pk, is_bot=False)
-            .exclude(bot_reason=INTERNAL)
+            .exclude(bot_reason=INTERNAL_REASON)
             .update(is_bot=True, bot_reason=reason)
         )
         if turned:

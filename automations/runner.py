@@ -18,12 +18,12 @@ from automations.models import AutomationRun
 from automations.rules import AUDIENCE_ENTERED, CLICKED, CONVERSION_RECORDED
 from core.events import contact_data, event_emit, event_timestamp
 from core.models import Message, WebhookEndpoint
+from links.bots import INTERNAL_REASON
 from links.models import MessageClick
 
 logger = logging.getLogger(__name__)
 
 BATCH = 200
-INTERNAL_REASON = "internal"
 
 
 @dataclass

@@ -13,13 +13,13 @@ from automations.models import Automation, AutomationRun
 from automations.rules import TRIGGER_EVENTS, trigger_key, trigger_matches
 from core.events import events_batch, events_sequence
 from core.models import Contact, Event
+from links.bots import INTERNAL_REASON
 from links.models import MessageShortLinkClick
 
 logger = logging.getLogger(__name__)
 
 CONSUMER = "automations"
 BATCH = 1000
-INTERNAL_REASON = "internal"
 
 
 def _ref_id(data: dict[str, Any], key: str) -> int | None:

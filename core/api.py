@@ -128,6 +128,7 @@ class SendingListSerializer(AccountModelSerializer):
             "bot_detection_enabled",
             "default_interstitial",
             "scanner_window_seconds",
+            "is_test",
             "created_at",
         ]
         read_only_fields = ["created_at"]

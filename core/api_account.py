@@ -16,9 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import bounds
 from core.api_input import RefuseUnknownFields, no_fields_refuse
 from core.authentication import account_of
 from core.models import Account, ApiScope, validate_opt_out_patterns
+from core.networks import networks_normalise
 from core.services import account_postback_token_rotate
 
 
@@ -47,8 +49,32 @@ class OptOutPatternsField(serializers.CharField):
         return value
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "example": "203.0.113.0/24"},
+        "maxItems": bounds.MAX_INTERNAL_NETWORKS,
+        "description": "The office's and testers' networks, IPv4 or IPv6 CIDR (a bare "
+        "address is its own /32 or /128; host bits are cleared: 203.0.113.7/24 is stored "
+        "as 203.0.113.0/24). Clicks from inside them are stored as internal and never count.",
+    }
+)
+class InternalIpsField(serializers.Field):
+    """A list of CIDR strings, normalised (core.networks); a 400 naming the bad entry."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        try:
+            return networks_normalise(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def to_representation(self, value: Any) -> list[str]:
+        return list(value or [])
+
+
 class AccountSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     opt_out_patterns = OptOutPatternsField(required=False, allow_blank=True, trim_whitespace=False)
+    internal_ips = InternalIpsField(required=False)
     has_postback_token = serializers.SerializerMethodField(
         help_text="Whether a postback token was ever issued (the token itself is shown only "
         "when rotated)."
@@ -66,6 +92,7 @@ class AccountSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer
             "opt_out_patterns",
             "require_postback_token",
             "has_postback_token",
+            "internal_ips",
         ]
         read_only_fields = ["id"]
 

@@ -35,6 +35,9 @@ AUTOMATION_MAX_DELAY_SECONDS = 7 * 86400
 
 # Work per request.
 MAX_LINKS_PER_MESSAGE = 50
+# An account's internal networks (Account.internal_ips, CIDR): checked at every click of its
+# links, so a short list (offices, VPNs, testers' ranges), not a blocklist.
+MAX_INTERNAL_NETWORKS = 100
 # Body and query of a tracking request (redirects, postbacks): refused past this (413).
 MAX_TRACKING_REQUEST_BYTES = 64 * 1024
 

@@ -13,6 +13,11 @@ class ContactIn(serializers.Serializer):
     external_id = serializers.CharField(required=False, help_text="The platform's contact id.")
     phone = serializers.CharField(required=False, help_text="E.164, e.g. +14155550123.")
     email = serializers.EmailField(required=False)
+    is_test = serializers.BooleanField(
+        required=False,
+        help_text="A tester: true or false sets the contact's flag (its clicks are stored as "
+        "internal and never count); absent leaves it as it is.",
+    )
 
 
 class LinkIn(serializers.Serializer):

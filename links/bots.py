@@ -15,17 +15,27 @@ Rules, in order:
 6. ua-parser's own spider detection (what user-agents' `is_bot` reads).
 
 Verdicts are cached per user agent, so a repeated one costs a dictionary lookup.
+
+Before all of these, `click_verdict`: test and internal traffic (a tester contact, a test
+list, or a client address inside one of the account's internal networks) is a bot with
+reason `internal` (INTERNAL), whatever its agent: it is reported with the bots and never
+counts (links.counting). The redirect works out whether a click is internal from its link
+info (`is_internal`; links.resolve caches the flags and the parsed networks), because it
+has them at hand; the click stream carries that answer to the consumer.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
 import re2
 import ua_parser
 from crawleruseragents import CRAWLER_USER_AGENTS_DATA
+
+from core.networks import Network, ip_in_networks
 
 
 class Verdict(NamedTuple):
@@ -34,6 +44,9 @@ class Verdict(NamedTuple):
 
 
 HUMAN = Verdict(False, "")
+# Test and internal traffic (links.internal): stored as a bot, never counted, never judged.
+INTERNAL_REASON = "internal"
+INTERNAL = Verdict(True, INTERNAL_REASON)
 
 # In-app browsers: a person tapping a link inside an app. Checked before the bot lists,
 # because some of them carry words the lists match (e.g. "FBAN" apps are not facebookexternalhit).
@@ -173,3 +186,19 @@ def classify_request(*, method: str, user_agent: str) -> Verdict:
     if method == "HEAD":
         return Verdict(True, "head-request")
     return classify_user_agent(user_agent)
+
+
+def is_internal(
+    *, contact_is_test: bool, list_is_test: bool, networks: Sequence[Network], ip: str | None
+) -> bool:
+    """Whether a click is test or internal traffic: its contact is a tester, its message's
+    list a test list, or it comes from inside one of the account's internal networks. Free
+    for the common case (no flag, no networks)."""
+    return contact_is_test or list_is_test or ip_in_networks(ip, networks)
+
+
+def click_verdict(*, method: str, user_agent: str, internal: bool) -> Verdict:
+    """The verdict a click is stored with: internal first, then classify_request."""
+    if internal:
+        return INTERNAL
+    return classify_request(method=method, user_agent=user_agent)

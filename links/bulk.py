@@ -22,6 +22,7 @@ PG_TYPES = {
     "EmailField": "text",
     "DateTimeField": "timestamptz",
     "PositiveSmallIntegerField": "integer",
+    "BooleanField": "boolean",
 }
 
 

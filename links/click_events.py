@@ -30,10 +30,10 @@ from django.utils import timezone
 
 from core.events import NewEvent, events_emit
 from core.models import Message
+from links.bots import INTERNAL_REASON
 from links.event_data import click_data, clicks_load
 from links.models import MessageClick, MessageClickAnnouncement
 
-INTERNAL = "internal"
 MOVED = "moved"
 CHUNK = 1000
 
@@ -89,7 +89,7 @@ def _reconcile(message_ids: list[int]) -> int:
             row["raw_click_id"]
             if row is not None
             and row["raw_click__judged_at"] is not None
-            and row["raw_click__bot_reason"] != INTERNAL
+            and row["raw_click__bot_reason"] != INTERNAL_REASON
             else None
         )
         told = state.raw_click_id if state.click_id else None

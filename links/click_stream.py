@@ -5,8 +5,10 @@ One round trip per redirect, on this thread's bare connection (core.redis_conn
 request, links.resolve) and the XADD. `manage.py
 consume_clicks` (links.click_writer) writes the stream to PostgreSQL in batches.
 
-What a stream entry holds is only what the request said (link id, time, client); the
-consumer joins it to the link and classifies it, so the redirect stays small.
+What a stream entry holds is what the request said (link id, time, client) and whether the
+redirect found the click internal (links.bots.is_internal, from the link info it had: the
+one verdict that needs the link's contact, list and account); the consumer joins it to the
+link and classifies it, so the redirect stays small.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class ClickEvent:
     referer: str
     accept_language: str
     method: str
+    # Test or internal traffic, as the redirect's link info said (links.bots.is_internal).
+    internal: bool = False
 
     def flat(self) -> list[str | int]:
         """fields() as XADD's field value field value ..."""
@@ -47,6 +51,7 @@ class ClickEvent:
             "r": self.referer,
             "g": self.accept_language[:255],
             "m": self.method,
+            "n": 1 if self.internal else 0,
         }
 
     @classmethod
@@ -63,6 +68,7 @@ class ClickEvent:
             referer=text["r"],
             accept_language=text["g"],
             method=text["m"],
+            internal=text.get("n") == "1",  # absent: appended before the field existed
         )
 
 

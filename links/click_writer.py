@@ -37,7 +37,7 @@ from django.db import (
 )
 
 from links import counting, hooks
-from links.bots import classify_request
+from links.bots import click_verdict
 from links.click_stream import ClickEvent
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ WITH incoming AS (
     FROM incoming i
     JOIN links_messageshortlink l ON l.link_id = i.link_code AND l.account_id = i.account_id
     ON CONFLICT (click_id) DO NOTHING
-    RETURNING id, account_id, short_link_id, message_id, contact_id, clicked_at, is_bot
+    RETURNING id, account_id, short_link_id, message_id, contact_id, clicked_at, is_bot,
+              bot_reason
 ), counted AS (
     {counted_upsert} RETURNING 1
 )
@@ -90,7 +91,9 @@ class BatchResult:
 
 def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
     """Store a batch of clicks in one transaction. Returns (stored, counted)."""
-    verdicts = [classify_request(method=e.method, user_agent=e.user_agent) for e in events]
+    verdicts = [
+        click_verdict(method=e.method, user_agent=e.user_agent, internal=e.internal) for e in events
+    ]
     columns = (
         [e.click_id for e in events],
         [e.link_id for e in events],

@@ -1,13 +1,14 @@
 """Click writes, one click at a time: a raw click stored in the request (no click
 pipeline, or Redis down) with its counted click, and a click's verdict changed after the
-fact. Which click counts is links.counting's rule; both writes run it."""
+fact. Which click counts is links.counting's rule; both writes run it. Test and internal
+traffic (links.bots.INTERNAL) is stored so whatever verdict the caller brings, and keeps it."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from links import counting
-from links.bots import Verdict
+from links.bots import INTERNAL, INTERNAL_REASON, Verdict
 from links.models import MessageShortLinkClick
 from links.resolve import LinkInfo
 
@@ -26,7 +27,10 @@ def click_record(
 ) -> MessageShortLinkClick:
     """Store a raw click and, when it is its (contact, message)'s counted click so far,
     its MessageClick. Two statements, no transaction: the second only ever adds to the
-    first."""
+    first. A click the link info says is internal (links.bots.is_internal) is stored as
+    INTERNAL, whatever `verdict` says."""
+    if verdict != INTERNAL and link.is_internal(ip):
+        verdict = INTERNAL
     click = MessageShortLinkClick.objects.create(
         click_id=click_id,
         account_id=link.account_id,
@@ -50,7 +54,10 @@ def click_record(
 
 def click_verdict_set(click: MessageShortLinkClick, *, is_bot: bool, reason: str) -> None:
     """Change a click's verdict and keep its pair's MessageClick the rule's answer (and,
-    through links.hooks.counted_click_moved, the conversions it carried)."""
+    through links.hooks.counted_click_moved, the conversions it carried). An internal
+    click's verdict is never changed: no judge's finding makes test traffic count."""
+    if click.bot_reason == INTERNAL_REASON:
+        return
     if click.is_bot == is_bot and click.bot_reason == reason:
         return
     MessageShortLinkClick.objects.filter(pk=click.pk).update(is_bot=is_bot, bot_reason=reason)

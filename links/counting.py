@@ -1,7 +1,8 @@
 """The counted click: which raw click of a (contact, message) is its MessageClick.
 
     The first click (ORDER) of the (contact, message) that counts (COUNTS): a click that is
-    not a bot, or any click when the message's list has bot detection off.
+    not a bot, or any click when the message's list has bot detection off; never a test or
+    internal click (reason `internal`, links.bots.INTERNAL), whatever the list's switch.
 
 This module is the rule's one home. Both halves are SQL fragments, read each time a
 statement is built (so a test can swap them: tests/links/test_counted_click_rule.py), and
@@ -25,12 +26,17 @@ from django.db import connection, transaction
 
 from core.models import Message, SendingList
 from links import hooks
+from links.bots import INTERNAL_REASON
 from links.click_events import click_events_reconcile
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 
 # Whether a raw click counts. {click}: the raw click; {sending_list}: its message's list,
-# LEFT JOINed (a message with no list detects bots, as the list's default does).
-COUNTS = "(NOT {click}.is_bot OR {sending_list}.bot_detection_enabled IS FALSE)"
+# LEFT JOINed (a message with no list detects bots, as the list's default does). Internal
+# traffic never counts, even with bot detection off.
+COUNTS = (
+    f"({{click}}.bot_reason <> '{INTERNAL_REASON}'"
+    " AND (NOT {click}.is_bot OR {sending_list}.bot_detection_enabled IS FALSE))"
+)
 
 # Which counting click wins: the first by time, then by id (ids follow arrival). Columns of
 # the raw click with their direction; only columns a MessageClick keeps (KEPT_AS), so a
@@ -102,7 +108,7 @@ def message_click_offer_sql() -> str:
         " SELECT c.account_id, c.contact_id, c.message_id, c.short_link_id, c.id, c.offer_id,"
         " c.clicked_at FROM (SELECT %s AS account_id, %s AS contact_id, %s AS message_id,"
         " %s AS short_link_id, %s AS id, CAST(%s AS bigint) AS offer_id, %s AS clicked_at,"
-        " %s AS is_bot, %s AS bot_detection_enabled) c"
+        " %s AS is_bot, %s AS bot_reason, %s AS bot_detection_enabled) c"
         f" WHERE {counts_sql('c', 'c')} {_upsert()}"
     )
 
@@ -131,7 +137,7 @@ def message_click_offer(
             [
                 click.account_id, click.contact_id, click.message_id, click.short_link_id, click.pk,
                 offer_id, connection.ops.adapt_datetimefield_value(click.clicked_at),
-                click.is_bot, bot_detection_enabled,
+                click.is_bot, click.bot_reason, bot_detection_enabled,
             ],
         )  # fmt: skip
 

@@ -33,7 +33,7 @@ MESSAGE_FIELDS = frozenset(
     ["external_id", "contact", "channel", "body", "sent_at", "list", "campaign", "creative",
      "links"]
 )  # fmt: skip
-CONTACT_FIELDS = frozenset(["external_id", "phone", "email"])
+CONTACT_FIELDS = frozenset(["external_id", "phone", "email", "is_test"])
 LINK_FIELDS = frozenset(["url", "offer", "track"])
 
 
@@ -42,6 +42,8 @@ class ContactInput:
     external_id: str
     phone: str
     email: str
+    # A tester (links.internal): True or False sets the contact's flag; None leaves it.
+    is_test: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,10 @@ def _parse_contact(value: Any, errors: Errors) -> ContactInput | None:
     external_id = value.get("external_id")
     phone = value.get("phone")
     email = value.get("email")
+    is_test = value.get("is_test")
+    if is_test is not None and not isinstance(is_test, bool):
+        _add(errors, "contact.is_test", "Must be true or false.")
+        is_test = None
     if external_id is not None and not isinstance(external_id, str | int):
         _add(errors, "contact.external_id", "Must be a string.")
         external_id = None
@@ -141,7 +147,9 @@ def _parse_contact(value: Any, errors: Errors) -> ContactInput | None:
         _add(errors, "contact", "Needs at least one of external_id, phone or email.")
         return None
     # Without an id of the platform's own, the phone (else the email) identifies the contact.
-    return ContactInput(external_id=external_id or phone or email.lower(), phone=phone, email=email)
+    return ContactInput(
+        external_id=external_id or phone or email.lower(), phone=phone, email=email, is_test=is_test
+    )
 
 
 def _parse_links(value: Any, errors: Errors) -> dict[str, LinkInput]:

@@ -34,7 +34,7 @@ from core.errors import DATABASE_DOWN, DatabaseUnavailable
 from core.headers import INTERSTITIAL_HEADERS, TRACKING_HEADERS, headers_set
 from core.models import normalize_host
 from links import click_stream, decision, ids
-from links.bots import classify_request
+from links.bots import click_verdict
 from links.click_stream import ClickEvent
 from links.clicks import click_record
 from links.decision import Answer, Kind
@@ -101,7 +101,7 @@ def redirect(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResp
     is not a postback's (trackly.tracking)."""
     method = request.method
     link = link_info(link_id) if decision.wants_link(method, link_id) else None
-    event = _event(request.META, domain, link_id)
+    event = _event(request.META, domain, link_id, link)
     answer = _decide(method, link_id, link, domain, event)
     if answer.records_click:
         changed = click_stream.publish(event) if click_stream.enabled() else None
@@ -145,7 +145,10 @@ def front(environ: dict) -> HttpResponse | None:
             # the current config.
             if link is None or local.peek(domain_key(host)) is not domain:
                 return None
-        event = _event(environ, domain, link_id)
+        # Race: another process changed a tester, test list or internal network since this
+        # process cached the link; the append below shows it (the answer is decided again),
+        # but this one click keeps the verdict of the link info it was appended with.
+        event = _event(environ, domain, link_id, link)
         answer = _decide(method, link_id, link, domain, event)
         # Pages (interstitial, offer ended, unknown link) are the view's.
         if answer.kind is not Kind.REDIRECT or not answer.records_click:
@@ -228,17 +231,19 @@ def _plain(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _event(meta: dict, domain: DomainInfo, link_id: str) -> ClickEvent:
+def _event(meta: dict, domain: DomainInfo, link_id: str, link: LinkInfo | None) -> ClickEvent:
+    ip = environ_ip(meta)
     return ClickEvent(
         click_id=ids.new_click_id(),
         link_id=link_id,
         account_id=domain.account_id,
         clicked_at=timezone.now(),
-        ip=environ_ip(meta),
+        ip=ip,
         user_agent=meta.get("HTTP_USER_AGENT", ""),
         referer=meta.get("HTTP_REFERER", ""),
         accept_language=meta.get("HTTP_ACCEPT_LANGUAGE", ""),
         method=meta.get("REQUEST_METHOD", "GET"),
+        internal=link is not None and link.is_internal(ip),
     )
 
 
@@ -254,7 +259,9 @@ def _click_write(link: LinkInfo, event: ClickEvent) -> None:
             referer=event.referer,
             accept_language=event.accept_language,
             method=event.method,
-            verdict=classify_request(method=event.method, user_agent=event.user_agent),
+            verdict=click_verdict(
+                method=event.method, user_agent=event.user_agent, internal=event.internal
+            ),
         )
     except Exception:
         # Never fail a person on their way to the offer because a write failed; the log

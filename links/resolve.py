@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 import pickle
 import time
@@ -25,6 +26,8 @@ from django.utils import timezone
 
 from core import prepared, redis_conn
 from core.models import Offer
+from core.networks import Network, networks_parse
+from links.bots import is_internal
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,6 +63,20 @@ class LinkInfo:
     offer_fallback_url: str
     bot_detection_enabled: bool
     interstitial: Interstitial | None
+    # Test and internal traffic (links.bots.is_internal): the contact's and the list's
+    # `is_test`, and the account's internal_ips, parsed once here (not at every click).
+    contact_is_test: bool = False
+    list_is_test: bool = False
+    internal_networks: tuple[Network, ...] = ()
+
+    def is_internal(self, ip: str | None) -> bool:
+        """Whether a click on this link from `ip` is test or internal traffic."""
+        return is_internal(
+            contact_is_test=self.contact_is_test,
+            list_is_test=self.list_is_test,
+            networks=self.internal_networks,
+            ip=ip,
+        )
 
     def offer_is_live(self, now: dt.datetime) -> bool:
         if self.offer_id is None:
@@ -71,14 +88,18 @@ class LinkInfo:
 
 # Everything LinkInfo holds, in one statement (prepared on PostgreSQL: a blast's first
 # clicks are mostly on links no process has cached). The interstitial is the offer's own
-# template (mode custom) or its list's default (mode list default).
+# template (mode custom) or its list's default (mode list default). The contact's and the
+# list's test flags and the account's internal networks say which clicks are internal.
 _LINK_LOAD = """
 SELECT l.id, l.link_id, l.account_id, l.message_id, l.contact_id, l.offer_id,
        l.destination_url, m.campaign_id, m.creative_id, s.bot_detection_enabled,
        o.destination_url, o.click_param, o.status, o.expires_at, o.fallback_url,
+       c.is_test, s.is_test, a.internal_ips,
        t.id, t.title, t.description, t.cta_text, t.og_title, t.og_description, t.og_image
 FROM links_messageshortlink l
 JOIN trackly_message m ON m.id = l.message_id
+JOIN trackly_contact c ON c.id = l.contact_id
+JOIN trackly_account a ON a.id = l.account_id
 LEFT JOIN trackly_sendinglist s ON s.id = m.sending_list_id
 LEFT JOIN trackly_offer o ON o.id = l.offer_id
 LEFT JOIN links_interstitialtemplate t ON t.id = CASE o.interstitial_mode
@@ -97,7 +118,8 @@ def link_info_load(link_id: str) -> LinkInfo | None:
         return None
     (pk, code, account_id, message_id, contact_id, offer_id, link_destination, campaign_id,
      creative_id, bot_detection_enabled, offer_destination, click_param, offer_status,
-     expires_at, fallback_url, template_id, *template) = row  # fmt: skip
+     expires_at, fallback_url, contact_is_test, list_is_test, internal_ips, template_id,
+     *template) = row  # fmt: skip
     has_offer = offer_id is not None
     return LinkInfo(
         pk=pk,
@@ -116,7 +138,20 @@ def link_info_load(link_id: str) -> LinkInfo | None:
         # No list: bot detection on, the default.
         bot_detection_enabled=bot_detection_enabled is None or bool(bot_detection_enabled),
         interstitial=Interstitial(*template) if template_id is not None else None,
+        contact_is_test=bool(contact_is_test),
+        list_is_test=bool(list_is_test),
+        internal_networks=networks_parse(_json_list(internal_ips)),
     )
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A JSON column as the raw cursor gives it: decoded on PostgreSQL, text on SQLite."""
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return value if isinstance(value, list) else []
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

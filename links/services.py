@@ -27,6 +27,7 @@ from core.models import (
     TrackingDomain,
 )
 from links import bulk, ids
+from links.internal import contacts_is_test_set
 from links.mint_input import Errors, MessageInput, parse_message
 from links.models import MessageShortLink
 from links.responses import link_result, message_result, message_result_from_parts
@@ -361,7 +362,7 @@ def _stored_link_ids(candidates: list[str]) -> set[str]:
     return taken
 
 
-def _contacts_upsert(account: Account, items: Iterable[MessageInput]) -> dict[str, int]:
+def _contacts_upsert(account: Account, items: list[MessageInput]) -> dict[str, int]:
     """Contact ids by external id, creating the new ones and filling in phone and email."""
     wanted: dict[str, tuple[str, str]] = {}
     for item in items:
@@ -382,21 +383,28 @@ def _contacts_upsert(account: Account, items: Iterable[MessageInput]) -> dict[st
     found = lookup(wanted)
     # Sorted, so concurrent mints of overlapping contacts lock rows in the same order.
     missing = sorted(key for key in wanted if key not in found)
+    flags = _is_test_flags(items)
     if missing:
         # ON CONFLICT DO NOTHING: a concurrent mint may create the same contact first;
         # either way there is one row, which the lookup below finds.
         now = timezone.now()
         if bulk.is_postgres():
-            bulk.insert_rows(
-                Contact,
-                ("account_id", "external_id", "phone", "email", "created_at"),
-                [(account.pk, k, *wanted[k], now) for k in missing],
-                on_conflict_do_nothing=True,
-            )
+            columns = ("account_id", "external_id", "phone", "email", "created_at")
+            rows = [(account.pk, k, *wanted[k], now) for k in missing]
+            if flags:  # else is_test is the column's default, false: one array less
+                columns += ("is_test",)
+                rows = [(*row, flags.get(k) is True) for row, k in zip(rows, missing, strict=True)]
+            bulk.insert_rows(Contact, columns, rows, on_conflict_do_nothing=True)
         else:
             Contact.objects.bulk_create(
                 [
-                    Contact(account=account, external_id=k, phone=wanted[k][0], email=wanted[k][1])
+                    Contact(
+                        account=account,
+                        external_id=k,
+                        phone=wanted[k][0],
+                        email=wanted[k][1],
+                        is_test=flags.get(k) is True,
+                    )
                     for k in missing
                 ],
                 ignore_conflicts=True,
@@ -410,7 +418,20 @@ def _contacts_upsert(account: Account, items: Iterable[MessageInput]) -> dict[st
     ]
     if changed:
         Contact.objects.bulk_update(changed, ["phone", "email"], batch_size=500)
+    # New contacts were made with their flag; existing ones (or one a concurrent mint made
+    # first) are updated where it differs, and only then is the config version bumped.
+    for value in (True, False):
+        ids_ = [found[ext][0] for ext, flag in flags.items() if flag is value]
+        contacts_is_test_set(contact_ids=ids_, is_test=value)
     return {key: value[0] for key, value in found.items()}
+
+
+def _is_test_flags(items: Iterable[MessageInput]) -> dict[str, bool]:
+    """`contact.is_test` by contact external id where an item gives it (the last item
+    naming a contact wins); empty, and nothing more to do, in the common case."""
+    return {
+        i.contact.external_id: i.contact.is_test for i in items if i.contact.is_test is not None
+    }
 
 
 def _in_chunks(

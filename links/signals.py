@@ -7,13 +7,21 @@ from typing import Any
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from core.models import Account, InterstitialTemplate, Message, Offer, SendingList, TrackingDomain
+from core.models import (
+    Account,
+    Contact,
+    InterstitialTemplate,
+    Message,
+    Offer,
+    SendingList,
+    TrackingDomain,
+)
 from links.models import MessageShortLink
 from links.resolve import link_config_changed
 
 
 def _changed(sender: type, instance: Any, **kwargs: Any) -> None:
-    if kwargs.get("created") and sender in (MessageShortLink, Message):
+    if kwargs.get("created") and sender in (MessageShortLink, Message, Contact):
         return  # a new link was never cached, except as unknown for a minute at most
     # Now, and again once the change is committed: a redirect that read the old row
     # between the save and the commit must not keep it cached under the new version.
@@ -33,3 +41,6 @@ def connect() -> None:
     ):
         post_save.connect(_changed, sender=model, dispatch_uid=f"linkcfg-save-{model.__name__}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"linkcfg-delete-{model.__name__}")
+    # A contact saved one at a time (the admin; the API and minting change `is_test` through
+    # links.internal): its link info carries the tester flag. Bulk writes send no signal.
+    post_save.connect(_changed, sender=Contact, dispatch_uid="linkcfg-save-Contact")

@@ -16,12 +16,23 @@ from django.db.models import QuerySet, Sum
 
 from attribution.models import FraudFlag, PostbackLog
 from core.models import Account, Campaign, Creative, Membership, Message, Offer, SendingList
+from links.bots import INTERNAL_REASON
 from links.models import MessageClick, MessageShortLinkClick
 from reporting.metrics import ratio
 from reporting.models import BotReasonRollup
 from reporting.report_params import ReportFilters, day_bounds, days_parse, local_today
 
 DEFAULT_DAYS = 30
+# Bot reasons as a marketer reads them where the stored reason is jargon.
+REASON_LABELS = {INTERNAL_REASON: "Internal", "": "(none given)"}
+
+
+def bot_reason_label(reason: str | None, is_bot: bool | None = True) -> str | None:
+    """A bot click's reason as the dashboard shows it: test and internal traffic (links.bots
+    INTERNAL) as "Internal", others as stored; a person's click or a non-click as given."""
+    if reason is None or not is_bot:
+        return reason
+    return REASON_LABELS.get(reason, reason)
 
 
 def member_accounts(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
@@ -129,7 +140,7 @@ def raw_click_row(click: MessageShortLinkClick, counted_id: int | None) -> dict[
         "clicked_at": click.clicked_at,
         "link_id": click.short_link.link_id,
         "is_bot": click.is_bot,
-        "bot_reason": click.bot_reason,
+        "bot_reason": bot_reason_label(click.bot_reason, click.is_bot),
         "counted": click.pk == counted_id,
         "method": click.method,
         "ip": click.ip,
@@ -154,7 +165,7 @@ def bot_reasons(account: Account, dates: DateRange) -> list[dict[str, Any]]:
     total = sum(row["clicks"] for row in rows)
     return [
         {
-            "reason": row["bot_reason"] or "(none given)",
+            "reason": bot_reason_label(row["bot_reason"]),
             "clicks": row["clicks"],
             "share": ratio(row["clicks"], total),
         }
@@ -190,7 +201,7 @@ def journey_row(event: dict[str, Any], urls: Any) -> dict[str, Any]:
         "campaign": event.get("campaign"),
         "link_id": event.get("link_id"),
         "is_bot": event.get("is_bot"),
-        "bot_reason": event.get("bot_reason"),
+        "bot_reason": bot_reason_label(event.get("bot_reason"), event.get("is_bot")),
         "counted": event.get("counted"),
         "event": event.get("event"),
         "revenue": Decimal(event["revenue"]) if event.get("revenue") else None,

@@ -13,7 +13,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIRequest
 from django.test import Client
+from django.test.client import ClientHandler
 from django.utils import timezone
 
 from core.models import Offer
@@ -22,6 +24,7 @@ from links.bots import HUMAN, Verdict
 from links.clicks import click_record
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from links.resolve import link_info_load
+from trackly import wsgi
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -41,6 +44,25 @@ def make_offer_and_secret(account: Any, **fields: Any) -> tuple[Offer, str]:
 
 def make_offer(account: Any, **fields: Any) -> Offer:
     return make_offer_and_secret(account, **fields)[0]
+
+
+class FrontHandler(ClientHandler):
+    """As trackly.wsgi: the redirect's front door first, then Django."""
+
+    def __call__(self, environ: dict[str, Any]) -> Any:
+        response = wsgi.front_door(environ)
+        if response is None:
+            return super().__call__(environ)
+        response.wsgi_request = WSGIRequest(environ)
+        return response
+
+
+class FrontClient(Client):
+    """A test client knocking on the redirect's front door (trackly.wsgi) first."""
+
+    def __init__(self, **defaults: Any) -> None:
+        super().__init__(**defaults)
+        self.handler = FrontHandler()
 
 
 def tracking(account: Any) -> Client:

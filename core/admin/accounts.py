@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -33,6 +34,7 @@ from core.models import (
     all_scopes,
     validate_opt_out_patterns,
 )
+from core.networks import networks_normalise
 from core.services import account_postback_token_rotate
 
 
@@ -92,6 +94,12 @@ class AccountForm(forms.ModelForm):
         validate_opt_out_patterns(value)
         return value
 
+    def clean_internal_ips(self) -> list[str]:
+        try:
+            return networks_normalise(self.cleaned_data["internal_ips"] or [])
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
     def clean_require_postback_token(self) -> bool:
         value = self.cleaned_data["require_postback_token"]
         self.instance.validate_postback_token_requirement(value)
@@ -119,6 +127,7 @@ class AccountAdmin(TenantScopedAdmin):
         ("Attribution", {"fields": ["default_click_window_days", "opt_out_patterns"]}),
         ("Postbacks", {"fields": ["require_postback_token"]}),
         ("Bot detection", {"fields": ["bot_ip_fanout_contacts", "bot_ip_fanout_seconds"]}),
+        ("Internal traffic", {"fields": ["internal_ips"]}),
         ("Data", {"fields": ["data_retention_days"]}),
     ]
 

@@ -47,8 +47,9 @@ class InterstitialTemplateAdmin(TenantScopedAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(TenantScopedAdmin):
-    list_display = ["external_id", "phone", "email", "account", "created_at"]
-    list_filter = ["account"]
+    # Saving one sends post_save: links.signals bumps the redirect's config (is_test).
+    list_display = ["external_id", "phone", "email", "is_test", "account", "created_at"]
+    list_filter = ["is_test", "account"]
     search_fields = ["external_id", "phone", "email"]
     list_select_related = ["account"]
     show_full_result_count = False
@@ -68,8 +69,9 @@ class SendingListAdmin(TenantScopedAdmin):
         "bot_detection_enabled",
         "default_interstitial",
         "scanner_window_seconds",
+        "is_test",
     ]
-    list_filter = ["bot_detection_enabled", "account"]
+    list_filter = ["bot_detection_enabled", "is_test", "account"]
     search_fields = ["name", "external_id"]
     list_select_related = ["account", "default_interstitial"]
 

@@ -23,6 +23,7 @@ FIELDS = {
     "opt_out_patterns",
     "require_postback_token",
     "has_postback_token",
+    "internal_ips",
 }
 
 
@@ -130,6 +131,13 @@ class TestUpdate:
             ("opt_out_patterns", ["two\nlines"]),
             ("opt_out_patterns", "nul\x00"),
             ("require_postback_token", "perhaps"),
+            ("internal_ips", ["203.0.113.0/24", "203.0.113.0/33"]),
+            ("internal_ips", ["not-a-network"]),
+            ("internal_ips", [""]),
+            ("internal_ips", [42]),
+            ("internal_ips", "203.0.113.0/24"),
+            ("internal_ips", None),
+            ("internal_ips", [f"10.0.{n}.0/24" for n in range(bounds.MAX_INTERNAL_NETWORKS + 1)]),
         ],
     )
     def test_a_bad_value_is_a_400_naming_its_field(
@@ -147,6 +155,23 @@ class TestUpdate:
         assert response.status_code == 400
         assert set(response.json()["errors"]) == {field}
         assert Account.objects.get(pk=owner.account.pk).name == "Owner Co"
+
+    def test_internal_ips_are_stored_normalised(self, owner: Any) -> None:
+        assert owner.get("/api/v1/account").json()["internal_ips"] == []
+        response = patch(
+            owner, {"internal_ips": ["203.0.113.7/24", "2001:DB8:1::/48", "198.51.100.9"]}
+        )
+        assert response.status_code == 200, response.content
+        # Host bits cleared; a bare address is its own network.
+        expected = ["203.0.113.0/24", "2001:db8:1::/48", "198.51.100.9/32"]
+        assert response.json()["internal_ips"] == expected
+        assert Account.objects.get(pk=owner.account.pk).internal_ips == expected
+        assert patch(owner, {"internal_ips": []}).json()["internal_ips"] == []
+
+    def test_a_bad_internal_network_is_named(self, owner: Any) -> None:
+        response = patch(owner, {"internal_ips": ["10.0.0.0/8", "10.0.0.300/32"]})
+        assert response.status_code == 400
+        assert "10.0.0.300/32" in response.json()["errors"]["internal_ips"][0]
 
     def test_a_body_that_is_not_an_object_is_a_400(self, owner: Any) -> None:
         assert patch(owner, ["name"]).status_code == 400

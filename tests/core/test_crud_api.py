@@ -352,6 +352,19 @@ class TestReferences:
         assert response.status_code == 400
         assert SendingList.objects.get(pk=mine["id"]).default_interstitial is None
 
+    def test_a_list_becomes_a_test_list_and_back(
+        self, owner: AccountFixture, outsider: AccountFixture
+    ) -> None:
+        created = create(owner, "lists")
+        assert created["is_test"] is False
+        assert patch(owner, "lists", created["id"], {"is_test": True}).json()["is_test"] is True
+        assert SendingList.objects.get(pk=created["id"]).is_test is True
+        assert patch(outsider, "lists", created["id"], {"is_test": False}).status_code == 404
+        response = patch(owner, "lists", created["id"], {"is_test": "perhaps"})
+        assert response.status_code == 400 and set(response.json()["errors"]) == {"is_test"}
+        assert patch(owner, "lists", created["id"], {"is_test": False}).status_code == 200
+        assert SendingList.objects.get(pk=created["id"]).is_test is False
+
     def test_a_creative_cannot_belong_to_another_accounts_campaign(
         self, owner: AccountFixture, outsider: AccountFixture
     ) -> None:

@@ -6,10 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.handlers.wsgi import WSGIRequest
 from django.db import connection
 from django.test import Client
-from django.test.client import ClientHandler
 from django.test.utils import CaptureQueriesContext
 
 from core import bounds, redis_conn
@@ -18,31 +16,13 @@ from links import ids, resolve
 from links.click_writer import ClickConsumer
 from links.domains import tracking_domain_by_host
 from links.models import MessageClick, MessageShortLinkClick
-from tests.helpers import make_offer
-from trackly import wsgi
+from tests.helpers import FrontClient, make_offer
 
 BROWSER = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
 )
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-
-
-class FrontHandler(ClientHandler):
-    """As trackly.wsgi: the redirect's front door first, then Django."""
-
-    def __call__(self, environ: dict[str, Any]) -> Any:
-        response = wsgi.front_door(environ)
-        if response is None:
-            return super().__call__(environ)
-        response.wsgi_request = WSGIRequest(environ)
-        return response
-
-
-class FrontClient(Client):
-    def __init__(self, **defaults: Any) -> None:
-        super().__init__(**defaults)
-        self.handler = FrontHandler()
 
 
 # Which door tap() knocks on; TestRedirect runs every case through each.

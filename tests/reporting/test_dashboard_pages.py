@@ -16,6 +16,7 @@ from attribution.models import Conversion, PostbackLog
 from core.models import Campaign, Offer
 from links.models import MessageShortLinkClick
 from reporting.services import rollups_build
+from tests.helpers import tap
 from tests.reporting import dataset, reference
 from tests.reporting.conftest import Dataset
 
@@ -308,6 +309,26 @@ class TestBots:
         rollups_build()
         reasons = table(dashboard.get(url(data, "bots/")), "reasons")
         assert column(reasons, "reason") == ["ua:http-library:curl", "behaviour:ip-fanout"]
+
+    def test_internal_clicks_show_as_internal_on_every_page(
+        self, dashboard: Client, data: Dataset
+    ) -> None:
+        message = data.account.mint(
+            contact={"external_id": "qa", "is_test": True},
+            body="{{l}}",
+            links={"l": {"url": "https://a.example/"}},
+        )
+        tap(data.account, message)
+        rollups_build()
+        reasons = table(dashboard.get(url(data, "bots/")), "reasons")
+        assert "Internal" in column(reasons, "reason")
+        assert "internal" not in column(reasons, "reason")
+        clicks = table(dashboard.get(url(data, f"messages/{message['id']}/")), "clicks")
+        assert column(clicks, "bot_reason") == ["Internal"]
+        assert column(clicks, "counted") == ["false"]
+        contact = message["contact"]["id"]
+        journey = table(dashboard.get(url(data, f"contacts/{contact}/")), "journey")
+        assert column(journey, "bot_reason") == ["", "Internal"]
 
     def test_its_reasons_are_the_raw_bot_clicks_before_and_after_a_reclassification(
         self, dashboard: Client, owner: Any
