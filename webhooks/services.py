@@ -30,6 +30,7 @@ from webhooks.selectors import events_kept_since
 SECRET_PREFIX = "whsec_"
 TEST_NOTE = "A test event from Trackly."
 _REPLAY_CHUNK = 1000
+_REASON_MAX = WebhookEndpoint._meta.get_field("disabled_reason").max_length
 
 
 class WebhookRefused(ValueError):
@@ -161,7 +162,9 @@ def webhook_update(
             )
         elif is_enabled is False and locked.is_enabled:
             changes.update(
-                is_enabled=False, disabled_at=now, disabled_reason=f"Disabled {disabled_by}."
+                is_enabled=False,
+                disabled_at=now,
+                disabled_reason=f"Disabled {disabled_by}."[:_REASON_MAX],
             )
         for name, value in changes.items():
             setattr(locked, name, value)
