@@ -230,8 +230,16 @@ class WebhookViewSet(viewsets.GenericViewSet):
 
     read_scopes = (ApiScope.CONFIG,)
     write_scopes = (ApiScope.CONFIG,)
-    serializer_class = WebhookOut
     lookup_value_regex = "[0-9]+"
+    # What each action takes (OPTIONS describes it; the answers are built by hand).
+    serializer_class = WebhookCreateIn
+    action_inputs: dict[str, type[serializers.Serializer]] = {
+        "partial_update": WebhookUpdateIn,
+        "replay": ReplayIn,
+    }
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return self.action_inputs.get(self.action or "", self.serializer_class)
 
     def get_queryset(self) -> QuerySet[WebhookEndpoint]:
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI schema has no account

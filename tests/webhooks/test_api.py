@@ -202,6 +202,14 @@ class TestScopes:
         assert APIClient(HTTP_HOST="localhost").get("/api/v1/webhooks").status_code == 401
 
 
+@pytest.mark.parametrize("path", ["", "/{pk}", "/{pk}/replay", "/{pk}/rotate-secret", "/{pk}/test"])
+def test_options_describes_each_route(owner: AccountFixture, path: str) -> None:
+    endpoint, _ = endpoint_make(owner)
+    response = owner.client.options("/api/v1/webhooks" + path.format(pk=endpoint.pk))
+    assert response.status_code == 200
+    assert response.json()["name"]
+
+
 class TestIsolation:
     def test_another_accounts_endpoint_is_a_404_on_every_route(
         self, owner: AccountFixture, outsider: AccountFixture
