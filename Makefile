@@ -10,7 +10,8 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trackly
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint bench-mint bench-redirect bench-postbacks venv deps dev-deps assets browser \
+.PHONY: run test lint bench-mint bench-redirect bench-postbacks bench-events venv deps dev-deps \
+	assets browser \
 	clean
 
 # The dashboard's chart library (Chart.js), from the npm registry at the version pinned in
@@ -94,3 +95,8 @@ bench-postbacks: dev-deps
 .PHONY: bench-reports
 bench-reports: dev-deps
 	$(PY) bench/reports.py $(BENCH_ARGS)
+
+# The event log and webhooks: deliveries/s from one worker to a local receiver (and the
+# sections the lead adds). BENCH_SECTIONS=deliveries, BENCH_EVENTS=..., see the script.
+bench-events: dev-deps
+	$(PY) bench/bench_events.py

@@ -30,6 +30,9 @@ MAX_RETENTION_DAYS = 3650
 MAX_PAGE_SIZE = 1000
 MAX_OFFSET = 1_000_000
 
+# An automation's delay before it acts (automations): from at once to a week.
+AUTOMATION_MAX_DELAY_SECONDS = 7 * 86400
+
 # Work per request.
 MAX_LINKS_PER_MESSAGE = 50
 # Body and query of a tracking request (redirects, postbacks): refused past this (413).

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from reporting import access_views, pages, report_views, views, webhook_views
+from reporting import (
+    access_views,
+    automation_views,
+    pages,
+    report_views,
+    views,
+    webhook_views,
+)
 
 urlpatterns = [
     path("", pages.home, name="dashboard-home"),
@@ -27,6 +34,21 @@ urlpatterns = [
     path("<int:account_id>/conversions/", views.conversions, name="dashboard-conversions"),
     path("<int:account_id>/postbacks/", views.postbacks, name="dashboard-postbacks"),
     path("<int:account_id>/bots/", views.bots, name="dashboard-bots"),
+    path(
+        "<int:account_id>/automations/",
+        automation_views.automations,
+        name="dashboard-automations",
+    ),
+    path(
+        "<int:account_id>/automations/<int:automation_id>/",
+        automation_views.automation_detail,
+        name="dashboard-automation",
+    ),
+    path(
+        "<int:account_id>/automations/<int:automation_id>/enabled/",
+        automation_views.automation_enabled,
+        name="dashboard-automation-enabled",
+    ),
     path("<int:account_id>/api-keys/", access_views.api_keys, name="dashboard-api-keys"),
     path(
         "<int:account_id>/api-keys/<int:key_id>/revoke/",

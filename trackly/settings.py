@@ -198,6 +198,27 @@ CELERY_BEAT_SCHEDULE = {
         "task": "attribution.tasks.campaigns_click_rate_task",
         "schedule": 600.0,
     },
+    # Automations (issue 16): trigger events read into runs; due runs fired or skipped.
+    "automations-consume": {"task": "automations.tasks.automations_consume_task", "schedule": 1.0},
+    "automations-run-due": {"task": "automations.tasks.automations_run_due_task", "schedule": 1.0},
+    # The event log and webhooks (webhooks.tasks): number events, fan out, deliver (a run
+    # works up to 20 s while there is due work; stale runs are dropped), purge.
+    "events-sequence": {
+        "task": "webhooks.tasks.events_sequence_task",
+        "schedule": 1.0,
+        "options": {"expires": 5.0},
+    },
+    "webhooks-fan-out": {
+        "task": "webhooks.tasks.webhooks_fan_out_task",
+        "schedule": 1.0,
+        "options": {"expires": 5.0},
+    },
+    "webhooks-deliver": {
+        "task": "webhooks.tasks.webhooks_deliver_task",
+        "schedule": 1.0,
+        "options": {"expires": 2.0},
+    },
+    "events-purge": {"task": "webhooks.tasks.events_purge_task", "schedule": 3600.0},
 }
 
 # Webhooks and the event log (issue 16; docs/webhooks.md).

@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from automations import api as automations_api
 from core import api as core_api
 from core import api_account, api_errors, api_keys
 from links import api as links_api
@@ -35,6 +36,7 @@ router.register("campaigns", core_api.CampaignViewSet, basename="campaign")
 router.register("creatives", core_api.CreativeViewSet, basename="creative")
 router.register("api-keys", api_keys.ApiKeyViewSet, basename="api-key")
 router.register("webhooks", webhooks_api.WebhookViewSet, basename="webhook")
+router.register("automations", automations_api.AutomationViewSet, basename="automation")
 
 api_v1 = [
     re_path(r"^account/?$", api_account.AccountSettings.as_view(), name="account"),

@@ -17,13 +17,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from ulid import ULID
 
 from core import bounds, uris
 from core.events import SUBSCRIBABLE, event_emit
 from core.models import Account, Event, WebhookEndpoint
 from core.sealing import sealed
 from webhooks.addresses import url_refusal
+from webhooks.fanout import new_msg_id
 from webhooks.models import WebhookDelivery
 from webhooks.selectors import events_kept_since
 
@@ -47,11 +47,6 @@ class WebhookRefused(ValueError):
 def secret_new() -> str:
     """A signing secret: whsec_ and the base64 of 32 random bytes (Standard Webhooks)."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def msg_id_new() -> str:
-    """A webhook-id: msg_ and a ULID."""
-    return f"msg_{ULID()}"
 
 
 def webhook_url_check(url: str) -> str:
@@ -291,7 +286,7 @@ def webhook_replay(
         for start in range(0, len(ids), _REPLAY_CHUNK):
             rows = [
                 WebhookDelivery(
-                    endpoint=endpoint, event_id=pk, msg_id=msg_id_new(), next_attempt_at=now
+                    endpoint=endpoint, event_id=pk, msg_id=new_msg_id(), next_attempt_at=now
                 )
                 for pk in ids[start : start + _REPLAY_CHUNK]
             ]

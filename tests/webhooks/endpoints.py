@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from core.events import event_emit, events_sequence
 from core.models import Event, WebhookEndpoint
+from webhooks.fanout import new_msg_id
 from webhooks.models import WebhookAttempt, WebhookDelivery
-from webhooks.services import msg_id_new, webhook_create
+from webhooks.services import webhook_create
 
 URL = "https://hooks.example.com/trackly"
 
@@ -44,7 +45,7 @@ def delivery_make(
     delivery = WebhookDelivery.objects.create(
         endpoint=endpoint,
         event=event,
-        msg_id=msg_id_new(),
+        msg_id=new_msg_id(),
         status=status,
         attempts=len(codes),
         last_status_code=codes[-1] if codes else None,

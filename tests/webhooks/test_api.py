@@ -23,6 +23,14 @@ from webhooks.services import webhook_secret_rotate, webhook_update
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _private_allowed(settings: Any) -> None:
+    # The production rule (tests/webhooks/conftest.py allows private addresses for the
+    # receiver on loopback): http and private URLs are refused unless a test allows them.
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+
+
 FIELDS = {
     "id", "url", "events", "description", "is_enabled", "disabled_at", "disabled_reason",
     "failing_since", "previous_secret_expires_at", "failures", "created_at", "updated_at",

@@ -23,6 +23,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
+def _private_allowed(settings: Any) -> None:
+    # The production rule (tests/webhooks/conftest.py allows private addresses for the
+    # receiver on loopback): http and private URLs are refused unless a test allows them.
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
