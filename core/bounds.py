@@ -144,3 +144,13 @@ AUDIENCE_MAX_CONDITIONS = 20
 AUDIENCE_MAX_WITHIN_DAYS = 3650
 LABEL_MAX_LENGTH = 100
 LABELS_MAX_PER_CHANGE = 100
+# Webhooks: endpoints an account may have, what each may say, and how much one request of
+# the webhooks API may ask for (the delivery log's attempts per row, a replay's events).
+MAX_WEBHOOKS_PER_ACCOUNT = 20
+MAX_WEBHOOK_URL_LENGTH = 2000
+MAX_WEBHOOK_DESCRIPTION_LENGTH = 500
+MAX_DELIVERY_ATTEMPTS_SHOWN = 20
+MAX_REPLAY_EVENTS = 100_000
+# The pull API (GET /api/v1/events): events per page.
+EVENTS_PAGE_DEFAULT = 100
+EVENTS_PAGE_MAX = 1000

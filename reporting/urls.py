@@ -11,6 +11,7 @@ from reporting import (
     pages,
     report_views,
     views,
+    webhook_views,
 )
 
 urlpatterns = [
@@ -75,6 +76,37 @@ urlpatterns = [
         "<int:account_id>/api-keys/<int:key_id>/revoke/",
         access_views.api_key_revoke_view,
         name="dashboard-api-key-revoke",
+    ),
+    path("<int:account_id>/webhooks/", webhook_views.webhooks, name="dashboard-webhooks"),
+    path(
+        "<int:account_id>/webhooks/<int:webhook_id>/",
+        webhook_views.webhook_detail,
+        name="dashboard-webhook",
+    ),
+    path(
+        "<int:account_id>/webhooks/<int:webhook_id>/replay/",
+        webhook_views.webhook_replay,
+        name="dashboard-webhook-replay",
+    ),
+    path(
+        "<int:account_id>/webhooks/<int:webhook_id>/rotate/",
+        webhook_views.webhook_rotate,
+        name="dashboard-webhook-rotate",
+    ),
+    path(
+        "<int:account_id>/webhooks/<int:webhook_id>/test/",
+        webhook_views.webhook_test,
+        name="dashboard-webhook-test",
+    ),
+    path(
+        "<int:account_id>/webhooks/<int:webhook_id>/enable/",
+        webhook_views.webhook_enable,
+        name="dashboard-webhook-enable",
+    ),
+    path(
+        "<int:account_id>/webhooks/<int:webhook_id>/delete/",
+        webhook_views.webhook_delete,
+        name="dashboard-webhook-delete",
     ),
     path("<int:account_id>/members/", access_views.members, name="dashboard-members"),
     path(

@@ -18,6 +18,7 @@ from core import api as core_api
 from core import api_account, api_errors, api_keys
 from links import api as links_api
 from reporting import api as reporting_api
+from webhooks import api as webhooks_api
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -35,6 +36,7 @@ router.register("lists", core_api.SendingListViewSet, basename="list")
 router.register("campaigns", core_api.CampaignViewSet, basename="campaign")
 router.register("creatives", core_api.CreativeViewSet, basename="creative")
 router.register("api-keys", api_keys.ApiKeyViewSet, basename="api-key")
+router.register("webhooks", webhooks_api.WebhookViewSet, basename="webhook")
 router.register("automations", automations_api.AutomationViewSet, basename="automation")
 router.register("audiences", audiences_api.AudienceViewSet, basename="audience")
 
@@ -53,6 +55,7 @@ api_v1 = [
     re_path(r"^contacts/(?P<pk>[0-9]+)/?$", audiences_api.ContactDetail.as_view(), name="contact"),
     re_path(r"^contacts/(?P<pk>[0-9]+)/labels/?$", audiences_api.ContactLabels.as_view()),
     re_path(r"^reports/(?P<dimension>[^/]+)/?$", reporting_api.ReportView.as_view(), name="report"),
+    re_path(r"^events/?$", webhooks_api.EventList.as_view(), name="events"),
     path(
         "schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
