@@ -250,7 +250,7 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_RETRY_SCHEDULE = env.list(
     "WEBHOOK_RETRY_SCHEDULE",
     cast=float,
-    default=[5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400],
+    default=[5, 30, 90, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400],
 )
 # An endpoint whose deliveries have failed for this long, with no success between, is
 # disabled (a notice in the dashboard).
