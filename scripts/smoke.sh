@@ -24,6 +24,8 @@ account=$($PY manage.py create_account "Smoke Co" --domain "http://127.0.0.1:$PO
 api_key=$(printf '%s' "$account" | $PY -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
 postback_token=$(printf '%s' "$account" | $PY -c 'import json,sys; print(json.load(sys.stdin)["postback_token"])')
 
+# The smoke's webhook receiver is on loopback: development's setting.
+export WEBHOOK_ALLOW_PRIVATE=true
 $PY -m gunicorn trackly.wsgi --bind 127.0.0.1:$PORT --workers 1 --threads 4 --log-level warning &
 server_pid=$!
 for _ in $(seq 50); do
@@ -116,5 +118,65 @@ print("smoke: the dashboard overview shows the send")
 '
 curl -fsS -o /dev/null "http://localhost:$PORT/static/reporting/vendor/chart.umd.min.js" \
   || { echo "smoke: Chart.js is not served (make assets)"; exit 1; }
+
+# Closing the loop on the embedded default: a webhook endpoint and an audience made through
+# the API; the background work the embedded beat runs (judge, conversion events, numbering,
+# audiences, fan-out, delivery) run here once each, in order; a receiver that verifies each
+# signature with standardwebhooks gets the click and the audience entry.
+hook_port=$((PORT + 1))
+$PY - "$hook_port" "$work/received" > "$work/receiver.log" 2>&1 <<'PYEOF' &
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+port, out = int(sys.argv[1]), sys.argv[2]
+class Hook(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["content-length"]))
+        with open(out, "a") as f:
+            f.write(json.dumps({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body.decode()}) + "\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+HTTPServer(("127.0.0.1", port), Hook).serve_forever()
+PYEOF
+receiver_pid=$!
+trap 'kill $receiver_pid 2>/dev/null; cleanup' EXIT
+hook=$(curl -fsS -X POST "http://localhost:$PORT/api/v1/webhooks" \
+  -H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
+  -d "{\"url\": \"http://127.0.0.1:$hook_port/hook\", \"events\": [\"message.clicked\", \"contact.audience_entered\"], \"description\": \"smoke\"}")
+secret=$(printf '%s' "$hook" | $PY -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+audience=$(curl -fsS -X POST "http://localhost:$PORT/api/v1/audiences" \
+  -H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
+  -d '{"name": "Clickers", "rule": {"all": [{"clicked": {}}]}}' \
+  | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+$PY manage.py shell -v 0 -c '
+import datetime as dt
+from core.models import Message
+# Sent an hour ago: a tap seconds after the send would be a carrier scan.
+Message.objects.update(sent_at=Message.objects.get().sent_at - dt.timedelta(hours=1))
+from attribution.tasks import clicks_judge_task, conversions_announce_task
+from audiences.tasks import audiences_consume_task
+from webhooks.tasks import events_sequence_task, webhooks_deliver_task, webhooks_fan_out_task
+for task in (clicks_judge_task, conversions_announce_task, events_sequence_task,
+             audiences_consume_task, events_sequence_task, webhooks_fan_out_task,
+             webhooks_deliver_task):
+    task.apply()
+'
+SMOKE_SECRET=$secret $PY -c '
+import json, os, sys
+from standardwebhooks import Webhook
+hook = Webhook(os.environ["SMOKE_SECRET"])
+types = []
+for line in open(sys.argv[1]):
+    request = json.loads(line)
+    event = hook.verify(request["body"], request["headers"])
+    types.append(event["type"])
+    if event["type"] == "message.clicked":
+        assert event["data"]["contact"]["phone"] == "+14155550123", event
+assert sorted(types) == ["contact.audience_entered", "message.clicked"], types
+print("smoke: the webhook got message.clicked and contact.audience_entered, signatures verified")
+' "$work/received"
+curl -fsS "http://localhost:$PORT/api/v1/audiences/$audience" -H "Authorization: Bearer $api_key" \
+  | $PY -c 'import json,sys; a = json.load(sys.stdin); assert a["count"] == 1, a; print("smoke: the audience has its one clicker")'
 
 echo "smoke: embedded default OK"
