@@ -73,8 +73,9 @@ class AutomationRun(models.Model):
     conversion = models.ForeignKey(
         Conversion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # The audience of an entry (audiences.Audience; a plain id: automations read that model
-    # lazily, automations.membership).
+    # The audience of an entry (audiences.Audience), a plain id rather than a foreign key:
+    # an audience deleted before its entry events are read would fail the consumer's insert;
+    # a run whose audience is gone is skipped at due time (not a member of it).
     audience_id = models.BigIntegerField(null=True, blank=True)
     trigger_key = models.CharField(max_length=200)
     trigger_event = models.CharField(max_length=64)

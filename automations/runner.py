@@ -16,9 +16,10 @@ from audiences.labels import contact_labels_change
 from automations.membership import contact_in_audience
 from automations.models import AutomationRun
 from automations.rules import AUDIENCE_ENTERED, CLICKED, CONVERSION_RECORDED
-from core.events import contact_data, event_emit, event_timestamp
-from core.models import Message, WebhookEndpoint
+from core.events import contact_data, event_emit
+from core.models import WebhookEndpoint
 from links.bots import INTERNAL_REASON
+from links.event_data import message_data
 from links.models import MessageClick
 
 logger = logging.getLogger(__name__)
@@ -150,17 +151,6 @@ def _act(run: AutomationRun, now: dt.datetime) -> str | None:
         )
         return None
     return f"Unknown action {action.get('type')!r}."
-
-
-def message_data(message: Message | None) -> dict | None:
-    if message is None:
-        return None
-    return {
-        "id": message.pk,
-        "external_id": message.external_id,
-        "channel": message.channel,
-        "sent_at": event_timestamp(message.sent_at),
-    }
 
 
 def fired_data(run: AutomationRun) -> dict:

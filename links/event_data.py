@@ -83,12 +83,14 @@ def clicks_load(raw_click_ids: Iterable[int]) -> dict[int, LoadedClick]:
         )
         data = {
             "contact": contact_data(contact),
-            "message": {
-                "id": row["message_id"],
-                "external_id": row["message__external_id"],
-                "channel": row["message__channel"],
-                "sent_at": event_timestamp(row["message__sent_at"]),
-            },
+            "message": message_data(
+                SimpleNamespace(
+                    pk=row["message_id"],
+                    external_id=row["message__external_id"],
+                    channel=row["message__channel"],
+                    sent_at=row["message__sent_at"],
+                )
+            ),
             "link": {
                 "id": row["short_link__link_id"],
                 "name": row["short_link__name"],

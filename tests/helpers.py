@@ -75,13 +75,20 @@ def link_id_of(link: str | dict) -> str:
     return link if isinstance(link, str) else link["links"][0]["link_id"]
 
 
-def tap(account: Any, link: str | dict, ua: str = BROWSER, *, at: dt.datetime | None = None) -> str:
-    """One GET of a short link (a link id or a minted message's first link) as `ua`;
-    returns the click id. With the click pipeline on, the click is still in the stream:
+def tap(
+    account: Any,
+    link: str | dict,
+    ua: str = BROWSER,
+    *,
+    at: dt.datetime | None = None,
+    ip: str = "127.0.0.1",
+) -> str:
+    """One GET of a short link (a link id or a minted message's first link) as `ua` from
+    `ip`; returns the click id. With the click pipeline on, the click is still in the stream:
     the id is the one the redirect handed to the destination. Otherwise it is the stored
     click's, moved (raw and counted) to `at` when given."""
     link_id = link_id_of(link)
-    response = tracking(account).get(f"/{link_id}", HTTP_USER_AGENT=ua)
+    response = tracking(account).get(f"/{link_id}", HTTP_USER_AGENT=ua, REMOTE_ADDR=ip)
     if settings.CLICK_STREAM:
         assert response.status_code == 302 and at is None, response
         return parse_qs(urlsplit(response["Location"]).query)["click_id"][0]

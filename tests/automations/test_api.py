@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from audiences.services import audience_create
 from automations.models import Automation, AutomationRun
 from automations.runner import runs_due
 from automations.triggers import automations_consume
@@ -132,15 +133,22 @@ def test_another_accounts_ids_in_a_body_are_a_400_naming_them(owner, outsider):
     assert "action.webhook" in errors(create(owner, action=action))
 
 
-def test_an_audience_is_refused_where_audiences_are_not_installed(owner):
-    from automations.membership import audiences_available
-
-    if audiences_available():
-        pytest.skip("audiences installed: tests/automations/test_audiences.py covers it")
-    trigger = {"event": "contact.audience_entered", "audience": 1}
-    assert errors(create(owner, trigger=trigger))["trigger.audience"] == [
-        "No such audience in this account."
-    ]
+def test_the_accounts_own_audience_is_accepted_and_another_accounts_is_a_400(owner, outsider):
+    ours = audience_create(account=owner.account, name="Ours", rule={"all": [{"label": "a"}]})
+    theirs = audience_create(
+        account=outsider.account, name="Theirs", rule={"all": [{"label": "a"}]}
+    )
+    for event in ("contact.audience_entered", "message.clicked"):
+        trigger = {"event": event, "audience": ours.pk}
+        response = create(owner, name=f"On {event}", trigger=trigger)
+        assert response.status_code == 201, response.content
+        assert response.json()["trigger"]["audience"] == ours.pk
+        trigger = {"event": event, "audience": theirs.pk}
+        assert errors(create(owner, name=f"Theirs {event}", trigger=trigger))[
+            "trigger.audience"
+        ] == ["No such audience in this account."]
+    trigger = {"event": "contact.audience_entered", "audience": 10**12}
+    assert "trigger.audience" in errors(create(owner, name="None such", trigger=trigger))
 
 
 def test_a_duplicate_name_is_a_400(owner):
