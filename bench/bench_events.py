@@ -7,11 +7,28 @@ each delivery signed, sent, and its outcome and attempt written). Prints deliver
 (median of 3 runs; target 500/s) and the p50/p99 of one POST's latency (the product's
 sender, timed here to the microsecond: WebhookAttempt.latency_ms is whole milliseconds).
 
-Two more sections have their hooks here (`audience_burst`, `redirect_all_events`); the
-lead fills them.
+Section "audience": BENCH_BURST (10,000) contacts of a fresh account, one message each
+(minted by the mint service, as the bulk API does), half labelled `vip`, 3 audiences
+(clicked the campaign; clicked within 7 days; clicked and labelled `vip`), each contact's
+link clicked once by a phone from an IP of its own, stored as the click consumer stores a
+batch (links.click_writer.clicks_write: the raw click and its MessageClick), unjudged.
+Then the clock starts and one process runs, in turn, as the workers would one after
+another: the judge (until it has nothing left), the sequencer, the audiences consumer,
+repeatedly until every expected member is in AudienceMember. Prints the seconds (median of
+3 runs, each a fresh account with fresh clicks; target 10 s) and the split (judge /
+sequence / audiences). In-process, not Celery workers: the same service functions the
+beat tasks call, without the broker's and beat's second of delay between them.
+
+Section "redirect": bench/redirect.py with BENCH_SUBSCRIBE_ALL=1 (every subscribable event
+type subscribed by a webhook endpoint; nothing delivers while wrk runs; after the runs the
+judge, sequencer, fan-out and delivery until a local receiver has every event), on a
+database of its own (BENCH_DATABASE_URL + `_redirect`); its wrk figures compare with
+`make bench-redirect` without the switch, or of an older checkout. Its knobs pass through
+(BENCH_BLAST_LINKS, BENCH_PORT, BENCH_REDIS_URL, ...).
 
     make bench-events                               # every section
-    BENCH_SECTIONS=deliveries make bench-events     # one
+    BENCH_SECTIONS=deliveries make bench-events     # one (deliveries, audience, redirect)
+    BENCH_SECTIONS=audience BENCH_BURST=1000 make bench-events
     BENCH_DATABASE_URL=postgres://.../db BENCH_EVENTS=20000 make bench-events
 """
 
@@ -311,8 +328,24 @@ def audience_burst() -> None:
 
 
 def redirect_all_events() -> None:
-    """Hook: the redirect benchmark with every event type subscribed (the lead's)."""
-    print("  not built yet")
+    """bench/redirect.py with BENCH_SUBSCRIBE_ALL=1, on a database of its own (this one's
+    name + `_redirect`): its figures, to compare with a run without the switch (or of an
+    older checkout), then the delivery of every event the run made."""
+    env = {
+        **os.environ,
+        "BENCH_SUBSCRIBE_ALL": "1",
+        "BENCH_DATABASE_URL": f"{DATABASE_URL}_redirect",
+        "SECRET_KEY": ENV["SECRET_KEY"],
+    }
+    process = subprocess.Popen(
+        [sys.executable, "bench/redirect.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    headline = False
+    assert process.stdout is not None
+    for line in process.stdout:
+        headline = headline or line.startswith(("summary:", "events delivered"))
+        print(line if headline else f"  | {line}", end="", flush=True)
+    assert process.wait() == 0, f"bench/redirect.py exited with {process.returncode}"
 
 
 SECTIONS: dict[str, Callable[[], None]] = {
