@@ -96,7 +96,9 @@ bench-postbacks: dev-deps
 bench-reports: dev-deps
 	$(PY) bench/reports.py $(BENCH_ARGS)
 
-# The event log and webhooks: deliveries/s from one worker to a local receiver (and the
-# sections the lead adds). BENCH_SECTIONS=deliveries, BENCH_EVENTS=..., see the script.
+# The event log and webhooks: deliveries/s from one worker to a local receiver; audience
+# membership after a 10,000-click burst; the redirect with every event type subscribed
+# (wrk). BENCH_SECTIONS=deliveries,audience,redirect, BENCH_EVENTS=..., see the script.
 bench-events: dev-deps
+	command -v wrk >/dev/null || (apt-get install -y -q wrk || sudo apt-get install -y -q wrk)
 	$(PY) bench/bench_events.py

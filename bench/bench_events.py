@@ -7,11 +7,28 @@ each delivery signed, sent, and its outcome and attempt written). Prints deliver
 (median of 3 runs; target 500/s) and the p50/p99 of one POST's latency (the product's
 sender, timed here to the microsecond: WebhookAttempt.latency_ms is whole milliseconds).
 
-Two more sections have their hooks here (`audience_burst`, `redirect_all_events`); the
-lead fills them.
+Section "audience": BENCH_BURST (10,000) contacts of a fresh account, one message each
+(minted by the mint service, as the bulk API does), half labelled `vip`, 3 audiences
+(clicked the campaign; clicked within 7 days; clicked and labelled `vip`), each contact's
+link clicked once by a phone from an IP of its own, stored as the click consumer stores a
+batch (links.click_writer.clicks_write: the raw click and its MessageClick), unjudged.
+Then the clock starts and one process runs, in turn, as the workers would one after
+another: the judge (until it has nothing left), the sequencer, the audiences consumer,
+repeatedly until every expected member is in AudienceMember. Prints the seconds (median of
+3 runs, each a fresh account with fresh clicks; target 10 s) and the split (judge /
+sequence / audiences). In-process, not Celery workers: the same service functions the
+beat tasks call, without the broker's and beat's second of delay between them.
+
+Section "redirect": bench/redirect.py with BENCH_SUBSCRIBE_ALL=1 (every subscribable event
+type subscribed by a webhook endpoint; nothing delivers while wrk runs; after the runs the
+judge, sequencer, fan-out and delivery until a local receiver has every event), on a
+database of its own (BENCH_DATABASE_URL + `_redirect`); its wrk figures compare with
+`make bench-redirect` without the switch, or of an older checkout. Its knobs pass through
+(BENCH_BLAST_LINKS, BENCH_PORT, BENCH_REDIS_URL, ...).
 
     make bench-events                               # every section
-    BENCH_SECTIONS=deliveries make bench-events     # one
+    BENCH_SECTIONS=deliveries make bench-events     # one (deliveries, audience, redirect)
+    BENCH_SECTIONS=audience BENCH_BURST=1000 make bench-events
     BENCH_DATABASE_URL=postgres://.../db BENCH_EVENTS=20000 make bench-events
 """
 
@@ -29,9 +46,13 @@ import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import psycopg
+
+if TYPE_CHECKING:
+    from core.models import Account
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
@@ -40,6 +61,11 @@ DATABASE_URL = os.environ.get(
 EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
 RUNS = 3
 TARGET = 500
+BURST = int(os.environ.get("BENCH_BURST", "10000"))
+BURST_TARGET = 10.0
+MOBILE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+)
 ENV = {
     **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
     "DATABASE_URL": DATABASE_URL,
@@ -191,14 +217,135 @@ def deliveries() -> None:
         receiver.wait()
 
 
+def _burst_setup(run: int) -> tuple[Account, int]:
+    """An account with 3 audiences and BURST contacts, one message each, each clicked
+    once (stored as the click consumer stores a batch, unjudged). Returns the account
+    and how many memberships the audiences should have once the clicks are judged."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from audiences.models import ContactLabel
+    from audiences.services import audience_create
+    from core.models import Campaign, Message
+    from core.services import account_create
+    from links.click_stream import ClickEvent
+    from links.click_writer import clicks_stored_send, clicks_write
+    from links.ids import new_click_id
+    from links.services import messages_mint
+
+    account = account_create(name=f"Burst {run}", domain=f"go{run}.burst.example").account
+    spring = Campaign.objects.create(account=account, name="Spring")
+    for name, rule in (
+        ("Clicked Spring", {"all": [{"clicked": {"campaign": spring.pk}}]}),
+        ("Clicked this week", {"all": [{"clicked": {"within_days": 7}}]}),
+        ("VIP clickers", {"all": [{"clicked": {}}, {"label": "vip"}]}),
+    ):
+        audience_create(account=account, name=name, rule=rule)
+    now = timezone.now()
+    sent_at = (now - dt.timedelta(hours=1)).isoformat()
+    link_ids: list[str] = []
+    for start in range(0, BURST, 2000):  # the bulk API's requests, as a sender makes them
+        items = [
+            {"contact": {"external_id": f"r{run}-{i}", "phone": f"+1202{run}{i:06d}"},
+             "body": "Deal {{link1}}", "campaign": "Spring", "sent_at": sent_at,
+             "links": {"link1": {"url": f"https://shop.example.com/p/{i}?utm=sms"}}}
+            for i in range(start, min(BURST, start + 2000))
+        ]  # fmt: skip
+        link_ids += [m["links"][0]["link_id"] for m in messages_mint(account=account, items=items)]
+    # Half are VIPs (set in bulk: no click yet, so the label moves no membership).
+    contacts = Message.objects.filter(account=account).values_list("contact_id", flat=True)
+    vips = sorted(set(contacts))[::2]
+    ContactLabel.objects.bulk_create(
+        ContactLabel(account=account, contact_id=c, name="vip") for c in vips
+    )
+    # One human tap per link, each from an IP of its own, spread over the last minutes.
+    events = [
+        ClickEvent(
+            click_id=new_click_id(), link_id=link_id, account_id=account.pk,
+            clicked_at=now - dt.timedelta(seconds=600 * i / BURST),
+            ip=f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
+            user_agent=MOBILE_UA, referer="", accept_language="en-US", method="GET",
+        )
+        for i, link_id in enumerate(link_ids)
+    ]  # fmt: skip
+    for start in range(0, len(events), 2000):  # CLICK_STREAM_BATCH
+        batch = events[start : start + 2000]
+        stored, counted = clicks_write(batch)
+        assert (stored, counted) == (len(batch), len(batch)), (stored, counted)
+        clicks_stored_send([e.click_id for e in batch])
+    return account, 2 * BURST + len(vips)
+
+
 def audience_burst() -> None:
-    """Hook: audience membership current after a 10,000 counted-click burst (the lead's)."""
-    print("  not built yet")
+    """Membership current after a burst of BURST counted clicks with 3 audiences."""
+    from django.db import connection
+
+    from attribution.bot_checks import clicks_judge_pending
+    from audiences.consumer import audiences_consume
+    from audiences.models import AudienceMember
+    from core.events import events_sequence
+
+    totals, splits = [], []
+    for run in range(1, RUNS + 1):
+        account, expected = _burst_setup(run)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        members = AudienceMember.objects.filter(audience__account=account)
+        split = {"judge": 0.0, "sequence": 0.0, "audiences": 0.0}
+        rounds, found = 0, 0
+        started = time.perf_counter()
+        while found < expected:
+            rounds += 1
+            # One pass of each worker in turn, as beat sends them (each task's own loop).
+            t = time.perf_counter()
+            while clicks_judge_pending():
+                pass
+            split["judge"] += time.perf_counter() - t
+            t = time.perf_counter()
+            while events_sequence():
+                pass
+            split["sequence"] += time.perf_counter() - t
+            t = time.perf_counter()
+            audiences_consume()
+            split["audiences"] += time.perf_counter() - t
+            found = members.count()
+            assert rounds < 50, f"{found:,} of {expected:,} members after {rounds} rounds"
+        took = time.perf_counter() - started
+        assert found == expected, f"{found:,} members, {expected:,} expected"
+        totals.append(took)
+        splits.append(split)
+        print(f"  run {run}: {BURST:,} clicks -> {found:,} memberships in {took:.2f} s "
+              f"({rounds} round{'s' * (rounds > 1)}; judge {split['judge']:.2f} s, "
+              f"sequence {split['sequence']:.2f} s, audiences {split['audiences']:.2f} s)",
+              flush=True)  # fmt: skip
+    took = statistics.median(totals)
+    verdict = "ok" if took <= BURST_TARGET else f"ABOVE the {BURST_TARGET} s target"
+    parts = {k: statistics.median(s[k] for s in splits) for k in splits[0]}
+    print(f"audience membership current after {BURST:,} clicks (median of {RUNS}): "
+          f"{took:.2f} s ({verdict}); judge {parts['judge']:.2f} s, "
+          f"sequence {parts['sequence']:.2f} s, audiences {parts['audiences']:.2f} s")  # fmt: skip
 
 
 def redirect_all_events() -> None:
-    """Hook: the redirect benchmark with every event type subscribed (the lead's)."""
-    print("  not built yet")
+    """bench/redirect.py with BENCH_SUBSCRIBE_ALL=1, on a database of its own (this one's
+    name + `_redirect`): its figures, to compare with a run without the switch (or of an
+    older checkout), then the delivery of every event the run made."""
+    env = {
+        **os.environ,
+        "BENCH_SUBSCRIBE_ALL": "1",
+        "BENCH_DATABASE_URL": f"{DATABASE_URL}_redirect",
+        "SECRET_KEY": ENV["SECRET_KEY"],
+    }
+    process = subprocess.Popen(
+        [sys.executable, "bench/redirect.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    headline = False
+    assert process.stdout is not None
+    for line in process.stdout:
+        headline = headline or line.startswith(("summary:", "events delivered"))
+        print(line if headline else f"  | {line}", end="", flush=True)
+    assert process.wait() == 0, f"bench/redirect.py exited with {process.returncode}"
 
 
 SECTIONS: dict[str, Callable[[], None]] = {

@@ -13,6 +13,19 @@ and from those the best ratio to /healthz that storing the clicks leaves room fo
 
     make bench-redirect                   # the production server (Procfile), both paths
     BENCH_SERVERS=all make bench-redirect # every candidate server, to choose by measurement
+
+With BENCH_SUBSCRIBE_ALL=1, the account also has a webhook endpoint subscribed to every
+type in core.events.SUBSCRIBABLE (made through the API with the account's key; its URL a
+local receiver in a process of its own, WEBHOOK_ALLOW_PRIVATE=true). Nothing judges,
+numbers, fans out or delivers while wrk runs (no workers are started: the figures above
+are timed as without the switch). After the last run this script runs the judge, the
+sequencer, the fan-out and the delivery in turn, in this process, until the receiver has
+every event the log holds (the clicks of the last run: each run starts by truncating the
+clicks before), and prints how many it delivered and how long that took. wrk's taps all
+come from 127.0.0.1, so the judge turns nearly all of them bots by the IP fan-out rule
+(click.recorded events, few or no message.clicked), one transaction per click outside its
+batch: expect minutes of judging for the blast. Without the switch, what it measures and
+prints is unchanged.
 """
 
 from __future__ import annotations
@@ -27,7 +40,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from threading import Lock
 from urllib.parse import urlsplit
 
 import psycopg
@@ -70,6 +85,9 @@ ENV = {
     # Servers and consumers refuse the development key (core.secret_key): one per run.
     "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
 }
+SUBSCRIBE_ALL = os.environ.get("BENCH_SUBSCRIBE_ALL") == "1"
+if SUBSCRIBE_ALL:
+    ENV["WEBHOOK_ALLOW_PRIVATE"] = "true"  # the receiver is on loopback
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
 
@@ -375,7 +393,138 @@ def report(r: dict) -> None:
         print(f"  clicks stored during the redirect run: {r['rows']:,}")
 
 
+# BENCH_SUBSCRIBE_ALL: the receiver (its own process), the endpoint, the delivery after.
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """Answers 200 to every POST and counts the distinct webhook-ids; GET says how many."""
+
+    protocol_version = "HTTP/1.1"
+    seen: set[str] = set()
+    lock = Lock()
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        with self.lock:
+            self.seen.add(self.headers.get("webhook-id", ""))
+        self.answer(200, b"")
+
+    def do_GET(self) -> None:  # noqa: N802 - the count (and the readiness probe)
+        with self.lock:
+            self.answer(200, str(len(self.seen)).encode())
+
+    def answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def receiver_start() -> tuple[subprocess.Popen, int]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([sys.executable, __file__, "--receive", str(port)])
+    for _ in range(100):
+        try:
+            receiver_count(port)
+            break
+        except OSError:
+            time.sleep(0.05)
+    return process, port
+
+
+def receiver_count(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:  # noqa: S310
+        return int(response.read())
+
+
+def django_setup() -> None:
+    os.environ.update(ENV)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trackly.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def subscribe_all(api_key: str, receiver_port: int) -> None:
+    """A webhook endpoint of the account for every subscribable type (the running server's
+    API, the account's key)."""
+    from core.events import SUBSCRIBABLE
+
+    request = urllib.request.Request(
+        f"http://localhost:{PORT}/api/v1/webhooks",
+        data=json.dumps(
+            {"url": f"http://127.0.0.1:{receiver_port}/hook", "events": list(SUBSCRIBABLE)}
+        ).encode(),
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        assert response.status == 201, response.status
+
+
+def deliver_all(receiver_port: int, timeout: float = 3600) -> None:
+    """Judge, number, fan out and deliver, each in turn until it has nothing left, until the
+    receiver has every event of the log; print the count and the time each part took."""
+    from django.db.models import Count
+
+    from attribution.bot_checks import clicks_judge_pending
+    from core.events import events_sequence
+    from core.models import Event
+    from links.models import MessageShortLinkClick
+    from webhooks.delivery import deliveries_send_due
+    from webhooks.fanout import events_fan_out
+    from webhooks.sender import Sender
+
+    def drained(step) -> float:  # noqa: ANN001
+        t = time.perf_counter()
+        while step():
+            pass
+        return time.perf_counter() - t
+
+    split = {"judge": 0.0, "sequence": 0.0, "fan-out": 0.0, "delivery": 0.0}
+    started = time.perf_counter()
+    with Sender() as sender:
+        while True:
+            split["judge"] += drained(clicks_judge_pending)
+            split["sequence"] += drained(events_sequence)
+            split["fan-out"] += drained(events_fan_out)
+            split["delivery"] += drained(lambda: deliveries_send_due(sender=sender))
+            received, logged = receiver_count(receiver_port), Event.objects.count()
+            settled = not MessageShortLinkClick.objects.filter(judged_at__isnull=True).exists()
+            if settled and received >= logged:
+                break
+            assert time.perf_counter() - started < timeout, f"{received:,} of {logged:,} received"
+            time.sleep(0.2)  # a delivery that failed is retried on its schedule
+    took = time.perf_counter() - started
+    by_type = dict(Event.objects.values_list("type").annotate(n=Count("id")).order_by("type"))
+    parts = ", ".join(f"{part} {seconds:.2f} s" for part, seconds in split.items())
+    kinds = ", ".join(f"{kind} {n:,}" for kind, n in by_type.items())
+    print(f"\nevents delivered after the runs (every type subscribed): {received:,} ({kinds})")
+    rate = received / split["delivery"] if split["delivery"] else 0.0
+    print(f"  delivering took {took:.2f} s ({parts}); delivery {rate:,.0f}/s")
+
+
 def main() -> None:
+    receiver, receiver_port = None, None
+    if SUBSCRIBE_ALL:
+        receiver, receiver_port = receiver_start()
+        django_setup()
+    try:
+        run(receiver_port)
+    finally:
+        if receiver is not None:
+            receiver.terminate()
+            receiver.wait()
+
+
+def run(receiver_port: int | None) -> None:
     recreate_database()
     manage("migrate", "--no-input", "-v", "0")
     api_key = json.loads(manage("create_account", "Bench", "--domain", HOST))["api_key"]
@@ -386,6 +535,8 @@ def main() -> None:
         SERVERS[names[0]].format(port=PORT, workers=WORKERS, threads=THREADS).split()
     )
     try:
+        if receiver_port is not None:
+            subscribe_all(api_key, receiver_port)
         link_ids = mint(api_key)
         blast_ids = mint(api_key, BLAST_LINKS, contact="b")
     finally:
@@ -404,7 +555,12 @@ def main() -> None:
             f"  {r['server']:17} {r['path']:9} {h['rps']:9,.0f} {d['rps']:9,.0f}"
             f" {d['rps'] / h['rps']:6.2f} {d['p99']:8.2f}"
         )
+    if receiver_port is not None:
+        deliver_all(receiver_port)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--receive"]:
+        ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), _Receiver).serve_forever()
+    else:
+        main()
