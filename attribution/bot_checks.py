@@ -44,6 +44,8 @@ from links.models import MessageShortLinkClick
 logger = logging.getLogger(__name__)
 
 JUDGE_BATCH = 2000
+# Clicks outside a batch that its fan-out turns, per transaction.
+OUTSIDE_CHUNK = 500
 DELIVERY_SCAN = "behaviour:delivery-scan"
 IP_FANOUT = "behaviour:ip-fanout"
 LINK_FLOOD = "behaviour:link-flood"
@@ -116,10 +118,12 @@ def clicks_judge_pending(*, limit: int = JUDGE_BATCH) -> int:
         _flags_raise(flags)
         _clicks_recorded(batch)
     # The fan-out also turns clicks outside this batch (judged before, or another
-    # worker's): each in a transaction of its own, holding nothing while it waits for
-    # another worker's batch to commit (so two batches never wait on each other).
-    for other in sorted(others, key=lambda c: c.pk):
-        _verdict_set(other, IP_FANOUT)
+    # worker's), after the batch commits, a chunk per transaction: one IP flooding an
+    # account turns thousands of clicks, and one transaction each held every other
+    # account's clicks behind it.
+    ordered = sorted(others, key=lambda c: c.pk)
+    for start in range(0, len(ordered), OUTSIDE_CHUNK):
+        _verdicts_set(ordered[start : start + OUTSIDE_CHUNK], IP_FANOUT)
     return len(batch)
 
 
@@ -289,16 +293,32 @@ def _clicks_recorded(batch: list[_Judged]) -> None:
     )
 
 
-def _verdict_set(click: _Click, reason: str) -> None:
-    """Turn a click outside the batch into a bot, unless it became one (or internal) since,
-    and correct its pair's counted click and what was told of it, in one transaction."""
+def _verdicts_set(clicks: list[_Click], reason: str) -> None:
+    """Turn clicks outside the batch into bots, unless they became ones (or internal)
+    since, and correct their pairs' counted clicks and what was told of them, in one
+    transaction.
+
+    Race: another worker's batch holding some of these clicks (claimed, not committed).
+    The click rows are locked first, in id order, before any message or announcement, so
+    this waits for that batch to commit and neither waits on the other in a cycle."""
     with transaction.atomic():
-        turned = (
-            MessageShortLinkClick.objects.filter(pk=click.pk, is_bot=False)
+        pks = list(
+            MessageShortLinkClick.objects.select_for_update()
+            .filter(pk__in=[c.pk for c in clicks], is_bot=False)
             .exclude(bot_reason=INTERNAL_REASON)
-            .update(is_bot=True, bot_reason=reason)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
-        if turned:
+        if not pks:
+            return
+        MessageShortLinkClick.objects.filter(pk__in=pks).update(is_bot=True, bot_reason=reason)
+        turned = set(pks)
+        pairs = sorted(
+            {(c.contact_id, c.message_id) for c in clicks if c.pk in turned},
+            key=lambda pair: pair[1],
+        )
+        for contact_id, message_id in pairs:
             counting.message_click_recompute(
-                contact_id=click.contact_id, message_id=click.message_id
+                contact_id=contact_id, message_id=message_id, announce=False
             )
+        click_events_reconcile(pairs)
