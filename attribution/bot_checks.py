@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from attribution.fraud import flag_raise
@@ -44,6 +45,8 @@ from links.models import MessageShortLinkClick
 logger = logging.getLogger(__name__)
 
 JUDGE_BATCH = 2000
+# Accounts that get a share of a batch (the longest waiting first).
+FAIR_ACCOUNTS = 50
 # Clicks outside a batch that its fan-out turns, per transaction.
 OUTSIDE_CHUNK = 500
 DELIVERY_SCAN = "behaviour:delivery-scan"
@@ -127,19 +130,43 @@ def clicks_judge_pending(*, limit: int = JUDGE_BATCH) -> int:
     return len(batch)
 
 
+_CLAIMED = (
+    "pk", "account_id", "contact_id", "message_id", "short_link_id", "clicked_at", "ip",
+    "is_bot", "bot_reason", "message__sent_at", "message__sending_list__scanner_window_seconds",
+    "account__bot_ip_fanout_seconds", "account__bot_ip_fanout_contacts",
+)  # fmt: skip
+
+
 def _claim(limit: int) -> list[_Judged]:
-    rows = (
-        MessageShortLinkClick.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(judged_at__isnull=True)
-        .order_by("clicked_at")
-        .values_list(
-            "pk", "account_id", "contact_id", "message_id", "short_link_id", "clicked_at", "ip",
-            "is_bot", "bot_reason", "message__sent_at",
-            "message__sending_list__scanner_window_seconds",
-            "account__bot_ip_fanout_seconds", "account__bot_ip_fanout_contacts",
-        )[:limit]
-    )  # fmt: skip
+    """The batch: each account waiting gets a fair share of it (its oldest clicks), then
+    what is left of the batch goes to the oldest clicks of any account. One account's
+    burst (a scanner flooding its links) so never holds another's clicks behind it.
+
+    Race: two workers claiming together. SKIP LOCKED hands each its own clicks."""
+    unjudged = MessageShortLinkClick.objects.filter(judged_at__isnull=True)
+    waiting = list(
+        unjudged.values("account_id")
+        .annotate(first=Min("clicked_at"))
+        .order_by("first")
+        .values_list("account_id", flat=True)[:FAIR_ACCOUNTS]
+    )
+    rows: list[tuple] = []
+    if len(waiting) > 1:
+        share = max(limit // len(waiting), 1)
+        for account_id in waiting:
+            rows += _locked(unjudged.filter(account_id=account_id))[:share]
+    if len(rows) < limit:
+        taken = [row[0] for row in rows]
+        rows += _locked(unjudged.exclude(pk__in=taken))[: limit - len(rows)]
     return [_Judged(*row) for row in rows]
+
+
+def _locked(clicks: QuerySet) -> QuerySet:
+    return (
+        clicks.select_for_update(skip_locked=True, of=("self",))
+        .order_by("clicked_at")
+        .values_list(*_CLAIMED)
+    )
 
 
 def _turnable(click: _Click, verdicts: dict[int, str]) -> bool:

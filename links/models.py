@@ -76,11 +76,17 @@ class MessageShortLinkClick(models.Model):
             ),
             models.Index(fields=["account", "clicked_at"], name="rawclick_account_clicked"),
             models.Index(fields=["ip", "clicked_at"], name="rawclick_ip_clicked"),
-            # The behaviour worker's queue: clicks not judged yet.
+            # The behaviour worker's queue: clicks not judged yet, oldest first, and each
+            # account's (its fair share of a batch, attribution.bot_checks._claim).
             models.Index(
                 fields=["clicked_at"],
                 condition=models.Q(judged_at__isnull=True),
                 name="rawclick_unjudged",
+            ),
+            models.Index(
+                fields=["account", "clicked_at"],
+                condition=models.Q(judged_at__isnull=True),
+                name="rawclick_unjudged_account",
             ),
         ]
 

@@ -21,11 +21,12 @@ T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 BURST = 10_000
 
 
-def burst_stored(account: Any, n: int) -> None:
+def burst_stored(account: Any, n: int, prefix: str = "b") -> None:
     """n contacts, a message and a link each, and one human click each an hour after the
     send, stored with its counted click as the click consumer stores them."""
     contacts = Contact.objects.bulk_create(
-        Contact(account=account, external_id=f"b{i}", phone=f"+1415555{i:04d}") for i in range(n)
+        Contact(account=account, external_id=f"{prefix}{i}", phone=f"+1415555{i:04d}")
+        for i in range(n)
     )
     messages = Message.objects.bulk_create(
         Message(account=account, contact=c, body="x", rewritten_body="x", sent_at=T0)
@@ -33,14 +34,14 @@ def burst_stored(account: Any, n: int) -> None:
     )
     links = MessageShortLink.objects.bulk_create(
         MessageShortLink(
-            link_id=f"b{i:06d}", account=account, message=m, contact_id=m.contact_id,
+            link_id=f"{prefix}{i:06d}", account=account, message=m, contact_id=m.contact_id,
             name="link1", destination_url="https://a.example/",
         )
         for i, m in enumerate(messages)
     )  # fmt: skip
     clicks = MessageShortLinkClick.objects.bulk_create(
         MessageShortLinkClick(
-            click_id=f"burst{i:011d}", account=account, short_link=link,
+            click_id=f"{prefix}urst{i:011d}", account=account, short_link=link,
             message_id=link.message_id, contact_id=link.contact_id,
             clicked_at=T0 + dt.timedelta(hours=1, milliseconds=i),
             ip=f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", user_agent="test",
