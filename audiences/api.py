@@ -24,7 +24,7 @@ from audiences.labels import contact_labels, contact_labels_change
 from audiences.models import Audience, AudienceMember
 from core.api_input import RefuseUnknownFields, unknown_fields_refuse
 from core.authentication import account_of
-from core.events import event_timestamp
+from core.events import contact_data, event_timestamp
 from core.models import ApiScope, Contact
 from core.pagination import BoundedLimitOffsetPagination
 from core.spreadsheet import formula_defused
@@ -249,10 +249,7 @@ class LabelsIn(serializers.Serializer):
 
 def contact_json(contact: Contact) -> dict[str, Any]:
     return {
-        "id": contact.pk,
-        "external_id": contact.external_id,
-        "phone": contact.phone,
-        "email": contact.email,
+        **contact_data(contact),
         "is_test": contact.is_test,
         "labels": contact_labels(contact.pk),
     }

@@ -139,7 +139,8 @@ def action_clean(action: Any, *, account_id: int) -> dict[str, Any]:
     raise RuleError("type", "Must be 'label' or 'webhook'.")
 
 
-def _ref_id(data: dict[str, Any], key: str) -> int | None:
+def ref_id(data: dict[str, Any], key: str) -> int | None:
+    """The id of the object an event's data names under `key` (contact, audience, ...)."""
     ref = data.get(key)
     return ref.get("id") if isinstance(ref, dict) else None
 
@@ -151,10 +152,10 @@ def trigger_matches(trigger: dict[str, Any], event_type: str, data: dict[str, An
     if trigger.get("event") != event_type:
         return False
     if event_type == AUDIENCE_ENTERED:
-        return _ref_id(data, "audience") == trigger.get("audience")
-    if "campaign" in trigger and _ref_id(data, "campaign") != trigger["campaign"]:
+        return ref_id(data, "audience") == trigger.get("audience")
+    if "campaign" in trigger and ref_id(data, "campaign") != trigger["campaign"]:
         return False
-    if "offer" in trigger and _ref_id(data, "offer") != trigger["offer"]:
+    if "offer" in trigger and ref_id(data, "offer") != trigger["offer"]:
         return False
     link = data.get("link")
     if "link" in trigger and not (isinstance(link, dict) and link.get("name") == trigger["link"]):
@@ -170,15 +171,15 @@ def trigger_matches(trigger: dict[str, Any], event_type: str, data: dict[str, An
 def trigger_key(event_type: str, data: dict[str, Any], sequence: int) -> str | None:
     """The once-per key of the thing an event tells of (see AutomationRun), or None when
     it names no contact (an unattributed conversion)."""
-    contact = _ref_id(data, "contact")
+    contact = ref_id(data, "contact")
     if contact is None:
         return None
     if event_type == CLICKED:
-        message = _ref_id(data, "message")
+        message = ref_id(data, "message")
         return None if message is None else f"click:{contact}:{message}"
     if event_type == AUDIENCE_ENTERED:
-        return f"entry:{_ref_id(data, 'audience')}:{contact}:{sequence}"
+        return f"entry:{ref_id(data, 'audience')}:{contact}:{sequence}"
     if event_type == CONVERSION_RECORDED:
-        conversion = _ref_id(data, "conversion")
+        conversion = ref_id(data, "conversion")
         return None if conversion is None else f"conversion:{conversion}"
     return None

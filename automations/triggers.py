@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from django.db.models import Q
 
 from automations.models import Automation, AutomationRun
-from automations.rules import TRIGGER_EVENTS, trigger_key, trigger_matches
+from automations.rules import TRIGGER_EVENTS, ref_id, trigger_key, trigger_matches
 from core.events import events_batch, events_sequence
 from core.models import Contact, Event
 from links.bots import INTERNAL_REASON
@@ -20,11 +19,6 @@ logger = logging.getLogger(__name__)
 
 CONSUMER = "automations"
 BATCH = 1000
-
-
-def _ref_id(data: dict[str, Any], key: str) -> int | None:
-    ref = data.get(key)
-    return ref.get("id") if isinstance(ref, dict) else None
 
 
 def automations_consume(*, limit: int = BATCH) -> int:
@@ -65,7 +59,7 @@ def _runs_for(events: list[Event]) -> list[AutomationRun]:
     ]
     if not candidates:
         return []
-    contact_ids = {_ref_id(e.data, "contact") for e, _ in candidates} - {None}
+    contact_ids = {ref_id(e.data, "contact") for e, _ in candidates} - {None}
     testers = set(
         Contact.objects.filter(pk__in=contact_ids, is_test=True).values_list("pk", flat=True)
     )
@@ -81,7 +75,7 @@ def _runs_for(events: list[Event]) -> list[AutomationRun]:
     runs = []
     for event, automation in candidates:
         key = trigger_key(event.type, event.data, event.sequence)
-        contact_id = _ref_id(event.data, "contact")
+        contact_id = ref_id(event.data, "contact")
         if key is None or contact_id is None or contact_id in testers:
             continue
         if (event.data.get("click") or {}).get("id") in not_counted:
@@ -90,11 +84,11 @@ def _runs_for(events: list[Event]) -> list[AutomationRun]:
             AutomationRun(
                 automation=automation,
                 contact_id=contact_id,
-                message_id=_ref_id(event.data, "message"),
-                conversion_id=_ref_id(event.data, "conversion")
+                message_id=ref_id(event.data, "message"),
+                conversion_id=ref_id(event.data, "conversion")
                 if event.type == "conversion.recorded"
                 else None,
-                audience_id=_ref_id(event.data, "audience"),
+                audience_id=ref_id(event.data, "audience"),
                 trigger_key=key,
                 trigger_event=event.type,
                 trigger_sequence=event.sequence,

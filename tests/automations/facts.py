@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from attribution.conversion_events import conversion_data
 from attribution.models import Conversion
 from automations.models import Automation
 from core.events import contact_data, event_emit, event_timestamp
@@ -93,30 +94,12 @@ def converted(
 
 
 def conversion_event(conversion: Conversion, *, occurred_at: dt.datetime = T0) -> None:
-    """conversion.recorded, as attribution.conversion_events emits it."""
+    """conversion.recorded, as attribution.conversion_events emits it (its payload builder)."""
     event_emit(
         account_id=conversion.account_id,
         type="conversion.recorded",
         occurred_at=occurred_at,
-        data={
-            "conversion": {
-                "id": conversion.pk,
-                "txn_id": conversion.txn_id,
-                "event": conversion.event,
-                "status": conversion.status,
-                "revenue": str(conversion.revenue),
-                "currency": conversion.currency,
-                "occurred_at": event_timestamp(conversion.occurred_at),
-                "attribution_type": conversion.attribution_type,
-                "unattributed_reason": conversion.unattributed_reason,
-            },
-            "contact": contact_data(conversion.contact) if conversion.contact else None,
-            "message": {"id": conversion.message_id} if conversion.message_id else None,
-            "offer": ref(conversion.offer),
-            "campaign": ref(conversion.campaign),
-            "creative": ref(conversion.creative),
-            "click": None,
-        },
+        data=conversion_data(conversion),
     )
 
 
