@@ -20,6 +20,7 @@ from django.conf import settings
 
 from core import redis_conn
 from links.resolve import config_version_key, local
+from links.traits import ClickTraits
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,19 @@ class ClickEvent:
     method: str
     # Test or internal traffic, as the redirect's link info said (links.bots.is_internal).
     internal: bool = False
+    # What the click came from, when the redirect worked it out (an offer with routing
+    # rules: links.routing); None: the consumer works it out (links.traits).
+    traits: ClickTraits | None = None
+    # The A/B variant the redirect sent the click to ("" none, or a rule routed it); None:
+    # the link's variant (an entry appended before the redirect said).
+    variant: str | None = None
 
     def flat(self) -> list[str | int]:
         """fields() as XADD's field value field value ..."""
         return [item for pair in self.fields().items() for item in pair]
 
     def fields(self) -> dict[str, str | int]:
-        return {
+        fields: dict[str, str | int] = {
             "c": self.click_id,
             "l": self.link_id,
             "a": self.account_id,
@@ -53,6 +60,12 @@ class ClickEvent:
             "m": self.method,
             "n": 1 if self.internal else 0,
         }
+        if self.traits is not None:
+            t = self.traits
+            fields.update(d=t.device, o=t.os, b=t.browser, y=t.country or "", w=t.network)
+        if self.variant is not None:
+            fields["v"] = self.variant
+        return fields
 
     @classmethod
     def from_fields(cls, fields: dict[bytes, bytes]) -> ClickEvent:
@@ -69,6 +82,10 @@ class ClickEvent:
             accept_language=text["g"],
             method=text["m"],
             internal=text.get("n") == "1",  # absent: appended before the field existed
+            traits=ClickTraits(text["d"], text["o"], text["b"], text["y"] or None, text["w"])
+            if "d" in text
+            else None,
+            variant=text.get("v"),
         )
 
 

@@ -25,6 +25,8 @@ class MessageShortLink(models.Model):
     destination_url = UriField(
         max_length=2000, help_text="The URL the body carried; an offer's URL wins when set."
     )
+    # The A/B variant of its offer drawn at mint (links.routing.variant_pick), "" for none.
+    variant = models.CharField(max_length=64, blank=True, db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -62,6 +64,16 @@ class MessageShortLinkClick(models.Model):
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
     is_bot = models.BooleanField(default=False)
     bot_reason = models.CharField(max_length=100, blank=True)
+    # What the click came from (links.agents, links.places): device is mobile, tablet,
+    # desktop or other (clicks stored before issue 17 are other), country ISO 3166
+    # alpha-2 or NULL, network the IP's autonomous system name.
+    device = models.CharField(max_length=8, db_default="other", default="other")
+    os = models.CharField(max_length=40, blank=True, db_default="", default="")
+    browser = models.CharField(max_length=40, blank=True, db_default="", default="")
+    country = models.CharField(max_length=2, null=True, blank=True)
+    network = models.CharField(max_length=100, blank=True, db_default="", default="")
+    # The A/B variant the click was sent to; "" when none, or when a rule routed it.
+    variant = models.CharField(max_length=64, blank=True, db_default="", default="")
     # Set once the behavioural checks (attribution.bot_checks) have looked at this click.
     judged_at = models.DateTimeField(null=True, blank=True)
     # When the row was written: clicked_at plus the click pipeline's lag.

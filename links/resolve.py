@@ -68,6 +68,8 @@ class LinkInfo:
     contact_is_test: bool = False
     list_is_test: bool = False
     internal_networks: tuple[Network, ...] = ()
+    # The A/B variant drawn for this link at mint (links.routing), "" for none.
+    variant: str = ""
 
     def is_internal(self, ip: str | None) -> bool:
         """Whether a click on this link from `ip` is test or internal traffic."""
@@ -94,7 +96,7 @@ _LINK_LOAD = """
 SELECT l.id, l.link_id, l.account_id, l.message_id, l.contact_id, l.offer_id,
        l.destination_url, m.campaign_id, m.creative_id, s.bot_detection_enabled,
        o.destination_url, o.click_param, o.status, o.expires_at, o.fallback_url,
-       c.is_test, s.is_test, a.internal_ips,
+       c.is_test, s.is_test, a.internal_ips, l.variant,
        t.id, t.title, t.description, t.cta_text, t.og_title, t.og_description, t.og_image
 FROM links_messageshortlink l
 JOIN trackly_message m ON m.id = l.message_id
@@ -118,8 +120,8 @@ def link_info_load(link_id: str) -> LinkInfo | None:
         return None
     (pk, code, account_id, message_id, contact_id, offer_id, link_destination, campaign_id,
      creative_id, bot_detection_enabled, offer_destination, click_param, offer_status,
-     expires_at, fallback_url, contact_is_test, list_is_test, internal_ips, template_id,
-     *template) = row  # fmt: skip
+     expires_at, fallback_url, contact_is_test, list_is_test, internal_ips, variant,
+     template_id, *template) = row  # fmt: skip
     has_offer = offer_id is not None
     return LinkInfo(
         pk=pk,
@@ -141,6 +143,7 @@ def link_info_load(link_id: str) -> LinkInfo | None:
         contact_is_test=bool(contact_is_test),
         list_is_test=bool(list_is_test),
         internal_networks=networks_parse(_json_list(internal_ips)),
+        variant=variant or "",
     )
 
 

@@ -71,6 +71,14 @@ class Account(models.Model):
         help_text="The office's and testers' networks (CIDR, e.g. 203.0.113.0/24): clicks "
         "from them are stored as internal and never count.",
     )
+    utm_template = models.CharField(
+        max_length=500,
+        blank=True,
+        db_default="",
+        help_text="Appended to every destination, e.g. utm_source=sms&utm_medium={channel}"
+        "&utm_campaign={campaign}&utm_content={creative}; macros {campaign}, {creative}, "
+        "{list}, {channel}, {offer}. A parameter the destination has wins.",
+    )
     opt_out_patterns = models.TextField(
         blank=True,
         default=DEFAULT_OPT_OUT_PATTERNS,

@@ -67,6 +67,13 @@ class SendingList(models.Model):
         db_default=False,
         help_text="A seed or test list: its clicks are stored as internal and never count.",
     )
+    # On for new lists; lists that existed when it came (core 0005) keep it off.
+    datacenter_check = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="Browser agents from hosting and cloud networks are bots "
+        "(behaviour:datacenter:<network>).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -13,6 +13,12 @@ class Campaign(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(max_length=200)
     external_id = models.CharField(max_length=200, null=True, blank=True)
+    utm_template = models.CharField(
+        max_length=500,
+        blank=True,
+        db_default="",
+        help_text="Replaces the account's UTM template for this campaign's links (links.routing).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

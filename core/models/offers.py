@@ -86,6 +86,21 @@ class Offer(models.Model):
         validators=CLICK_WINDOW_VALIDATORS,
         help_text="Blank: the account's default click window.",
     )
+    # A/B destinations and routing rules (links.routing has their rules and checks).
+    variants = models.JSONField(
+        default=list,
+        db_default=[],
+        blank=True,
+        help_text='A/B destinations: [{"name": "a", "url": "https://...", "weight": 50}, ...]. '
+        "Each new link gets one by a stable hash of its contact and message.",
+    )
+    rules = models.JSONField(
+        default=list,
+        db_default=[],
+        blank=True,
+        help_text='Routing rules, first match wins: [{"device": "ios", "country": "US", '
+        '"language": "es", "url": "https://..."}, ...].',
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

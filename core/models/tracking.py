@@ -37,6 +37,18 @@ class TrackingDomain(models.Model):
     is_primary = models.BooleanField(
         default=False, help_text="New short links use the primary active domain."
     )
+    # App links (issue 17): served on this host at /.well-known/apple-app-site-association
+    # and /.well-known/assetlinks.json, so a tap can open the app (links.app_links).
+    apple_app_site_association = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A JSON object, served as /.well-known/apple-app-site-association.",
+    )
+    android_asset_links = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A JSON array, served as /.well-known/assetlinks.json.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
