@@ -8,7 +8,6 @@ costs about 5 us, and a repeated IP a dictionary lookup. Pure; no Django.
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,15 +43,13 @@ def _db():  # noqa: ANN202 - geoip2fast has no types
 
 @lru_cache(maxsize=65536)
 def place_of(ip: str | None) -> Place:
+    """Private, reserved and malformed addresses are UNKNOWN (the database answers them
+    with no country; checking with ipaddress first would cost as much as the lookup)."""
     if not ip:
         return UNKNOWN
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
+    found = _db().lookup(ip)
+    if getattr(found, "is_private", False):
         return UNKNOWN
-    if not address.is_global:
-        return UNKNOWN
-    found = _db().lookup(str(address))
     country = getattr(found, "country_code", "") or ""
     network = (getattr(found, "asn_name", "") or "").strip()
     return Place(
