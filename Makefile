@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trackly
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test lint bench-mint bench-redirect bench-postbacks bench-events venv deps dev-deps \
-	assets browser \
+	assets browser caddy \
 	clean
 
 # The dashboard's chart library (Chart.js), from the npm registry at the version pinned in
@@ -49,6 +49,12 @@ browser:
 		apt-get install -y -q chromium chromium-driver || \
 		(apt-get update -q && apt-get install -y -q chromium chromium-driver)
 
+# The Caddy test (tests/trackly/test_caddy.py) runs Debian's Caddy, as production does
+# (deploy/Caddyfile, docs/deploy.md).
+caddy:
+	command -v caddy >/dev/null || apt-get install -y -q caddy || \
+		(apt-get update -q && apt-get install -y -q caddy)
+
 # make run's SECRET_KEY when none is set (the servers refuse to start without one): random,
 # made once, readable by its owner only, never committed (.gitignore).
 .secret_key: | $(VENV)/bin/activate
@@ -64,7 +70,7 @@ run: deps assets .secret_key
 	$(EMBEDDED) $(PY) -m gunicorn trackly.wsgi --bind 0.0.0.0:$(PORT) \
 		--config trackly/gunicorn_embedded.py --access-logfile - --log-level warning
 
-test: dev-deps assets browser
+test: dev-deps assets browser caddy
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) scripts/check_services.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

@@ -154,3 +154,7 @@ MAX_REPLAY_EVENTS = 100_000
 # The pull API (GET /api/v1/events): events per page.
 EVENTS_PAGE_DEFAULT = 100
 EVENTS_PAGE_MAX = 1000
+
+# App links (links.app_links, the domains API): a domain's apple-app-site-association and
+# assetlinks.json, each at most this many bytes as JSON (Apple reads at most 128 KB).
+MAX_APP_LINKS_BYTES = 128 * 1024

@@ -33,7 +33,7 @@ from core import bounds, redis_conn
 from core.errors import DATABASE_DOWN, DatabaseUnavailable
 from core.headers import INTERSTITIAL_HEADERS, TRACKING_HEADERS, headers_set
 from core.models import normalize_host
-from links import click_stream, decision, ids
+from links import app_links, click_stream, decision, ids
 from links.bots import click_verdict
 from links.click_stream import ClickEvent
 from links.clicks import click_record
@@ -109,6 +109,8 @@ def redirect(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResp
             _click_write(link, event)
         elif changed:
             answer = _decide_again(domain.host, method, link_id, event)
+    if app_links.wants_json(request.META):  # an app reporting its tap (links.app_links)
+        return app_links.json_answer(method, answer, event.click_id)
     return _response(method, answer)
 
 
@@ -121,6 +123,8 @@ def front(environ: dict) -> HttpResponse | None:
     changed, it answers from the current config, as the view would. DatabaseUnavailable
     when PostgreSQL is out of reach (trackly.wsgi answers 503, not trying again).
     """
+    if app_links.wants_json(environ):
+        return None  # the JSON tap: the view answers it (links.app_links)
     method = environ.get("REQUEST_METHOD")
     link_id = environ.get("PATH_INFO", "")[1:]
     if not decision.wants_link(method, link_id) or request_too_large(environ):

@@ -1,6 +1,7 @@
 """Host routing: which site a request is for, decided before anything else runs.
 
 - `/healthz` answers 200 on every host (load balancers probe by IP).
+- `/tls/ask` (Caddy's certificate question, trackly.tls) on the app hosts and `localhost`.
 - A host in APP_HOSTS gets the dashboard, admin and API (trackly.urls).
 - An active tracking domain gets only the tracking URLs (trackly.tracking).
 - Any other host gets a plain 404, never an error page.
@@ -28,7 +29,7 @@ from core.errors import DATABASE_DOWN, DatabaseUnavailable
 from core.headers import TRACKING_HEADERS, headers_default, headers_set
 from core.models import normalize_host
 from links.domains import tracking_domain_by_host
-from trackly import error_pages, tracking
+from trackly import error_pages, tls, tracking
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ class HostRoutingMiddleware:
             headers_set(response, TRACKING_HEADERS)  # on every host: SecurityMiddleware is later
             return response
         host = normalize_host(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))
+        if tls.is_ask(request.path, host, self.app_hosts):
+            response = tls.ask(request)  # before SecurityMiddleware: never an HTTPS redirect
+            headers_set(response, TRACKING_HEADERS)
+            return response
         if host in self.app_hosts:
             return self.get_response(request)
         # Parameters are read as UTF-8, whatever charset a Content-Type claims: a network

@@ -1,4 +1,6 @@
-"""What a tracking domain serves: /<link_id>, /conv, /conv/offer, /pixel/<link_id>.gif.
+"""What a tracking domain serves: /<link_id>, /conv, /conv/offer, /pixel/<link_id>.gif, and
+the app-links files /.well-known/apple-app-site-association and /.well-known/assetlinks.json
+(links.app_links).
 
 Dispatched straight from trackly.middleware.HostRoutingMiddleware: tracking requests skip
 sessions, CSRF and auth (they carry no cookie and set none; networks POST without CSRF).
@@ -17,7 +19,7 @@ from attribution import views as postbacks
 from core.errors import DATABASE_DOWN, DatabaseUnavailable
 from core.headers import TRACKING_HEADERS, headers_default
 from core.models import normalize_host
-from links import redirect
+from links import app_links, redirect
 from links.domains import DomainInfo
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,11 @@ def dispatch(request: HttpRequest, domain: DomainInfo) -> HttpResponse:
     pixel = PIXEL_RE.match(path)
     if pixel:
         return postbacks.pixel(request, domain, pixel.group(1))
+    if path in app_links.WELL_KNOWN:
+        try:
+            return app_links.well_known(request, domain, path)
+        except DATABASE_DOWN as exc:
+            raise DatabaseUnavailable from exc  # a read only: nothing stored
     # (Postbacks answer their own 413, logged in the postback log.)
     if redirect.request_too_large(request.META):
         return redirect.too_large(request)

@@ -15,7 +15,7 @@ from rest_framework.routers import SimpleRouter
 from audiences import api as audiences_api
 from automations import api as automations_api
 from core import api as core_api
-from core import api_account, api_errors, api_keys
+from core import api_account, api_domains, api_errors, api_keys
 from links import api as links_api
 from reporting import api as reporting_api
 from webhooks import api as webhooks_api
@@ -39,6 +39,7 @@ router.register("api-keys", api_keys.ApiKeyViewSet, basename="api-key")
 router.register("webhooks", webhooks_api.WebhookViewSet, basename="webhook")
 router.register("automations", automations_api.AutomationViewSet, basename="automation")
 router.register("audiences", audiences_api.AudienceViewSet, basename="audience")
+router.register("domains", api_domains.TrackingDomainViewSet, basename="domain")
 
 api_v1 = [
     re_path(r"^account/?$", api_account.AccountSettings.as_view(), name="account"),
