@@ -189,7 +189,14 @@ def main() -> None:
             caught = sum(1 for ua in agents if SHAPE_RULE(ua))
             print(f"  {name:34} {caught:6}/{len(agents):<6} {caught / len(agents):.4%}")
 
-    corpus = crawler + MESSAGING_SAMPLES + PROGRAM_SAMPLES + PEOPLE_OTHER_SHAPES + browser_agents() + IN_APP_SAMPLES
+    corpus = (
+        crawler
+        + MESSAGING_SAMPLES
+        + PROGRAM_SAMPLES
+        + PEOPLE_OTHER_SHAPES
+        + browser_agents()
+        + IN_APP_SAMPLES
+    )
     uncached, cached = [], []
     for _ in range(5):
         classify_user_agent.cache_clear()

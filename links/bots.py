@@ -200,9 +200,7 @@ def classify_user_agent(user_agent: str) -> Verdict:
 def not_a_browser(user_agent: str) -> bool:
     """Whether an agent is in no browser shape and no known people's app's: a program."""
     ua = user_agent.strip()
-    return not (
-        _BROWSER_SHAPE_RE.match(ua) or _IN_APP_RE.search(ua) or _TEXT_BROWSER_RE.match(ua)
-    )
+    return not (_BROWSER_SHAPE_RE.match(ua) or _IN_APP_RE.search(ua) or _TEXT_BROWSER_RE.match(ua))
 
 
 def classify_request(*, method: str, user_agent: str) -> Verdict:
