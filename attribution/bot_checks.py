@@ -8,6 +8,11 @@ and the counted click it may move, is links.counting.message_click_recompute):
   more different contacts within `bot_ip_fanout_seconds`.
 - `behaviour:link-flood`: more than BOT_LINK_CLICKS_PER_MINUTE clicks on one link within
   a minute (the clicks past that number).
+- `behaviour:datacenter:<network>`: a click still human (so a browser agent) from a hosting
+  or cloud network (attribution.datacenter, the one rule), on a list with
+  `datacenter_check` on; a message with no list counts as on (like bot detection). The
+  network is the one the consumer stored on the click, else (clicks stored before the
+  consumer did) the IP's (links.places). A list's switch applies to clicks judged after it.
 
 A click already a bot stays as it is; otherwise the first of these that applies is its
 reason. A click stored as `internal` (test and internal traffic) is never turned by any
@@ -32,6 +37,7 @@ from django.db import transaction
 from django.db.models import Min, QuerySet
 from django.utils import timezone
 
+from attribution.datacenter import datacenter_reason
 from attribution.fraud import flag_raise
 from attribution.models import FraudFlag
 from core.events import NewEvent, events_emit
@@ -41,6 +47,7 @@ from links.bots import INTERNAL_REASON
 from links.click_events import click_events_reconcile
 from links.event_data import clicks_load, recorded_data
 from links.models import MessageShortLinkClick
+from links.places import place_of
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +86,9 @@ class _Judged(_Click):
     scanner_window: int | None
     fanout_seconds: int
     fanout_contacts: int
+    user_agent: str
+    network: str
+    datacenter_check: bool | None  # None: the message has no list
 
 
 @dataclass
@@ -100,6 +110,7 @@ def clicks_judge_pending(*, limit: int = JUDGE_BATCH) -> int:
         _delivery_scan_check(batch, verdicts)
         others, flags = _ip_fanout_check(batch, verdicts)
         _link_flood_check(batch, verdicts)
+        _datacenter_check(batch, verdicts)
         MessageShortLinkClick.objects.filter(pk__in=[c.pk for c in batch]).update(
             judged_at=timezone.now()
         )
@@ -133,7 +144,8 @@ def clicks_judge_pending(*, limit: int = JUDGE_BATCH) -> int:
 _CLAIMED = (
     "pk", "account_id", "contact_id", "message_id", "short_link_id", "clicked_at", "ip",
     "is_bot", "bot_reason", "message__sent_at", "message__sending_list__scanner_window_seconds",
-    "account__bot_ip_fanout_seconds", "account__bot_ip_fanout_contacts",
+    "account__bot_ip_fanout_seconds", "account__bot_ip_fanout_contacts", "user_agent",
+    "network", "message__sending_list__datacenter_check",
 )  # fmt: skip
 
 
@@ -274,6 +286,15 @@ def _link_flood_check(batch: list[_Judged], verdicts: dict[int, str]) -> None:
         first = bisect.bisect_left(clicks, (click.clicked_at - _FLOOD_SPAN, -1))
         if place - first >= limit:
             verdicts[click.pk] = LINK_FLOOD
+
+
+def _datacenter_check(batch: list[_Judged], verdicts: dict[int, str]) -> None:
+    for click in batch:
+        if click.datacenter_check is False or not _turnable(click, verdicts):
+            continue
+        reason = datacenter_reason(click.network or place_of(click.ip).network, click.user_agent)
+        if reason:
+            verdicts[click.pk] = reason
 
 
 def _flags_raise(flags: list[_Flag]) -> None:

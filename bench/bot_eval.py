@@ -4,7 +4,11 @@ and classification speed on one core.
 Bots: every instance in the crawler-user-agents package, plus messaging link previews,
 email/carrier scanners, HTTP libraries and headless browsers (MESSAGING_SAMPLES below).
 People: every agent in fake-useragent's browser data (real desktop, mobile and tablet
-browsers) plus in-app browsers of real people (IN_APP_SAMPLES).
+browsers) plus in-app browsers of real people (IN_APP_SAMPLES), and people's agents that are
+not in `Mozilla/5.0 (...)` shape (PEOPLE_OTHER_SHAPES: old Opera, in-app agents, text-mode
+browsers) so the shape rule (`ua:not-a-browser`) is measured where it could go wrong.
+Programs the lists miss (PROGRAM_SAMPLES): independent of the list rules, caught only by
+the shape rule; "shape rule alone" shows what it would catch of every corpus by itself.
 
 Note: the crawler-user-agents instances are the examples its own patterns were written
 from, so recall on them is an upper bound; the messaging, scanner and people sets are
@@ -27,6 +31,11 @@ from crawleruseragents import CRAWLER_USER_AGENTS_DATA
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from links.bots import classify_user_agent  # noqa: E402
+
+try:  # absent before ua:not-a-browser: the script measures both sides
+    from links.bots import not_a_browser as SHAPE_RULE  # noqa: E402
+except ImportError:
+    SHAPE_RULE = None
 
 MESSAGING_SAMPLES = [
     "facebookexternalhit/1.1 Facebot Twitterbot/1.0",
@@ -66,6 +75,43 @@ MESSAGING_SAMPLES = [
     "Mozilla/5.0",
 ]
 
+# Programs that no list names (each was classified human before ua:not-a-browser).
+PROGRAM_SAMPLES = [
+    "MyScanner/1.0",
+    # Android's system HTTP agent (HttpURLConnection's default http.agent): an app's own
+    # fetch (a messaging app's link preview, an unshortener); WebViews send Mozilla/5.0.
+    "Dalvik/2.1.0 (Linux; U; Android 11; SM-G991B Build/RP1A.200720.012)",
+    "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/UD1A.230803.041)",
+    # iOS's native stack: Safari's icon and preview fetches, apps' own requests.
+    "MobileSafari/604.1 CFNetwork/1410.0.3 Darwin/22.6.0",
+    "Acme/3.2 CFNetwork/1410.0.3 Darwin/22.6.0",
+    "fasthttp",
+    "reqwest/0.11.22",
+    "Apache-HttpAsyncClient/4.1.4 (Java/11.0.21)",
+    "libcurl-agent/1.0",
+    "aws-sdk-go/1.44.0 (go1.21.4; linux; amd64)",
+    "Microsoft-CryptoAPI/10.0",
+    "got",
+    "Zoom/5.16.10 (Windows)",
+    "Spotify/8.8.80 iOS/17.1 (iPhone14,5)",
+]
+
+# People whose agents are not in Mozilla/5.0 shape: known in-app agents (rule 3), old
+# Opera (Presto), and text-mode browsers.
+PEOPLE_OTHER_SHAPES = [
+    "Opera/9.80 (Android; Opera Mini/7.5.33361/31.1448; U; en) Presto/2.8.119 Version/11.1010",
+    "Opera/9.80 (Windows NT 6.1; WOW64) Presto/2.12.388 Version/12.18",
+    "Opera/9.80 (J2ME/MIDP; Opera Mini/4.2.14912/870; U; en) Presto/2.4.15",
+    "Instagram 307.0.0.34.111 Android (33/13; 420dpi; 1080x2400; samsung; SM-G991B; o1s; exynos2100; en_US; 532277065)",
+    "Twitter for iPhone/10.17",
+    "Lynx/2.9.0dev.10 libwww-FM/2.14 SSL-MM/1.4.1 GNUTLS/3.7.1",
+    "w3m/0.5.3+git20230121",
+    "Links (2.28; Linux 6.1.0 x86_64; GNU C 12.2; text)",
+    "ELinks/0.13.GIT (textmode; Linux 6.1.0 x86_64; 200x50-2)",
+    "Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1; Trident/4.0)",
+    "Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.2; Trident/6.0)",
+]
+
 IN_APP_SAMPLES = [
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBDV/iPhone14,5;FBMD/iPhone;FBSN/iOS;FBSV/17.1;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5]",
     "Mozilla/5.0 (Linux; Android 13; SM-G991B Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.163 Mobile Safari/537.36 [FB_IAB/FB4A;FBAV/442.0.0.33.113;]",
@@ -95,8 +141,13 @@ def main() -> None:
     bots = {
         "crawler-user-agents instances": crawler,
         "messaging, scanners, libraries": MESSAGING_SAMPLES,
+        "programs no list names": PROGRAM_SAMPLES,
     }
-    people = {"fake-useragent browsers": browser_agents(), "in-app browsers": IN_APP_SAMPLES}
+    people = {
+        "fake-useragent browsers": browser_agents(),
+        "in-app browsers": IN_APP_SAMPLES,
+        "people in other shapes": PEOPLE_OTHER_SHAPES,
+    }
 
     missed: list[str] = []
     print("bots (should be bot)")
@@ -132,7 +183,20 @@ def main() -> None:
             sep="\n",
         )
 
-    corpus = crawler + MESSAGING_SAMPLES + browser_agents() + IN_APP_SAMPLES
+    if SHAPE_RULE is not None:
+        print("shape rule alone (not in browser shape and no known people's app)")
+        for name, agents in {**bots, **people}.items():
+            caught = sum(1 for ua in agents if SHAPE_RULE(ua))
+            print(f"  {name:34} {caught:6}/{len(agents):<6} {caught / len(agents):.4%}")
+
+    corpus = (
+        crawler
+        + MESSAGING_SAMPLES
+        + PROGRAM_SAMPLES
+        + PEOPLE_OTHER_SHAPES
+        + browser_agents()
+        + IN_APP_SAMPLES
+    )
     uncached, cached = [], []
     for _ in range(5):
         classify_user_agent.cache_clear()

@@ -129,6 +129,9 @@ class SendingListSerializer(AccountModelSerializer):
             "default_interstitial",
             "scanner_window_seconds",
             "is_test",
+            # Switching it applies to clicks judged from then on (attribution.bot_checks);
+            # clicks already judged keep their verdicts.
+            "datacenter_check",
             "created_at",
         ]
         read_only_fields = ["created_at"]

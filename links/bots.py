@@ -13,6 +13,13 @@ Rules, in order:
    headless browsers that the maintained lists miss (MESSAGING_AND_SCANNERS).
 5. The `crawler-user-agents` patterns (maintained, ~1,500 bots, with categories).
 6. ua-parser's own spider detection (what user-agents' `is_bot` reads).
+7. An agent in no browser shape (`not_a_browser`) is a program: `ua:not-a-browser`.
+   People's browsers and in-app web views announce themselves as `Mozilla/5.0 (<platform>)
+   ...` (old Opera as `Opera/9.80 (...)`); what does not, and is no known people's app
+   (IN_APP_BROWSERS, text-mode browsers), is an app's own HTTP stack or a script: Android's
+   `Dalvik/2.1.0 (...)` (HttpURLConnection's default agent; WebViews send Mozilla/5.0),
+   iOS's `<App>/1.0 CFNetwork/... Darwin/...`, `MyScanner/1.0`. Last, so the named rules
+   keep their names (curl stays `ua:http-library:curl`).
 
 Verdicts are cached per user agent, so a repeated one costs a dictionary lookup.
 
@@ -148,6 +155,12 @@ def _re2_set(patterns: list[str]) -> re2.Set:
 
 
 _CRAWLER_SET = _re2_set([p for _, p in _CRAWLERS])
+# Browser shape: a product token and a parenthesised platform. An optional leading quote:
+# fake-useragent's browser data holds a Chrome agent logged with its quotes.
+_BROWSER_SHAPE_RE = re.compile(r"""^["']?(?:Mozilla/\d+\.\d+|Opera/\d+\.\d+) \([^)]+\)""")
+# People's browsers outside that shape: text-mode browsers.
+_TEXT_BROWSER_RE = re.compile(r"^(?:Lynx/|w3m/|Links \(|ELinks[/ ])")
+NOT_A_BROWSER = "ua:not-a-browser"
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 _BARE = {"mozilla/5.0", "mozilla/4.0", "mozilla"}
 
@@ -179,7 +192,15 @@ def classify_user_agent(user_agent: str) -> Verdict:
     device = ua_parser.parse_device(ua)
     if device is not None and device.family == "Spider":
         return Verdict(True, "ua:crawler:ua-parser")
+    if not_a_browser(ua):
+        return Verdict(True, NOT_A_BROWSER)
     return HUMAN
+
+
+def not_a_browser(user_agent: str) -> bool:
+    """Whether an agent is in no browser shape and no known people's app's: a program."""
+    ua = user_agent.strip()
+    return not (_BROWSER_SHAPE_RE.match(ua) or _IN_APP_RE.search(ua) or _TEXT_BROWSER_RE.match(ua))
 
 
 def classify_request(*, method: str, user_agent: str) -> Verdict:

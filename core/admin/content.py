@@ -70,8 +70,9 @@ class SendingListAdmin(TenantScopedAdmin):
         "default_interstitial",
         "scanner_window_seconds",
         "is_test",
+        "datacenter_check",
     ]
-    list_filter = ["bot_detection_enabled", "is_test", "account"]
+    list_filter = ["bot_detection_enabled", "is_test", "datacenter_check", "account"]
     search_fields = ["name", "external_id"]
     list_select_related = ["account", "default_interstitial"]
 

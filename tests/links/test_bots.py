@@ -108,3 +108,42 @@ def test_the_command_prints_one_verdict_per_line(monkeypatch: pytest.MonkeyPatch
     assert out.getvalue() == (
         "human\t-\nbot\tua:http-library:curl\nbot\tua:empty\nbot\tua:link-preview:whatsapp\n"
     )
+
+
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        "MyScanner/1.0",
+        # Android's system HTTP agent (HttpURLConnection's default): an app's own fetch.
+        "Dalvik/2.1.0 (Linux; U; Android 11; SM-G991B Build/RP1A.200720.012)",
+        "Acme/3.2 CFNetwork/1410.0.3 Darwin/22.6.0",
+        "reqwest/0.11.22",
+        "Mozilla/5.0 ()",
+        "Mozilla/5.0 Windows",
+    ],
+)
+def test_an_agent_in_no_browser_shape_is_a_program(user_agent: str) -> None:
+    assert classify_user_agent(user_agent) == (True, "ua:not-a-browser")
+
+
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        IPHONE,
+        ANDROID_CHROME,
+        "Opera/9.80 (Android; Opera Mini/7.5.33361/31.1448; U; en) Presto/2.8.119 Version/11.1010",
+        "Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1; Trident/4.0)",
+        # In-app agents outside browser shape: a known people's app (IN_APP_BROWSERS).
+        "Instagram 307.0.0.34.111 Android (33/13; 420dpi; 1080x2400; samsung; SM-G991B)",
+        "Twitter for iPhone/10.17",
+        "Lynx/2.9.0dev.10 libwww-FM/2.14 SSL-MM/1.4.1 GNUTLS/3.7.1",
+    ],
+)
+def test_people_in_any_browser_shape_or_known_app_stay_people(user_agent: str) -> None:
+    assert classify_user_agent(user_agent) == (False, "")
+
+
+def test_the_named_rules_keep_their_names_before_the_shape_rule() -> None:
+    assert classify_user_agent("curl/8.4.0").reason == "ua:http-library:curl"
+    assert classify_user_agent("okhttp/4.12.0").reason == "ua:http-library:okhttp"
+    assert classify_user_agent("WhatsApp/2.23.20.0 A").reason == "ua:link-preview:whatsapp"
