@@ -154,3 +154,12 @@ MAX_REPLAY_EVENTS = 100_000
 # The pull API (GET /api/v1/events): events per page.
 EVENTS_PAGE_DEFAULT = 100
 EVENTS_PAGE_MAX = 1000
+
+# Routing (core.routing_rules): an offer's A/B variants and routing rules are read on every
+# tap of its links (the rules matched in order), so short lists.
+MAX_OFFER_VARIANTS = 20
+MAX_OFFER_RULES = 50
+MAX_VARIANT_NAME_LENGTH = 64
+MAX_DESTINATION_LENGTH = 2000
+# Account.utm_template, Campaign.utm_template (the columns' max_length).
+MAX_UTM_TEMPLATE_LENGTH = 500
