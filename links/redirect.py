@@ -16,7 +16,9 @@ Per redirect, with the click pipeline on (PostgreSQL and Redis): one Redis round
 (config version GET + stream XADD, links.click_stream) and no SQL for a link this process
 has cached; for one it has not, first an MGET from Redis, or on a link's first tap
 anywhere one prepared SELECT and a SET (links.resolve). Without Redis, or with Redis down,
-the click is written here: two INSERTs (links.services.click_record).
+the click is written here: two INSERTs (links.services.click_record). A link whose offer
+has routing rules adds, in memory, the click's traits (links.traits: a cached agent parse
+and address lookup) to decide; other links' taps leave them to the consumer.
 """
 
 from __future__ import annotations
