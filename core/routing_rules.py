@@ -144,7 +144,8 @@ def utm_template_parse(value: Any) -> str:
                 + ", ".join(f"{{{m}}}" for m in UTM_MACROS)
                 + "."
             )
-    if "{" in _MACRO_RE.sub("", value) or "}" in _MACRO_RE.sub("", value):
+    outside = _MACRO_RE.sub("", value)
+    if "{" in outside or "}" in outside:
         raise RoutingInvalid("A '{' or '}' outside a macro (percent-encode it).")
     for pair in value.split("&") if value else ():
         name = pair.partition("=")[0]
