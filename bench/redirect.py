@@ -26,6 +26,16 @@ come from 127.0.0.1, so the judge turns nearly all of them bots by the IP fan-ou
 (click.recorded events, few or no message.clicked), one transaction per click outside its
 batch: expect minutes of judging for the blast. Without the switch, what it measures and
 prints is unchanged.
+
+With BENCH_ROUTING=1, the taps run with routing in use (issue 17; docs/routing.md): the
+account has a UTM template and the links' campaign one of its own; every link is on an
+offer with two A/B variants, and every other link's offer has routing rules too (country,
+language and device rules, first match wins). wrk's agents are mostly iPhones, which no
+rule matches (their taps are decided down the rules to the variant), and one in eight an
+Android phone, which the last rule sends to the Play Store; their Accept-Language varies.
+Links without rules cost the redirect nothing more than a dictionary lookup and the UTM
+merge; those with rules add the click's traits (a cached agent parse, an in-memory
+address lookup). Compare with a run without the switch, same sitting.
 """
 
 from __future__ import annotations
@@ -89,6 +99,36 @@ SUBSCRIBE_ALL = os.environ.get("BENCH_SUBSCRIBE_ALL") == "1"
 if SUBSCRIBE_ALL:
     ENV["WEBHOOK_ALLOW_PRIVATE"] = "true"  # the receiver is on loopback
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+ROUTING = os.environ.get("BENCH_ROUTING") == "1"
+ANDROID_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Mobile Safari/537.36"
+)
+# BENCH_ROUTING's agents: seven iPhones to one Android; (agent, Accept-Language).
+ROUTING_CLIENTS = (
+    [(UA, "en-US,en;q=0.9")] * 4
+    + [(UA, "fr-FR,fr;q=0.8,en;q=0.5")] * 3
+    + [(ANDROID_UA, "de-DE,de;q=0.9")]
+)
+ROUTING_VARIANTS = [
+    {
+        "name": "a",
+        "url": "https://shop.example.com/a?utm_source=bench&c={contact_id}",
+        "weight": 50,
+    },
+    {"name": "b", "url": "https://shop.example.com/b", "weight": 50},
+]
+# Mostly rules wrk's agents do not match (loopback has no country), then one that its
+# Android agent does.
+ROUTING_RULES = [
+    {"country": "US", "device": "ios", "url": "https://apps.apple.com/app/id1"},
+    {"country": "GB", "url": "https://uk.shop.example.com/"},
+    {"language": "es", "url": "https://es.shop.example.com/"},
+    {"language": "ja", "device": "mobile", "url": "https://jp.shop.example.com/"},
+    {"device": "desktop", "url": "https://shop.example.com/desk"},
+    {"device": "android", "url": "https://play.google.com/store/apps/details?id=com.example"},
+]
+ROUTING_UTM = "utm_source=sms&utm_medium={channel}&utm_campaign={campaign}&utm_content={list}"
 
 
 def recreate_database() -> None:
@@ -135,6 +175,55 @@ def stop_server(server: subprocess.Popen) -> None:
     server.wait()
 
 
+def api(api_key: str, method: str, path: str, body: object) -> dict:
+    """One call of the running server's API with the account's key."""
+    request = urllib.request.Request(
+        f"http://localhost:{PORT}/api/v1/{path}",
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        return json.loads(response.read())
+
+
+# BENCH_ROUTING: the two offers' ids (variants; variants and rules), set by routing_setup.
+ROUTING_OFFERS: list[int] = []
+
+
+def routing_setup(api_key: str) -> None:
+    """BENCH_ROUTING's configuration, through the API: the account's UTM template, a
+    campaign's own, an offer with variants and one with variants and rules."""
+    api(api_key, "PATCH", "account", {"utm_template": ROUTING_UTM})
+    api(api_key, "POST", "campaigns", {"name": "Bench spring", "utm_template": ROUTING_UTM})
+    for name, rules in (("Split", []), ("Split and routed", ROUTING_RULES)):
+        offer = api(
+            api_key,
+            "POST",
+            "offers",
+            {
+                "name": name,
+                "destination_url": "https://shop.example.com/p",
+                "variants": ROUTING_VARIANTS,
+                "rules": rules,
+            },
+        )
+        ROUTING_OFFERS.append(offer["id"])
+
+
+def mint_item(contact: str, i: int) -> dict:
+    if not ROUTING:
+        return {"contact": {"external_id": f"{contact}{i}"}, "body": "Deal {{link1}}",
+                "links": {"link1": {"url": f"https://shop.example.com/p/{i}?utm=sms"}}}  # fmt: skip
+    return {
+        "contact": {"external_id": f"{contact}{i}"},
+        "body": "Deal {{link1}}",
+        "campaign": "Bench spring",
+        "list": "Bench list",
+        "links": {"link1": {"offer": ROUTING_OFFERS[i % 2]}},
+    }
+
+
 def mint(api_key: str, count: int = LINKS, contact: str = "c") -> list[str]:
     if count > 10_000:  # the bulk API's limit per request
         return [
@@ -142,11 +231,7 @@ def mint(api_key: str, count: int = LINKS, contact: str = "c") -> list[str]:
             for start in range(0, count, 10_000)
             for link_id in mint(api_key, min(10_000, count - start), f"{contact}{start}-")
         ]
-    items = [
-        {"contact": {"external_id": f"{contact}{i}"}, "body": "Deal {{link1}}",
-         "links": {"link1": {"url": f"https://shop.example.com/p/{i}?utm=sms"}}}
-        for i in range(count)
-    ]  # fmt: skip
+    items = [mint_item(contact, i) for i in range(count)]
     request = urllib.request.Request(
         f"http://localhost:{PORT}/api/v1/messages/bulk",
         data=json.dumps(items).encode(),
@@ -184,6 +269,8 @@ def wrk(script: str) -> dict[str, float]:
 
 
 def lua(paths: list[str]) -> str:
+    if ROUTING:
+        return routing_lua(paths)
     listed = ",".join(f'"{p}"' for p in paths)
     return f"""
 paths = {{{listed}}}
@@ -192,6 +279,24 @@ request = function()
   counter = counter + 1
   return wrk.format("GET", paths[(counter % #paths) + 1],
                     {{["Host"] = "{HOST}", ["User-Agent"] = "{UA}"}})
+end
+"""
+
+
+def routing_lua(paths: list[str]) -> str:
+    """As lua(), the agent and Accept-Language taken in turn from ROUTING_CLIENTS."""
+    listed = ",".join(f'"{p}"' for p in paths)
+    clients = ",".join(
+        f'{{["Host"] = "{HOST}", ["User-Agent"] = "{ua}", ["Accept-Language"] = "{lang}"}}'
+        for ua, lang in ROUTING_CLIENTS
+    )
+    return f"""
+paths = {{{listed}}}
+clients = {{{clients}}}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter % #paths) + 1], clients[(counter % #clients) + 1])
 end
 """
 
@@ -537,6 +642,8 @@ def run(receiver_port: int | None) -> None:
     try:
         if receiver_port is not None:
             subscribe_all(api_key, receiver_port)
+        if ROUTING:
+            routing_setup(api_key)
         link_ids = mint(api_key)
         blast_ids = mint(api_key, BLAST_LINKS, contact="b")
     finally:

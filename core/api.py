@@ -13,13 +13,13 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Model, QuerySet
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core import bounds, uris
+from core import bounds, routing_rules, uris
 from core.api_input import RefuseUnknownFields, no_fields_refuse
 from core.authentication import account_of
 from core.fields import UriField as UriModelField
@@ -65,6 +65,82 @@ class UriField(serializers.URLField):
             return uris.to_uri(value)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+
+class RoutingField(serializers.Field):
+    """A JSON value checked by core.routing_rules (`parse`); a 400 naming the field and,
+    in its message, the entry and key at fault."""
+
+    def __init__(self, parse: Any, **kwargs: Any) -> None:
+        self.parse = parse
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return self.parse(data)
+        except routing_rules.RoutingInvalid as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+VariantsField = extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": bounds.MAX_OFFER_VARIANTS,
+        "items": {
+            "type": "object",
+            "required": ["name", "url", "weight"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 64},
+                "url": {"type": "string", "format": "uri"},
+                "weight": {"type": "integer", "minimum": 0},
+            },
+        },
+        "description": "A/B destinations. Each new link of the offer gets one, drawn by a "
+        "stable hash of its contact and message over the weights of that moment (weights "
+        "need not sum to 100; at least one above 0). A link whose variant is removed goes "
+        "to destination_url.",
+    }
+)(RoutingField)
+RulesField = extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": bounds.MAX_OFFER_RULES,
+        "items": {
+            "type": "object",
+            "required": ["url"],
+            "additionalProperties": False,
+            "properties": {
+                "device": {"type": "string", "enum": list(routing_rules.RULE_DEVICES)},
+                "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                "language": {"type": "string", "pattern": "^[a-z]{2,8}$"},
+                "url": {"type": "string", "format": "uri"},
+            },
+        },
+        "description": "Routing rules, tried in order: the first whose conditions all hold "
+        "sends the click to its url (ios includes iPadOS; language: the primary subtag of "
+        "the click's highest-weighted Accept-Language tag). Else the link's variant, else "
+        "destination_url.",
+    }
+)(RoutingField)
+
+
+def utm_template_checked(value: str) -> str:
+    """A UTM template as stored (core.routing_rules), else a 400 saying what is wrong."""
+    try:
+        return routing_rules.utm_template_parse(value)
+    except routing_rules.RoutingInvalid as exc:
+        raise serializers.ValidationError(str(exc)) from exc
+
+
+UTM_TEMPLATE_HELP = (
+    "A query string appended to every destination, e.g. utm_source=sms&utm_medium={channel}"
+    "&utm_campaign={campaign}; macros {campaign}, {creative}, {list}, {channel}, {offer} "
+    "(the names, URL-encoded). A parameter the destination already has wins."
+)
 
 
 class AccountModelSerializer(RefuseUnknownFields, serializers.ModelSerializer):
@@ -145,10 +221,20 @@ class SendingListSerializer(AccountModelSerializer):
 
 
 class CampaignSerializer(AccountModelSerializer):
+    utm_template = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=bounds.MAX_UTM_TEMPLATE_LENGTH,
+        help_text=UTM_TEMPLATE_HELP + " Replaces the account's template; blank: the account's.",
+    )
+
     class Meta:
         model = Campaign
-        fields = ["id", "name", "external_id", "created_at"]
+        fields = ["id", "name", "external_id", "utm_template", "created_at"]
         read_only_fields = ["created_at"]
+
+    def validate_utm_template(self, value: str) -> str:
+        return utm_template_checked(value)
 
 
 class CreativeSerializer(AccountModelSerializer):
@@ -175,6 +261,8 @@ class OfferSerializer(AccountModelSerializer):
         help_text="A postback reporting more revenue than this is refused (400) and logged; "
         "null: no cap.",
     )
+    variants = VariantsField(routing_rules.variants_parse, required=False)
+    rules = RulesField(routing_rules.rules_parse, required=False)
 
     class Meta:
         model = Offer
@@ -192,6 +280,8 @@ class OfferSerializer(AccountModelSerializer):
             "interstitial_mode",
             "interstitial_template",
             "click_window_days",
+            "variants",
+            "rules",
             "created_at",
             "updated_at",
         ]

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import bounds
+from core.api import UTM_TEMPLATE_HELP, utm_template_checked
 from core.api_input import RefuseUnknownFields, no_fields_refuse
 from core.authentication import account_of
 from core.models import Account, ApiScope, validate_opt_out_patterns
@@ -75,6 +76,12 @@ class InternalIpsField(serializers.Field):
 class AccountSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     opt_out_patterns = OptOutPatternsField(required=False, allow_blank=True, trim_whitespace=False)
     internal_ips = InternalIpsField(required=False)
+    utm_template = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=bounds.MAX_UTM_TEMPLATE_LENGTH,
+        help_text=UTM_TEMPLATE_HELP + " A campaign's own template replaces it.",
+    )
     has_postback_token = serializers.SerializerMethodField(
         help_text="Whether a postback token was ever issued (the token itself is shown only "
         "when rotated)."
@@ -93,8 +100,12 @@ class AccountSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer
             "require_postback_token",
             "has_postback_token",
             "internal_ips",
+            "utm_template",
         ]
         read_only_fields = ["id"]
+
+    def validate_utm_template(self, value: str) -> str:
+        return utm_template_checked(value)
 
     def get_has_postback_token(self, account: Account) -> bool:
         return bool(account.postback_token_hash)

@@ -158,3 +158,11 @@ EVENTS_PAGE_MAX = 1000
 # App links (links.app_links, the domains API): a domain's apple-app-site-association and
 # assetlinks.json, each at most this many bytes as JSON (Apple reads at most 128 KB).
 MAX_APP_LINKS_BYTES = 128 * 1024
+# Routing (core.routing_rules): an offer's A/B variants and routing rules are read on every
+# tap of its links (the rules matched in order), so short lists.
+MAX_OFFER_VARIANTS = 20
+MAX_OFFER_RULES = 50
+MAX_VARIANT_NAME_LENGTH = 64
+MAX_DESTINATION_LENGTH = 2000
+# Account.utm_template, Campaign.utm_template (the columns' max_length).
+MAX_UTM_TEMPLATE_LENGTH = 500

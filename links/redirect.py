@@ -16,11 +16,14 @@ Per redirect, with the click pipeline on (PostgreSQL and Redis): one Redis round
 (config version GET + stream XADD, links.click_stream) and no SQL for a link this process
 has cached; for one it has not, first an MGET from Redis, or on a link's first tap
 anywhere one prepared SELECT and a SET (links.resolve). Without Redis, or with Redis down,
-the click is written here: two INSERTs (links.services.click_record).
+the click is written here: two INSERTs (links.services.click_record). A link whose offer
+has routing rules adds, in memory, the click's traits (links.traits: a cached agent parse
+and address lookup) to decide; other links' taps leave them to the consumer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 
@@ -40,6 +43,7 @@ from links.clicks import click_record
 from links.decision import Answer, Kind
 from links.domains import DomainInfo, domain_key, tracking_domain_by_host
 from links.resolve import LinkInfo, link_info, link_key, local
+from links.traits import click_traits
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +108,7 @@ def redirect(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResp
     event = _event(request.META, domain, link_id, link)
     answer = _decide(method, link_id, link, domain, event)
     if answer.records_click:
+        event = _served(event, link, answer)
         changed = click_stream.publish(event) if click_stream.enabled() else None
         if changed is None:
             _click_write(link, event)
@@ -157,6 +162,7 @@ def front(environ: dict) -> HttpResponse | None:
         # Pages (interstitial, offer ended, unknown link) are the view's.
         if answer.kind is not Kind.REDIRECT or not answer.records_click:
             return None
+        event = _served(event, link, answer)
     except DATABASE_DOWN as exc:
         raise DatabaseUnavailable("the redirect's front door found it out of reach") from exc
     except Exception:
@@ -184,6 +190,9 @@ def _decide(
     domain: DomainInfo | None,
     event: ClickEvent,
 ) -> Answer:
+    # The click's traits only for an offer with routing rules: every other tap leaves
+    # them to the consumer (or the direct write), and costs nothing more here.
+    traits = click_traits(event.ip, event.user_agent) if decision.needs_traits(link) else None
     return decision.decide(
         method=method,
         link_id=link_id,
@@ -191,13 +200,25 @@ def _decide(
         domain=domain,
         now=event.clicked_at,
         click_id=event.click_id,
+        traits=traits,
+        accept_language=event.accept_language,
     )
+
+
+def _served(event: ClickEvent, link: LinkInfo | None, answer: Answer) -> ClickEvent:
+    """The click with what the decision found: the traits it worked out and the variant
+    it served. Unchanged (the common case: no rules, the link's own variant served) when
+    the consumer would store the same without them."""
+    if answer.traits is None and (link is None or answer.variant == link.variant):
+        return event
+    return dataclasses.replace(event, traits=answer.traits, variant=answer.variant)
 
 
 def _decide_again(host: str, method: str | None, link_id: str, event: ClickEvent) -> Answer:
     """The click is appended, and the config changed since this process cached the link
     or its domain: the answer from the current config, for that same click. (The consumer
-    drops the click if the link is gone.)"""
+    drops the click if the link is gone. Race: the click keeps the variant and traits
+    it was appended with; only the answer follows the new config.)"""
     domain = tracking_domain_by_host(host)
     wanted = domain is not None and decision.wants_link(method, link_id)
     return _decide(method, link_id, link_info(link_id) if wanted else None, domain, event)
@@ -266,6 +287,8 @@ def _click_write(link: LinkInfo, event: ClickEvent) -> None:
             verdict=click_verdict(
                 method=event.method, user_agent=event.user_agent, internal=event.internal
             ),
+            traits=event.traits,
+            variant=event.variant,
         )
     except Exception:
         # Never fail a person on their way to the offer because a write failed; the log

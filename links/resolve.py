@@ -17,7 +17,7 @@ import logging
 import pickle
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from core import prepared, redis_conn
 from core.models import Offer
 from core.networks import Network, networks_parse
 from links.bots import is_internal
+from links.routing import Rule, rules_of, utm_expand, variants_of
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,6 +71,14 @@ class LinkInfo:
     internal_networks: tuple[Network, ...] = ()
     # The A/B variant drawn for this link at mint (links.routing), "" for none.
     variant: str = ""
+    # The offer's variants as they stand (name -> destination): the link's drawn name is
+    # looked up here at the tap, so a removed variant falls back to the destination.
+    variants: dict[str, str] = field(default_factory=dict)
+    # The offer's routing rules, in order (links.routing.rule_match).
+    rules: tuple[Rule, ...] = ()
+    # The UTM template (the campaign's, else the account's) expanded with this link's
+    # names: a query string links.routing.utm_merge adds to every target; "" for none.
+    utm: str = ""
 
     def is_internal(self, ip: str | None) -> bool:
         """Whether a click on this link from `ip` is test or internal traffic."""
@@ -92,16 +101,22 @@ class LinkInfo:
 # clicks are mostly on links no process has cached). The interstitial is the offer's own
 # template (mode custom) or its list's default (mode list default). The contact's and the
 # list's test flags and the account's internal networks say which clicks are internal.
+# Routing (links.routing): the offer's variants and rules, and the UTM template (the
+# campaign's, else the account's) with the names it may use.
 _LINK_LOAD = """
 SELECT l.id, l.link_id, l.account_id, l.message_id, l.contact_id, l.offer_id,
        l.destination_url, m.campaign_id, m.creative_id, s.bot_detection_enabled,
        o.destination_url, o.click_param, o.status, o.expires_at, o.fallback_url,
        c.is_test, s.is_test, a.internal_ips, l.variant,
+       o.variants, o.rules, COALESCE(NULLIF(cp.utm_template, ''), a.utm_template),
+       cp.name, cr.name, s.name, m.channel, o.name,
        t.id, t.title, t.description, t.cta_text, t.og_title, t.og_description, t.og_image
 FROM links_messageshortlink l
 JOIN trackly_message m ON m.id = l.message_id
 JOIN trackly_contact c ON c.id = l.contact_id
 JOIN trackly_account a ON a.id = l.account_id
+LEFT JOIN trackly_campaign cp ON cp.id = m.campaign_id
+LEFT JOIN trackly_creative cr ON cr.id = m.creative_id
 LEFT JOIN trackly_sendinglist s ON s.id = m.sending_list_id
 LEFT JOIN trackly_offer o ON o.id = l.offer_id
 LEFT JOIN links_interstitialtemplate t ON t.id = CASE o.interstitial_mode
@@ -121,7 +136,8 @@ def link_info_load(link_id: str) -> LinkInfo | None:
     (pk, code, account_id, message_id, contact_id, offer_id, link_destination, campaign_id,
      creative_id, bot_detection_enabled, offer_destination, click_param, offer_status,
      expires_at, fallback_url, contact_is_test, list_is_test, internal_ips, variant,
-     template_id, *template) = row  # fmt: skip
+     offer_variants, offer_rules, utm_template, campaign, creative, sending_list, channel,
+     offer, template_id, *template) = row  # fmt: skip
     has_offer = offer_id is not None
     return LinkInfo(
         pk=pk,
@@ -144,6 +160,18 @@ def link_info_load(link_id: str) -> LinkInfo | None:
         list_is_test=bool(list_is_test),
         internal_networks=networks_parse(_json_list(internal_ips)),
         variant=variant or "",
+        variants=variants_of(_json_list(offer_variants)),
+        rules=rules_of(_json_list(offer_rules)),
+        utm=utm_expand(
+            utm_template or "",
+            {
+                "campaign": campaign,
+                "creative": creative,
+                "list": sending_list,
+                "channel": channel,
+                "offer": offer,
+            },
+        ),
     )
 
 

@@ -32,6 +32,7 @@ from links.mint_input import Errors, MessageInput, parse_message
 from links.models import MessageShortLink
 from links.responses import link_result, message_result, message_result_from_parts
 from links.rewrite import Binding, Plan, plan_html, plan_sms, render
+from links.routing import variant_pick
 from links.segments import sms_segments
 
 logger = logging.getLogger(__name__)
@@ -236,7 +237,7 @@ def _mint_new(
             short_urls[name] = domain.short_url(link_id)
             offer = p.offers.get(name)
             offer_id = offer.pk if offer else None
-            link_rows.append([link_id, len(message_rows), name, url, offer_id])
+            link_rows.append([link_id, len(message_rows), name, url, offer])
             links_out.append(link_result(domain, name, link_id, url, offer_id))
         body = render(p.plan.pieces, short_urls)
         segments = sms_segments(body) if item.channel == Message.Channel.SMS else None
@@ -272,14 +273,15 @@ def _mint_new(
     message_ids = _messages_insert(account, message_rows, now)
     for result, message_id in zip(results, message_ids, strict=True):
         result["id"] = message_id
-    _links_insert(
-        account,
-        [
-            (link_id, message_ids[index], message_rows[index][1], offer_id, name, url)
-            for link_id, index, name, url, offer_id in link_rows
-        ],
-        now,
-    )
+    link_insert_rows = []
+    for link_id, index, name, url, offer in link_rows:
+        message_id, contact_id = message_ids[index], message_rows[index][1]
+        # The A/B variant, drawn now from the offer's weights of this moment (loaded with
+        # the offer: no query per link).
+        variant = variant_pick(offer.variants, contact_id, message_id) if offer else ""
+        offer_id = offer.pk if offer else None
+        link_insert_rows.append((link_id, message_id, contact_id, offer_id, name, url, variant))
+    _links_insert(account, link_insert_rows, now)
     return results
 
 
@@ -291,7 +293,9 @@ MESSAGE_FIELDS = (
     "external_id", "contact_id", "sending_list_id", "campaign_id", "creative_id",
     "channel", "body", "rewritten_body", "segments", "sent_at",
 )  # fmt: skip
-LINK_FIELDS = ("link_id", "message_id", "contact_id", "offer_id", "name", "destination_url")
+LINK_FIELDS = (
+    "link_id", "message_id", "contact_id", "offer_id", "name", "destination_url", "variant",
+)  # fmt: skip
 
 
 def _messages_insert(account: Account, rows: list[tuple[Any, ...]], now: dt.datetime) -> list[int]:

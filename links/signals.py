@@ -9,7 +9,9 @@ from django.db.models.signals import post_delete, post_save
 
 from core.models import (
     Account,
+    Campaign,
     Contact,
+    Creative,
     InterstitialTemplate,
     Message,
     Offer,
@@ -21,8 +23,10 @@ from links.resolve import link_config_changed
 
 
 def _changed(sender: type, instance: Any, **kwargs: Any) -> None:
-    if kwargs.get("created") and sender in (MessageShortLink, Message, Contact):
-        return  # a new link was never cached, except as unknown for a minute at most
+    if kwargs.get("created") and sender in (MessageShortLink, Message, Contact, Campaign, Creative):
+        # A new link was never cached, except as unknown for a minute at most; a new
+        # campaign or creative has no cached link yet (minting makes them).
+        return
     # Now, and again once the change is committed: a redirect that read the old row
     # between the save and the commit must not keep it cached under the new version.
     link_config_changed()
@@ -38,6 +42,10 @@ def connect() -> None:
         TrackingDomain,
         MessageShortLink,
         Message,
+        # Their names and the campaign's UTM template reach the links' UTM parameters
+        # (links.resolve.LinkInfo.utm).
+        Campaign,
+        Creative,
     ):
         post_save.connect(_changed, sender=model, dispatch_uid=f"linkcfg-save-{model.__name__}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"linkcfg-delete-{model.__name__}")

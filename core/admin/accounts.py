@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from core import routing_rules
 from core.access import (
     AccessError,
     api_key_issue,
@@ -100,6 +101,12 @@ class AccountForm(forms.ModelForm):
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
 
+    def clean_utm_template(self) -> str:
+        try:
+            return routing_rules.utm_template_parse(self.cleaned_data["utm_template"])
+        except routing_rules.RoutingInvalid as exc:
+            raise ValidationError(str(exc)) from exc
+
     def clean_require_postback_token(self) -> bool:
         value = self.cleaned_data["require_postback_token"]
         self.instance.validate_postback_token_requirement(value)
@@ -128,6 +135,7 @@ class AccountAdmin(TenantScopedAdmin):
         ("Postbacks", {"fields": ["require_postback_token"]}),
         ("Bot detection", {"fields": ["bot_ip_fanout_contacts", "bot_ip_fanout_seconds"]}),
         ("Internal traffic", {"fields": ["internal_ips"]}),
+        ("Routing", {"fields": ["utm_template"]}),
         ("Data", {"fields": ["data_retention_days"]}),
     ]
 

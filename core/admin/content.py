@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from core import bounds
+from core import bounds, routing_rules
 from core.admin_scope import (
     TenantScopedAdmin,
 )
@@ -77,8 +77,23 @@ class SendingListAdmin(TenantScopedAdmin):
     list_select_related = ["account", "default_interstitial"]
 
 
+def routing_checked(parse: Any, value: Any) -> Any:
+    """A routing input as stored (core.routing_rules), else the form's error saying why."""
+    try:
+        return parse(value)
+    except routing_rules.RoutingInvalid as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+class CampaignAdminForm(forms.ModelForm):
+    # No Meta: the admin builds the form from its model's fields.
+    def clean_utm_template(self) -> str:
+        return routing_checked(routing_rules.utm_template_parse, self.cleaned_data["utm_template"])
+
+
 @admin.register(Campaign)
 class CampaignAdmin(TenantScopedAdmin):
+    form = CampaignAdminForm
     list_display = ["name", "external_id", "account", "created_at"]
     list_filter = ["account"]
     search_fields = ["name", "external_id"]
@@ -93,8 +108,18 @@ class CreativeAdmin(TenantScopedAdmin):
     list_select_related = ["campaign", "account"]
 
 
+class OfferAdminForm(forms.ModelForm):
+    # No Meta: the admin builds the form from its fieldsets.
+    def clean_variants(self) -> list[dict[str, Any]]:
+        return routing_checked(routing_rules.variants_parse, self.cleaned_data["variants"])
+
+    def clean_rules(self) -> list[dict[str, str]]:
+        return routing_checked(routing_rules.rules_parse, self.cleaned_data["rules"])
+
+
 @admin.register(Offer)
 class OfferAdmin(TenantScopedAdmin):
+    form = OfferAdminForm
     list_display = [
         "name",
         "account",
@@ -111,6 +136,7 @@ class OfferAdmin(TenantScopedAdmin):
     fieldsets = [
         (None, {"fields": ["account", "name", "external_id", "status", "expires_at"]}),
         ("Destination", {"fields": ["destination_url", "click_param", "fallback_url"]}),
+        ("Routing", {"fields": ["variants", "rules"]}),
         ("Interstitial", {"fields": ["interstitial_mode", "interstitial_template"]}),
         ("Attribution", {"fields": ["default_payout", "revenue_cap", "click_window_days"]}),
     ]

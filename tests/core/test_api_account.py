@@ -24,6 +24,7 @@ FIELDS = {
     "require_postback_token",
     "has_postback_token",
     "internal_ips",
+    "utm_template",
 }
 
 
