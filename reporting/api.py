@@ -191,9 +191,7 @@ def _figures() -> dict[str, serializers.Field]:
     }
 
 
-@extend_schema_field(
-    {"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True}
-)
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True})
 class _ReportKey(serializers.JSONField):
     """A row's key: the object's id, the day for `days`, the device, OS family, country or
     variant name for those reports, null for "No campaign", an unknown country and the like."""

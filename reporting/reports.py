@@ -1,6 +1,7 @@
 """The reports: a row per campaign, creative, offer, list, day, message, device, OS,
-country or A/B variant, with totals and the overview's daily series, read from the rollups. The figures are reporting.metrics';
-the API, the dashboard and CSV all read reports from here."""
+country or A/B variant, with totals and the overview's daily series, read from the
+rollups. The figures are reporting.metrics'; the API, the dashboard and CSV all read
+reports from here."""
 
 from __future__ import annotations
 
@@ -249,9 +250,7 @@ def _grouped_rows(
     return _sorted(rows, sort or natural)
 
 
-def _trait_rows(
-    account: Account, dimension: str, filters: ReportFilters
-) -> list[dict[str, Any]]:
+def _trait_rows(account: Account, dimension: str, filters: ReportFilters) -> list[dict[str, Any]]:
     """A row per value of the click trait: key "" (an unknown OS or country, no variant)
     as key None."""
     queryset = _filtered(

@@ -1,7 +1,7 @@
 """The rollup rows, built from the raw rows in SQL: one account's DailyRollup,
-BotReasonRollup and TraitRollup rows over a span of local days, and the MessageRollup rows of a batch of
-messages. reporting.services runs them (claiming the stale parts, isolating failures);
-what each figure counts is in reporting.metrics and reporting.credit."""
+BotReasonRollup and TraitRollup rows over a span of local days, and the MessageRollup rows
+of a batch of messages. reporting.services runs them (claiming the stale parts, isolating
+failures); what each figure counts is in reporting.metrics and reporting.credit."""
 
 from __future__ import annotations
 
