@@ -250,6 +250,12 @@ def _grouped_rows(
     return _sorted(rows, sort or natural)
 
 
+def trait_rows(account: Account, dimension: str, filters: ReportFilters) -> list[dict[str, Any]]:
+    """The rows of a trait report (TRAIT_REPORTS) in their natural order, unpaged, with no
+    totals: for a chart. The filters must have passed report() (filters_check)."""
+    return _trait_rows(account, dimension, filters)
+
+
 def _trait_rows(account: Account, dimension: str, filters: ReportFilters) -> list[dict[str, Any]]:
     """A row per value of the click trait: key "" (an unknown OS or country, no variant)
     as key None."""
