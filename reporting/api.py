@@ -33,7 +33,14 @@ from links.services import primary_tracking_domain
 from reporting import api_docs as read_docs
 from reporting import report_params, reports, selectors
 from reporting.exports import report_csv_response
-from reporting.metrics import COLUMNS, COUNT_FIELDS, MONEY_FIELDS, RATIO_FIELDS, present
+from reporting.metrics import (
+    COLUMNS,
+    COUNT_FIELDS,
+    MONEY_FIELDS,
+    PER_SEND_FIELDS,
+    RATIO_FIELDS,
+    present,
+)
 
 
 class MessageDetail(APIView):
@@ -156,7 +163,8 @@ _REPORT_PARAMETERS = [
     OpenApiParameter("campaign", int, description="campaign id"),
     OpenApiParameter("creative", int, description="creative id"),
     OpenApiParameter("offer", int, description="offer id (messages: those carrying a link "
-                     "to it; elsewhere a message is a send of each offer it carries)"),
+                     "to it; elsewhere a message is a send of each offer it carries); "
+                     "required by variants"),
     OpenApiParameter("list", int, description="sending list id"),
     OpenApiParameter("order", str, description="a column, '-' in front for descending, e.g. "
                      "-revenue"),
@@ -170,7 +178,11 @@ _REPORT_PARAMETERS = [
 
 def _figures() -> dict[str, serializers.Field]:
     return {
-        **{f: serializers.IntegerField() for f in COUNT_FIELDS if f not in MONEY_FIELDS},
+        **{
+            f: serializers.IntegerField(allow_null=f in PER_SEND_FIELDS)
+            for f in COUNT_FIELDS
+            if f not in MONEY_FIELDS
+        },
         **{f: serializers.DecimalField(max_digits=20, decimal_places=2) for f in MONEY_FIELDS},
         **{
             f: serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True)
@@ -179,18 +191,20 @@ def _figures() -> dict[str, serializers.Field]:
     }
 
 
-@extend_schema_field(
-    {"oneOf": [{"type": "integer"}, {"type": "string", "format": "date"}], "nullable": True}
-)
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True})
 class _ReportKey(serializers.JSONField):
-    """A row's key: the object's id, the day for `days`, null for "No campaign" and the like."""
+    """A row's key: the object's id, the day for `days`, the device, OS family, country or
+    variant name for those reports, null for "No campaign", an unknown country and the like."""
 
 
 _REPORT_ROWS = inline_serializer(
     "ReportRow",
     many=True,
     fields={
-        "key": _ReportKey(help_text="the id (a date for days); null: none"),
+        "key": _ReportKey(
+            help_text="the id (a date for days; mobile, tablet, desktop or other for devices; "
+            "the OS family; ISO 3166 alpha-2 for countries; the variant name); null: none"
+        ),
         "label": serializers.CharField(),
         "sent_at": serializers.DateTimeField(required=False, help_text="messages only"),
         "contact_id": serializers.IntegerField(required=False, help_text="messages only"),
@@ -225,9 +239,11 @@ class ReportView(APIView):
             404: api_docs.Error,
         },
         description="Sends, clicks, conversions and revenue per campaign, creative, offer, "
-        "list, day or message, with a totals row. Served from rollups at most a minute "
-        "behind the raw data. Money and ratios are decimal strings; a ratio over zero is "
-        "null.",
+        "list, day, message, device, OS, country or A/B variant (of one offer: offer= is "
+        "required), with a totals row. Served from rollups at most a minute behind the raw "
+        "data. Money and ratios are decimal strings; a ratio over zero is null. On devices, "
+        "os and countries, sends and the per-send figures (click_rate, revenue_per_send) "
+        "are null: a send has no device.",
     )
     def get(self, request: Request, dimension: str) -> HttpResponseBase:
         if dimension not in reports.DIMENSIONS:

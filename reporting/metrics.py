@@ -18,6 +18,10 @@ Ratios, each None when its denominator is zero:
 - `ctcr` = conversions / unique_clicks
 - `epc` = revenue / unique_clicks
 - `revenue_per_send` = revenue / sends
+
+Per-send figures (PER_SEND_FIELDS: sends and every ratio over or of sends) have no value
+where a row is a trait of a click (device, OS, country): a send has no device, so there
+they are None (`per_send_cleared`).
 """
 
 from __future__ import annotations
@@ -56,6 +60,10 @@ RATIOS = {
 }
 
 
+# sends and the ratios that read it, read from RATIOS: the one definition.
+PER_SEND_FIELDS = ("sends", *(f for f, pair in RATIOS.items() if "sends" in pair))
+
+
 def ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
     """numerator / denominator to RATIO_PLACES, or None when there is nothing to divide by."""
     if not denominator:
@@ -90,3 +98,8 @@ def present(value: Any, field: str) -> Any:
     if field in RATIO_FIELDS:
         return str(value)
     return int(value)
+
+
+def per_send_cleared(row: Mapping[str, Any]) -> dict[str, Any]:
+    """`row` with every per-send figure None: a row of clicks with no sends behind it."""
+    return {**row, **dict.fromkeys(PER_SEND_FIELDS)}

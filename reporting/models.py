@@ -155,6 +155,58 @@ class BotReasonRollup(models.Model):
         return f"account {self.account_id} on {self.day}: {self.bot_reason or '(none given)'}"
 
 
+class TraitRollup(Figures):
+    """One account's figures for one day (in the account's time zone), one combination of
+    campaign, creative, sending list and offer, and one value `key` of one click trait
+    `dimension` (TRAIT_DIMENSIONS): the device, OS family, country or A/B variant.
+
+    Clicks fall on their own trait; unique clicks on their raw click's; conversions on
+    their credited click's (`Conversion.raw_click`), view-through ones (no click) on the
+    no-click key (TRAIT_NO_CLICK). `key` is "" for an unknown OS or country and for no
+    variant. `sends` is only counted for variants: the messages carrying a link of the
+    offer with that variant (a send has no device, OS or country).
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    campaign = _dimension(Campaign)
+    creative = _dimension(Creative)
+    sending_list = _dimension(SendingList)
+    offer = _dimension(Offer)
+    dimension = models.CharField(max_length=16)
+    key = models.CharField(max_length=64, blank=True)
+    sends = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Race: as DailyRollup's.
+            models.UniqueConstraint(
+                "account",
+                "day",
+                "dimension",
+                "key",
+                Coalesce("campaign", 0),
+                Coalesce("creative", 0),
+                Coalesce("sending_list", 0),
+                Coalesce("offer", 0),
+                name="traitrollup_unique_slice",
+            )
+        ]
+        indexes = [
+            # A report reads one dimension of an account over a range of days.
+            models.Index(fields=["account", "dimension", "day"], name="traitrollup_dimension_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"account {self.account_id} on {self.day}: {self.dimension} {self.key!r}"
+
+
+# dimension -> the click's column it is cut by.
+TRAIT_DIMENSIONS = {"devices": "device", "os": "os", "countries": "country", "variants": "variant"}
+# Where a conversion with no click (view-through) falls in each dimension.
+TRAIT_NO_CLICK = {"devices": "other", "os": "", "countries": "", "variants": ""}
+
+
 class DirtyHour(models.Model):
     """An hour (UTC) of an account whose rollup days must be rebuilt; `hour` NULL: every
     day of the account. Written by database triggers (migration 0002) on every insert,

@@ -1,6 +1,7 @@
-"""The dashboard's report pages: the overview (figures and the daily chart) and a page per
-campaign, creative, offer, list and message, each the same rows and figures as the report
-API (reporting.reports), with its CSV."""
+"""The dashboard's report pages: the overview (figures and the daily chart), a page per
+campaign, creative, offer, list and message, and the charted pages per device, OS,
+country and A/B variant (of an offer picked on the page), each the same rows and figures
+as the report API (reporting.reports), with its CSV."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from typing import Any
 from django.http import HttpRequest, HttpResponseBase, QueryDict
 from django.urls import reverse
 
-from core.models import Account
+from core.models import Account, Offer
 from reporting import dashboard, report_params, reports, tables
 from reporting.dashboard import DateRange, account_tz
+from reporting.metrics import PER_SEND_FIELDS
 from reporting.pages import AccountUrls, View, account_page, page
 from reporting.report_params import ReportFilters
 from reporting.tables import (
@@ -72,8 +74,16 @@ DIMENSIONS = {
         Dimension("offers", "Offers", "Offer", "offer"),
         Dimension("lists", "Lists", "List", "list"),
         Dimension("messages", "Messages", "Message", None),
+        Dimension("devices", "Devices", "Device", None),
+        Dimension("os", "Operating systems", "OS", None),
+        Dimension("countries", "Countries", "Country", None),
+        Dimension("variants", "A/B variants", "Variant", None),
     )
 }
+
+# A send has no device, OS or country: those pages leave out the per-send columns.
+CLICK_METRIC_COLUMNS = tuple(c for c in METRIC_COLUMNS if c.name not in PER_SEND_FIELDS)
+CHART_POINTS = 20  # the most a trait page's chart shows: the keys with most unique clicks
 
 
 def report_filters(request: HttpRequest, account: Account) -> tuple[DateRange, ReportFilters]:
@@ -97,12 +107,18 @@ def report_columns(dimension: Dimension) -> tuple[Column, ...]:
             Column("contact_id", "Contact", link="contact_url"),
             *METRIC_COLUMNS,
         )
+    if dimension.name in reports.CLICK_ONLY_REPORTS:
+        return (Column("label", dimension.label), *CLICK_METRIC_COLUMNS)
     return (Column("label", dimension.label, link="url"), *METRIC_COLUMNS)
 
 
-# Days read oldest first, messages newest first (the report's own order), the rest by
-# revenue.
-DEFAULT_SORT = {"days": Sort("label", False), "messages": None}
+# Days read oldest first, messages newest first (the report's own order), click traits by
+# unique clicks, the rest by revenue.
+DEFAULT_SORT = {
+    "days": Sort("label", False),
+    "messages": None,
+    **{name: Sort("unique_clicks", True) for name in reports.TRAIT_REPORTS},
+}
 
 
 def report_table(
@@ -236,3 +252,63 @@ lists = _dimension_page("lists")
 
 
 messages = _dimension_page("messages")
+
+
+def _trait_page(dimension_name: str) -> View:
+    dimension = DIMENSIONS[dimension_name]
+
+    def view(request: HttpRequest, account: Account) -> HttpResponseBase:
+        dates, filters = report_filters(request, account)
+        context: dict[str, Any] = {"dimension": dimension, "table": None, "chart": None}
+        if dimension.name == "variants":
+            # One offer's variants: the page offers the account's offers to pick from.
+            offers = Offer.objects.filter(account=account).order_by("name", "pk")
+            options = [
+                (pk, name, pk == filters.offer) for pk, name in offers.values_list("pk", "name")
+            ]
+            context["choices"] = [{"param": "offer", "label": "Offer", "options": options}]
+        if dimension.name != "variants" or filters.offer is not None:
+            table = report_table(request, account, dimension, filters)
+            if isinstance(table, HttpResponseBase):
+                return table
+            context["table"] = table
+            context["chart"] = _chart_points(account, dimension, filters)
+        return page(
+            request, account, "reporting/trait_page.html", dimension.name,
+            title=dimension.title, dates=dates, **context,
+        )  # fmt: skip
+
+    view.__name__ = view.__qualname__ = dimension_name
+    return account_page(view)
+
+
+def _chart_points(
+    account: Account, dimension: Dimension, filters: ReportFilters
+) -> list[dict[str, Any]]:
+    """The chart's bars: the CHART_POINTS keys with most unique clicks (then raw clicks),
+    each with its figures as JSON numbers (revenue as a decimal string)."""
+    rows = reports.trait_rows(account, dimension.name, filters)
+    rows.sort(key=lambda r: (-r["unique_clicks"], -r["raw_clicks"], str(r["label"])))
+    return [
+        {
+            "label": row["label"],
+            "sends": row["sends"],
+            "raw_clicks": row["raw_clicks"],
+            "unique_clicks": row["unique_clicks"],
+            "conversions": row["conversions"],
+            "revenue": str(row["revenue"]),
+        }
+        for row in rows[:CHART_POINTS]
+    ]
+
+
+devices = _trait_page("devices")
+
+
+operating_systems = _trait_page("os")
+
+
+countries = _trait_page("countries")
+
+
+variants = _trait_page("variants")

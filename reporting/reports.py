@@ -1,6 +1,7 @@
-"""The reports: a row per campaign, creative, offer, list, day or message, with totals and
-the overview's daily series, read from the rollups. The figures are reporting.metrics';
-the API, the dashboard and CSV all read reports from here."""
+"""The reports: a row per campaign, creative, offer, list, day, message, device, OS,
+country or A/B variant, with totals and the overview's daily series, read from the
+rollups. The figures are reporting.metrics'; the API, the dashboard and CSV all read
+reports from here."""
 
 from __future__ import annotations
 
@@ -16,13 +17,17 @@ from django.db.models.functions import Cast, NullIf
 
 from core import bounds
 from core.models import Account
-from reporting.metrics import COLUMNS, COUNT_FIELDS, RATIOS, derive
-from reporting.models import FIGURES, DailyRollup, MessageRollup
+from reporting.metrics import COLUMNS, COUNT_FIELDS, RATIOS, derive, per_send_cleared
+from reporting.models import FIGURES, TRAIT_DIMENSIONS, DailyRollup, MessageRollup, TraitRollup
 from reporting.report_params import ReportFilters, ReportParamError, filters_check
 from reporting.selectors import iso
 from reporting.streaming import streamed
 
-DIMENSIONS = ("campaigns", "creatives", "offers", "lists", "days", "messages")
+# The reports cut by a click trait (TraitRollup). The variants report is one offer's.
+TRAIT_REPORTS = tuple(TRAIT_DIMENSIONS)
+# Those whose rows have no sends: a send has no device, OS or country.
+CLICK_ONLY_REPORTS = ("devices", "os", "countries")
+DIMENSIONS = ("campaigns", "creatives", "offers", "lists", "days", "messages", *TRAIT_REPORTS)
 
 
 DEFAULT_PAGE_SIZE = 100
@@ -118,6 +123,8 @@ def _report_check(
     parsed order."""
     if dimension not in DIMENSIONS:
         raise ReportParamError("dimension", f"Must be one of {', '.join(DIMENSIONS)}.")
+    if dimension == "variants" and filters.offer is None:
+        raise ReportParamError("offer", "The variants report is one offer's: give offer=<id>.")
     filters_check(account, filters)
     return _order_parse(order, dimension)
 
@@ -130,6 +137,10 @@ def _report_totals(account: Account, dimension: str, filters: ReportFilters) -> 
         totals = _daily(account, filters).aggregate(
             **_sums(FIGURES), sends=Sum("offer_sends" if filters.offer else "sends")
         )
+    # A trait report's rows split the same clicks and conversions (each falls on one key):
+    # its totals are DailyRollup's, those of a variants report the offer's.
+    if dimension in CLICK_ONLY_REPORTS:
+        return per_send_cleared(derive(totals))
     return derive(totals)
 
 
@@ -162,6 +173,18 @@ _GROUPS = {
     "creatives": ("creative_id", "creative__name", "No creative"),
     "offers": ("offer_id", "offer__name", "No offer"),
     "lists": ("sending_list_id", "sending_list__name", "No list"),
+}
+
+
+# dimension -> (label of each key, label of the key "" (stored for NULL or unknown))
+_TRAIT_LABELS: dict[str, tuple[dict[str, str], str]] = {
+    "devices": (
+        {"mobile": "Mobile", "tablet": "Tablet", "desktop": "Desktop", "other": "Other"},
+        "Unknown device",
+    ),
+    "os": ({}, "Unknown OS"),
+    "countries": ({}, "Unknown country"),
+    "variants": ({}, "No variant"),
 }
 
 
@@ -209,6 +232,8 @@ def _grouped_rows(
     sends = Sum("offer_sends" if filters.offer or dimension == "offers" else "sends")
     queryset = _daily(account, filters)
     rows = []
+    if dimension in TRAIT_REPORTS:
+        return _sorted(_trait_rows(account, dimension, filters), sort or ("label", False))
     if dimension == "days":
         for r in queryset.values("day").annotate(**_sums(FIGURES), sends=sends):
             day = r["day"].isoformat()
@@ -223,6 +248,28 @@ def _grouped_rows(
         natural = ("label", False)
     rows.sort(key=lambda r: (r["key"] is None, str(r["key"])))
     return _sorted(rows, sort or natural)
+
+
+def trait_rows(account: Account, dimension: str, filters: ReportFilters) -> list[dict[str, Any]]:
+    """The rows of a trait report (TRAIT_REPORTS) in their natural order, unpaged, with no
+    totals: for a chart. The filters must have passed report() (filters_check)."""
+    return _trait_rows(account, dimension, filters)
+
+
+def _trait_rows(account: Account, dimension: str, filters: ReportFilters) -> list[dict[str, Any]]:
+    """A row per value of the click trait: key "" (an unknown OS or country, no variant)
+    as key None."""
+    queryset = _filtered(
+        TraitRollup.objects.filter(account=account, dimension=dimension), filters, _FILTER_COLUMNS
+    )
+    labels, empty = _TRAIT_LABELS[dimension]
+    rows = []
+    for r in queryset.values("key").annotate(**_sums(FIGURES), sends=Sum("sends")):
+        key = r["key"] or None
+        row = {"key": key, "label": labels.get(key, key) if key else empty, **derive(r)}
+        rows.append(per_send_cleared(row) if dimension in CLICK_ONLY_REPORTS else row)
+    rows.sort(key=lambda r: (r["key"] is None, str(r["key"])))
+    return rows
 
 
 def _sorted(rows: list[dict[str, Any]], sort: tuple[str, bool]) -> list[dict[str, Any]]:

@@ -1,14 +1,14 @@
-"""The rollup rows, built from the raw rows in SQL: one account's DailyRollup and
-BotReasonRollup rows over a span of local days, and the MessageRollup rows of a batch of
-messages. reporting.services runs them (claiming the stale parts, isolating failures);
-what each figure counts is in reporting.metrics and reporting.credit."""
+"""The rollup rows, built from the raw rows in SQL: one account's DailyRollup,
+BotReasonRollup and TraitRollup rows over a span of local days, and the MessageRollup rows
+of a batch of messages. reporting.services runs them (claiming the stale parts, isolating
+failures); what each figure counts is in reporting.metrics and reporting.credit."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -34,15 +34,24 @@ from reporting.credit import (
     counted_conversions,
     view_through_conversions,
 )
-from reporting.models import FIGURES, BotReasonRollup, DailyRollup, MessageRollup
+from reporting.models import (
+    FIGURES,
+    TRAIT_DIMENSIONS,
+    TRAIT_NO_CLICK,
+    BotReasonRollup,
+    DailyRollup,
+    MessageRollup,
+    TraitRollup,
+)
 
 Slice = tuple[dt.date, int | None, int | None, int | None, int | None]  # day, c, cr, list, offer
+TraitSlice = tuple[dt.date, int | None, int | None, int | None, int | None, str, str]  # + trait
 
 
 def days_rebuild(
     account_id: int, tz: zoneinfo.ZoneInfo, first: dt.date | None, last: dt.date | None
 ) -> int:
-    """Rebuild the DailyRollup and BotReasonRollup rows of one account from `first` to
+    """Rebuild the DailyRollup, BotReasonRollup and TraitRollup rows of one account from `first` to
     `last` (local days, inclusive; None: every day). Returns how many days now have rows."""
     slices: dict[Slice, dict[str, Any]] = defaultdict(dict)
 
@@ -68,6 +77,15 @@ def days_rebuild(
         for name, value in counts.items():
             row[name] = row.get(name, 0) + (value or 0)
 
+    traits: dict[TraitSlice, dict[str, Any]] = defaultdict(dict)
+
+    def trait_add(key: Slice, values: Mapping[str, str | None], **counts: int | Decimal) -> None:
+        """Add to the row of each trait dimension in `values` (NULL counted as "")."""
+        for dimension, value in values.items():
+            row = traits[(*key, dimension, value or "")]
+            for name, count in counts.items():
+                row[name] = row.get(name, 0) + (count or 0)
+
     # Sends: once per message on its first offer's row, and once per offer it carries.
     for r in (
         within(Message.objects.all(), "sent_at")
@@ -84,31 +102,46 @@ def days_rebuild(
         .annotate(n=Count("message_id", distinct=True))
     ):
         add(_key(r, "offer_id"), offer_sends=r["n"])
+    # A variant's sends: the messages carrying a link of the offer with that variant.
+    for r in (
+        within(MessageShortLink.objects.filter(offer__isnull=False), "message__sent_at")
+        .values(*by_message, "offer_id", "variant")
+        .annotate(n=Count("message_id", distinct=True))
+    ):
+        trait_add(_key(r, "offer_id"), {"variants": r["variant"]}, sends=r["n"])
+    # The clicks, unique clicks and conversions queries group by the click traits too,
+    # so that one scan of each table builds both rollups.
     for r in (
         within(MessageShortLinkClick.objects.all(), "clicked_at")
-        .values(*by_message, "short_link__offer_id")
+        .values(*by_message, "short_link__offer_id", *_TRAIT_COLUMNS)
         .annotate(raw=Count("id"), bots=Count("id", filter=Q(is_bot=True)))
     ):
-        add(_key(r, "short_link__offer_id"), raw_clicks=r["raw"], bot_clicks=r["bots"])
+        key = _key(r, "short_link__offer_id")
+        add(key, raw_clicks=r["raw"], bot_clicks=r["bots"])
+        trait_add(key, _traits(r, ""), raw_clicks=r["raw"], bot_clicks=r["bots"])
     for r in (
         within(MessageClick.objects.all(), "clicked_at")
-        .values(*by_message, "offer_id")
+        .values(*by_message, "offer_id", *_traits_through("raw_click"))
         .annotate(n=Count("id"))
     ):
         add(_key(r, "offer_id"), unique_clicks=r["n"])
+        trait_add(_key(r, "offer_id"), _traits(r, "raw_click__"), unique_clicks=r["n"])
     for r in (
         within(counted_conversions(), "occurred_at")
-        .values(*by_message, "offer_id", "attribution_type")
+        .values(*by_message, "offer_id", "attribution_type", *_traits_through("raw_click"))
         .annotate(n=Count("id"), revenue=Sum("revenue"))
     ):
+        key = _key(r, "offer_id")
+        # A conversion falls on its credited click's traits; one with no click (view-
+        # through, or its click deleted) on TRAIT_NO_CLICK's.
+        clicked = r["attribution_type"] != VIEW_THROUGH and r["raw_click__device"] is not None
+        credited = _traits(r, "raw_click__") if clicked else TRAIT_NO_CLICK
         if r["attribution_type"] == VIEW_THROUGH:
-            add(
-                _key(r, "offer_id"),
-                view_through_conversions=r["n"],
-                view_through_revenue=r["revenue"],
-            )
+            counts = {"view_through_conversions": r["n"], "view_through_revenue": r["revenue"]}
         else:
-            add(_key(r, "offer_id"), conversions=r["n"], revenue=r["revenue"])
+            counts = {"conversions": r["n"], "revenue": r["revenue"]}
+        add(key, **counts)
+        trait_add(key, credited, **counts)
 
     # Bot clicks by reason (reporting 0003's index answers this alone).
     reasons = (
@@ -118,7 +151,7 @@ def days_rebuild(
         .order_by()
     )
 
-    for model in (DailyRollup, BotReasonRollup):
+    for model in (DailyRollup, BotReasonRollup, TraitRollup):
         stale = model.objects.filter(account_id=account_id)
         if first is not None:
             stale = stale.filter(day__range=(first, last))
@@ -145,7 +178,38 @@ def days_rebuild(
         ],
         batch_size=2000,
     )
+    TraitRollup.objects.bulk_create(
+        [
+            TraitRollup(
+                account_id=account_id,
+                day=day,
+                campaign_id=campaign,
+                creative_id=creative,
+                sending_list_id=sending_list,
+                offer_id=offer,
+                dimension=dimension,
+                key=value,
+                **counts,
+            )
+            for (day, campaign, creative, sending_list, offer, dimension, value), counts in (
+                traits.items()
+            )
+        ],
+        batch_size=2000,
+    )
     return len({key[0] for key in slices})
+
+
+_TRAIT_COLUMNS = tuple(TRAIT_DIMENSIONS.values())
+
+
+def _traits_through(relation: str) -> tuple[str, ...]:
+    return tuple(f"{relation}__{column}" for column in _TRAIT_COLUMNS)
+
+
+def _traits(row: Mapping[str, Any], prefix: str) -> dict[str, str | None]:
+    """A grouped row's click traits by dimension, read from `prefix` + the click column."""
+    return {d: row[f"{prefix}{column}"] for d, column in TRAIT_DIMENSIONS.items()}
 
 
 def _key(row: dict[str, Any], offer: str) -> Slice:

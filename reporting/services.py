@@ -44,6 +44,7 @@ from reporting.models import (
     DirtyHour,
     DirtyMessage,
     MessageRollup,
+    TraitRollup,
 )
 from reporting.rollup_rows import account_messages_rebuild, days_rebuild
 
@@ -175,6 +176,7 @@ def _hours_rebuild(account_id: int, hours: set[dt.datetime | None], kept: _Kept)
                 hours = _account_hours(account_id)
                 DailyRollup.objects.filter(account_id=account_id).delete()
                 BotReasonRollup.objects.filter(account_id=account_id).delete()
+                TraitRollup.objects.filter(account_id=account_id).delete()
         except BUILD_ERRORS as exc:
             _raise_if_broken(exc)
             _failure_log(kept, account_id, "every day", exc)

@@ -22,6 +22,10 @@ urlpatterns = [
     path("<int:account_id>/offers/", report_views.offers, name="dashboard-offers"),
     path("<int:account_id>/lists/", report_views.lists, name="dashboard-lists"),
     path("<int:account_id>/messages/", report_views.messages, name="dashboard-messages"),
+    path("<int:account_id>/devices/", report_views.devices, name="dashboard-devices"),
+    path("<int:account_id>/os/", report_views.operating_systems, name="dashboard-os"),
+    path("<int:account_id>/countries/", report_views.countries, name="dashboard-countries"),
+    path("<int:account_id>/variants/", report_views.variants, name="dashboard-variants"),
     path(
         "<int:account_id>/messages/<int:message_id>/",
         views.message_detail,

@@ -188,3 +188,73 @@ def bot_reasons(account: Account, start: dt.date, end: dt.date) -> list[list[str
     total = sum(counts.values())
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return [[reason or "(none given)", str(n), _div(n, total)] for reason, n in ordered]
+
+
+# The trait reports: each a click's column; what a conversion with no click falls on.
+TRAIT_COLUMNS = {"devices": "device", "os": "os", "countries": "country", "variants": "variant"}
+NO_CLICK = {"devices": "other", "os": None, "countries": None, "variants": None}
+PER_SEND = ("sends", "click_rate", "revenue_per_send")
+
+
+def expected_traits(
+    account: Account, dimension: str, filters: dict[str, Any]
+) -> tuple[dict[Any, dict[str, Any]], dict[str, Any]]:
+    """(rows by key, totals) of the devices, os, countries or variants report, as the API
+    shows them: each click on its own trait, a unique click on its raw click's, a
+    conversion on its credited click's (no click: NO_CLICK); "" as None. A variant's sends
+    are the messages carrying a link of the offer with it; elsewhere sends and the
+    per-send figures are None. The totals are the campaigns report's."""
+    tz = zoneinfo.ZoneInfo(account.time_zone)
+    column = TRAIT_COLUMNS[dimension]
+    rows: dict[Any, dict[str, Any]] = defaultdict(_zero)
+
+    def trait(click: MessageShortLinkClick | None) -> Any:
+        return (getattr(click, column) or None) if click is not None else NO_CLICK[dimension]
+
+    def keep(day: dt.date, message: Message | None, offer: int | None) -> bool:
+        if filters.get("start") and day < filters["start"]:
+            return False
+        if filters.get("end") and day > filters["end"]:
+            return False
+        if filters.get("offer") and offer != filters["offer"]:
+            return False
+        return _attributes_match(message, filters)
+
+    if dimension == "variants":
+        for m in Message.objects.filter(account=account):
+            carried = {
+                (link.offer_id, link.variant or None)
+                for link in MessageShortLink.objects.filter(message=m, offer__isnull=False)
+            }
+            for offer, variant in carried:
+                if keep(m.sent_at.astimezone(tz).date(), m, offer):
+                    rows[variant]["sends"] += 1
+    clicks = MessageShortLinkClick.objects.filter(account=account).select_related(
+        "short_link", "message"
+    )
+    for c in clicks:
+        if keep(c.clicked_at.astimezone(tz).date(), c.message, c.short_link.offer_id):
+            rows[trait(c)]["raw_clicks"] += 1
+            rows[trait(c)]["bot_clicks"] += int(c.is_bot)
+    for mc in MessageClick.objects.filter(account=account).select_related("raw_click", "message"):
+        if keep(mc.clicked_at.astimezone(tz).date(), mc.message, mc.offer_id):
+            rows[trait(mc.raw_click)]["unique_clicks"] += 1
+    conversions = Conversion.objects.filter(account=account, status="accepted").select_related(
+        "raw_click", "message"
+    )
+    for conv in conversions:
+        if not keep(conv.occurred_at.astimezone(tz).date(), conv.message, conv.offer_id):
+            continue
+        if conv.attribution_type in CLICKED:
+            key = trait(conv.raw_click)
+            rows[key]["conversions"] += 1
+            rows[key]["revenue"] += conv.revenue
+        elif conv.attribution_type == "view_through":
+            rows[NO_CLICK[dimension]]["view_through_conversions"] += 1
+            rows[NO_CLICK[dimension]]["view_through_revenue"] += conv.revenue
+    _, totals = expected(account, "campaigns", filters)
+    shown_rows = {k: shown(v) for k, v in rows.items()}
+    if dimension != "variants":
+        shown_rows = {k: {**v, **dict.fromkeys(PER_SEND)} for k, v in shown_rows.items()}
+        totals = {**totals, **dict.fromkeys(PER_SEND)}
+    return shown_rows, totals
