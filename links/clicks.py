@@ -11,6 +11,7 @@ from links import counting
 from links.bots import INTERNAL, INTERNAL_REASON, Verdict
 from links.models import MessageShortLinkClick
 from links.resolve import LinkInfo
+from links.traits import ClickTraits, click_traits
 
 
 def click_record(
@@ -24,13 +25,20 @@ def click_record(
     accept_language: str,
     method: str,
     verdict: Verdict,
+    traits: ClickTraits | None = None,
+    variant: str | None = None,
 ) -> MessageShortLinkClick:
     """Store a raw click and, when it is its (contact, message)'s counted click so far,
     its MessageClick. Two statements, no transaction: the second only ever adds to the
     first. A click the link info says is internal (links.bots.is_internal) is stored as
-    INTERNAL, whatever `verdict` says."""
+    INTERNAL, whatever `verdict` says. `traits`: what the caller worked out (the redirect,
+    for an offer with rules), else worked out here (links.traits); `variant`: what the
+    redirect served ("" none or rule-routed), else the link's (as the consumer,
+    links.click_writer, defaults it)."""
     if verdict != INTERNAL and link.is_internal(ip):
         verdict = INTERNAL
+    if traits is None:
+        traits = click_traits(ip, user_agent)
     click = MessageShortLinkClick.objects.create(
         click_id=click_id,
         account_id=link.account_id,
@@ -45,6 +53,12 @@ def click_record(
         method=method,
         is_bot=verdict.is_bot,
         bot_reason=verdict.reason,
+        device=traits.device,
+        os=traits.os,
+        browser=traits.browser,
+        country=traits.country,
+        network=traits.network,
+        variant=link.variant if variant is None else variant,
     )
     counting.message_click_offer(
         click=click, offer_id=link.offer_id, bot_detection_enabled=link.bot_detection_enabled
