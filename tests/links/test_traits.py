@@ -12,12 +12,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from links import ids
+from links import ids, traits
+from links.agents import Agent
 from links.bots import HUMAN
 from links.click_stream import ClickEvent
 from links.click_writer import ClickConsumer
 from links.clicks import click_record
 from links.models import MessageShortLink, MessageShortLinkClick
+from links.places import Place
 from links.resolve import link_info_load
 from links.traits import ClickTraits, click_traits
 from tests.helpers import tap
@@ -255,3 +257,21 @@ class TestShown:
             assert click["click_id"] == click_id
             assert (click["device"], click["os"], click["browser"]) == ("other", "", "")
             assert (click["country"], click["network"], click["variant"]) == (None, "", "")
+
+
+@pytest.mark.django_db
+def test_every_path_follows_the_one_definition_when_it_is_swapped(
+    owner: Any, click_stream: Any, monkeypatch: Any
+) -> None:
+    """links.traits.click_traits is the rule: swap what it reads for something else and the
+    consumer and the direct write both store the swap."""
+    monkeypatch.setattr(traits, "agent_parse", lambda ua: Agent("tablet", "Swapped OS", "S"))
+    monkeypatch.setattr(traits, "place_of", lambda ip: Place("FR", "SWAPPED-NET"))
+    swapped = ("tablet", "Swapped OS", "S", "FR", "SWAPPED-NET")
+    link_id = link_of(owner)
+
+    [consumed_click] = consumed(click_stream, stream_event(owner, link_id))
+    direct = TestTheDirectWrite().record(link_id)
+    direct.refresh_from_db()
+
+    assert traits_of(consumed_click) == traits_of(direct) == swapped
