@@ -21,7 +21,35 @@ PEOPLE = [
     "Chrome/123.0.0.0 Mobile Safari/537.36",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/450.0.0.38.108]",
+    "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Safari/605.1.15",
 ]
+# Where people tap from: carrier and home networks, mostly American (the demo account is
+# in New York), some abroad, so the click's country and network (links.traits) vary. Each
+# a /24 of one network and country in geoip2fast's data; a person's address is one of them.
+PERSON_NETWORKS = [
+    "73.0.0.",  # Comcast, US
+    "172.56.0.",  # T-Mobile, US
+    "174.192.0.",  # Verizon Wireless, US
+    "98.0.0.",  # Spectrum, US
+    "73.162.0.",  # Comcast, US
+    "99.224.0.",  # Rogers, CA
+    "86.0.0.",  # Virgin Media, GB
+    "79.192.0.",  # Deutsche Telekom, DE
+    "90.0.0.",  # Orange, FR
+    "189.0.0.",  # Telefonica Brasil, BR
+]
+
+
+def person_ip(n: int) -> str:
+    """The n-th (1..254) address people tap from."""
+    return f"{PERSON_NETWORKS[n % len(PERSON_NETWORKS)]}{n}"
+
+
 # What fetches a link at delivery: message-app previews, carrier and security scanners,
 # crawlers and scripts (each classified by its user agent), and scanners that pretend to
 # be a phone (caught by the delivery-scan rule, attribution.bot_checks).

@@ -68,6 +68,31 @@ class MessageOut(serializers.Serializer):
     links = LinkOut(many=True)
 
 
+class ClickOut(serializers.Serializer):
+    """A raw click and what it came from (links.selectors.message_clicks)."""
+
+    click_id = serializers.CharField()
+    link_id = serializers.CharField()
+    clicked_at = serializers.DateTimeField()
+    is_bot = serializers.BooleanField()
+    bot_reason = serializers.CharField(allow_blank=True)
+    counted = serializers.BooleanField(help_text="The message's counted (first human) click.")
+    device = serializers.ChoiceField(choices=["mobile", "tablet", "desktop", "other"])
+    os = serializers.CharField(allow_blank=True, help_text='OS family ("iOS"), "" unknown.')
+    browser = serializers.CharField(
+        allow_blank=True, help_text='Browser family ("Mobile Safari"), "" unknown.'
+    )
+    country = serializers.CharField(
+        allow_null=True, help_text="ISO 3166 alpha-2 of the IP, null unknown."
+    )
+    network = serializers.CharField(
+        allow_blank=True, help_text='The IP\'s network (AS name, "COMCAST-7922"), "" unknown.'
+    )
+    variant = serializers.CharField(
+        allow_blank=True, help_text='The A/B variant it was sent to; "" none or rule-routed.'
+    )
+
+
 class MessageDetailOut(MessageOut):
     clicked = serializers.BooleanField(help_text="Has a counted (first human) click.")
     raw_clicks = serializers.IntegerField()
@@ -76,6 +101,7 @@ class MessageDetailOut(MessageOut):
     converted = serializers.BooleanField(help_text="Has a click-credited conversion.")
     conversions = serializers.IntegerField()
     revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    clicks = ClickOut(many=True, help_text="The raw clicks in time order (the first 1,000).")
 
 
 Error = ErrorOut

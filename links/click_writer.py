@@ -39,6 +39,7 @@ from django.db import (
 from links import counting, hooks
 from links.bots import click_verdict
 from links.click_stream import ClickEvent
+from links.traits import click_traits
 
 logger = logging.getLogger(__name__)
 
@@ -48,21 +49,28 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 # gone, or belongs to another account than the domain it came in on, is dropped), then
 # each (contact, message)'s counted click among the new ones offered as its MessageClick
 # (links.counting's rule and upsert, as the direct write runs them).
+# Each click's traits come worked out (links.traits); its variant is the one the redirect
+# served, or, for an entry that does not say (NULL), its link's (links.clicks.click_record
+# takes the same default).
 # Race: two consumers holding the same entry (one was presumed dead) both insert; the
 # unique click_id lets one row in and the other's ON CONFLICT skips it.
 _WRITE = """
 WITH incoming AS (
     SELECT * FROM unnest(
         %s::text[], %s::text[], %s::bigint[], %s::timestamptz[], %s::inet[], %s::text[],
-        %s::text[], %s::text[], %s::text[], %s::boolean[], %s::text[]
+        %s::text[], %s::text[], %s::text[], %s::boolean[], %s::text[],
+        %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]
     ) AS t(click_id, link_code, account_id, clicked_at, ip, user_agent, referer,
-           accept_language, method, is_bot, bot_reason)
+           accept_language, method, is_bot, bot_reason,
+           device, os, browser, country, network, variant)
 ), inserted AS (
     INSERT INTO links_messageshortlinkclick
         (click_id, account_id, short_link_id, message_id, contact_id, clicked_at, ip, user_agent,
-         referer, accept_language, method, is_bot, bot_reason, recorded_at)
+         referer, accept_language, method, is_bot, bot_reason, device, os, browser, country,
+         network, variant, recorded_at)
     SELECT i.click_id, l.account_id, l.id, l.message_id, l.contact_id, i.clicked_at, i.ip,
            i.user_agent, i.referer, i.accept_language, i.method, i.is_bot, i.bot_reason,
+           i.device, i.os, i.browser, i.country, i.network, COALESCE(i.variant, l.variant),
            clock_timestamp()
     FROM incoming i
     JOIN links_messageshortlink l ON l.link_id = i.link_code AND l.account_id = i.account_id
@@ -94,6 +102,9 @@ def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
     verdicts = [
         click_verdict(method=e.method, user_agent=e.user_agent, internal=e.internal) for e in events
     ]
+    # The redirect's, when it classified the click (an offer with rules); else here, once
+    # per agent and IP (links.agents, links.places cache them).
+    traits = [e.traits or click_traits(e.ip, e.user_agent) for e in events]
     columns = (
         [e.click_id for e in events],
         [e.link_id for e in events],
@@ -106,6 +117,12 @@ def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
         [e.method for e in events],
         [v.is_bot for v in verdicts],
         [v.reason for v in verdicts],
+        [t.device for t in traits],
+        [t.os for t in traits],
+        [t.browser for t in traits],
+        [t.country for t in traits],
+        [t.network for t in traits],
+        [e.variant for e in events],
     )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(clicks_write_sql(), columns)

@@ -31,11 +31,12 @@ def click_record(
     """Store a raw click and, when it is its (contact, message)'s counted click so far,
     its MessageClick. Two statements, no transaction: the second only ever adds to the
     first. A click the link info says is internal (links.bots.is_internal) is stored as
-    INTERNAL, whatever `verdict` says."""
+    INTERNAL, whatever `verdict` says. `traits`: what the caller worked out (the redirect,
+    for an offer with rules), else worked out here (links.traits); `variant`: what the
+    redirect served ("" none or rule-routed), else the link's (as the consumer,
+    links.click_writer, defaults it)."""
     if verdict != INTERNAL and link.is_internal(ip):
         verdict = INTERNAL
-    # What the redirect worked out (an offer with rules), else worked out here; the
-    # variant it served, else the link's.
     if traits is None:
         traits = click_traits(ip, user_agent)
     click = MessageShortLinkClick.objects.create(

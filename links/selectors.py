@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Count, Q
 
 from core.models import Message
 from links.models import MessageClick, MessageShortLinkClick
+
+# What a raw click came from (links.traits) and the A/B variant it was sent to, as the
+# message's API and page and the contact's journey show it: device is mobile, tablet,
+# desktop or other; os, browser, network and variant "" when unknown or none; country
+# ISO 3166 alpha-2 or None. Clicks stored before issue 17 read as other / None.
+CLICK_TRAIT_FIELDS = ("device", "os", "browser", "country", "network", "variant")
+# The message API's `clicks`: a forwarded message can be opened thousands of times; the
+# first this many, in time order, are listed (`raw_clicks` counts them all).
+MESSAGE_CLICKS_SHOWN = 1000
+
+
+def click_traits_of(click: MessageShortLinkClick) -> dict[str, Any]:
+    return {field: getattr(click, field) for field in CLICK_TRAIT_FIELDS}
 
 
 def message_click_summary(message: Message, links: list[dict[str, Any]]) -> dict[str, Any]:
@@ -28,5 +42,34 @@ def message_click_summary(message: Message, links: list[dict[str, Any]]) -> dict
         "clicked": first is not None,
         "raw_clicks": sum(row["raw"] for row in per_link.values()),
         "bot_clicks": sum(row["bots"] for row in per_link.values()),
-        "first_click_at": first.isoformat().replace("+00:00", "Z") if first else None,
+        "first_click_at": _iso(first) if first else None,
     }
+
+
+def message_clicks(message: Message) -> list[dict[str, Any]]:
+    """The message's raw clicks in time order (the first MESSAGE_CLICKS_SHOWN), each with
+    its verdict, whether it is the counted click, and its traits. Two queries."""
+    counted = (
+        MessageClick.objects.filter(message=message).values_list("raw_click_id", flat=True).first()
+    )
+    clicks = (
+        MessageShortLinkClick.objects.filter(message=message)
+        .select_related("short_link")
+        .order_by("clicked_at", "id")[:MESSAGE_CLICKS_SHOWN]
+    )
+    return [
+        {
+            "click_id": c.click_id,
+            "link_id": c.short_link.link_id,
+            "clicked_at": _iso(c.clicked_at),
+            "is_bot": c.is_bot,
+            "bot_reason": c.bot_reason,
+            "counted": c.pk == counted,
+            **click_traits_of(c),
+        }
+        for c in clicks
+    ]
+
+
+def _iso(at: dt.datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")

@@ -28,7 +28,7 @@ from core.models import ApiScope, Contact, Message
 from core.pagination import BoundedLimitOffsetPagination
 from links import api_docs
 from links.responses import message_result
-from links.selectors import message_click_summary
+from links.selectors import message_click_summary, message_clicks
 from links.services import primary_tracking_domain
 from reporting import api_docs as read_docs
 from reporting import report_params, reports, selectors
@@ -49,7 +49,8 @@ class MessageDetail(APIView):
     @extend_schema(
         operation_id="messages_retrieve",
         responses={200: api_docs.MessageDetailOut, 404: api_docs.Error},
-        description="The message, its links, its clicks and the revenue credited to it.",
+        description="The message, its links, its clicks (each with its device, OS, browser, "
+        "country, network and variant) and the revenue credited to it.",
     )
     def get(self, request: Request, pk: int) -> Response:
         account = account_of(request)
@@ -63,6 +64,7 @@ class MessageDetail(APIView):
         )
         result.update(message_click_summary(message, result["links"]))
         result.update(selectors.message_conversion_summary(message))
+        result["clicks"] = message_clicks(message)
         return Response(result)
 
 

@@ -61,6 +61,20 @@ class JourneyEvent(ConversionOut):
     counted = serializers.BooleanField(
         required=False, help_text="click: the contact's counted (first human) click"
     )
+    device = serializers.ChoiceField(
+        choices=["mobile", "tablet", "desktop", "other"], required=False, help_text="click"
+    )
+    os = serializers.CharField(required=False, allow_blank=True, help_text='click: "" unknown')
+    browser = serializers.CharField(required=False, allow_blank=True, help_text='click: "" unknown')
+    country = serializers.CharField(
+        required=False, allow_null=True, help_text="click: ISO 3166 alpha-2, null unknown"
+    )
+    network = serializers.CharField(
+        required=False, allow_blank=True, help_text='click: the IP\'s AS name, "" unknown'
+    )
+    variant = serializers.CharField(
+        required=False, allow_blank=True, help_text='click: A/B variant, "" none or rule-routed'
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

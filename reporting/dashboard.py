@@ -18,6 +18,7 @@ from attribution.models import FraudFlag, PostbackLog
 from core.models import Account, Campaign, Creative, Membership, Message, Offer, SendingList
 from links.bots import INTERNAL_REASON
 from links.models import MessageClick, MessageShortLinkClick
+from links.selectors import CLICK_TRAIT_FIELDS, click_traits_of
 from reporting.metrics import ratio
 from reporting.models import BotReasonRollup
 from reporting.report_params import ReportFilters, day_bounds, days_parse, local_today
@@ -146,6 +147,7 @@ def raw_click_row(click: MessageShortLinkClick, counted_id: int | None) -> dict[
         "ip": click.ip,
         "user_agent": click.user_agent,
         "click_id": click.click_id,
+        **click_traits_of(click),
     }
 
 
@@ -203,6 +205,7 @@ def journey_row(event: dict[str, Any], urls: Any) -> dict[str, Any]:
         "is_bot": event.get("is_bot"),
         "bot_reason": bot_reason_label(event.get("bot_reason"), event.get("is_bot")),
         "counted": event.get("counted"),
+        **{field: event.get(field) for field in CLICK_TRAIT_FIELDS},
         "event": event.get("event"),
         "revenue": Decimal(event["revenue"]) if event.get("revenue") else None,
         "attribution_type": event.get("attribution_type"),

@@ -14,6 +14,7 @@ from django.db.models import Count, QuerySet, Sum
 from attribution.models import Conversion
 from core.models import Account, Contact, Message
 from links.models import MessageShortLinkClick
+from links.selectors import click_traits_of
 from reporting.credit import click_credited_conversions
 from reporting.report_params import day_bounds
 
@@ -134,7 +135,7 @@ def contact_journey(contact: Contact) -> dict[str, Any]:
         events.append((c.clicked_at, 1, {
             "type": "click", "at": iso(c.clicked_at), "click_id": c.click_id,
             "message_id": c.message_id, "link_id": c.short_link.link_id, "is_bot": c.is_bot,
-            "bot_reason": c.bot_reason, "counted": c.pk in counted,
+            "bot_reason": c.bot_reason, "counted": c.pk in counted, **click_traits_of(c),
         }))  # fmt: skip
     conversions = [
         conversion_row(values)

@@ -15,6 +15,7 @@ from devdata.scale.catalogue import HOUR, MINUTE, SECOND
 from devdata.scale.draw import CHUNK, cumulative, random_ids
 from devdata.scale.pg import copy_rows, next_id
 from links.counting import message_clicks_build
+from links.traits import click_traits
 
 
 @dataclass
@@ -105,7 +106,8 @@ class ClicksStep:
         click_pk = next_id(cursor, "links_messageshortlinkclick")
         columns = ("id", "click_id", "account_id", "short_link_id", "message_id", "contact_id",
                    "clicked_at", "ip", "user_agent", "referer", "accept_language", "method",
-                   "is_bot", "bot_reason", "judged_at")  # fmt: skip
+                   "is_bot", "bot_reason", "judged_at", "device", "os", "browser", "country",
+                   "network")  # fmt: skip
         start, agents, ips = self.start, self.clickers.agents, self.clickers.ips
         msg_contact, msg_creative, msg_link1, msg_link2 = (
             self.msg_contact, self.msg_creative, self.msg_link1, self.msg_link2
@@ -124,12 +126,16 @@ class ClicksStep:
                     on_link1 = links_of[e] == 1
                     clicked_at = start + dt.timedelta(microseconds=times[e])
                     creative = msg_creative[m]
+                    ip = ips[ips_of[e]]
+                    # The product's traits (links.traits; cached per agent and per IP).
+                    traits = click_traits(str(ip), agent.user_agent)
                     write((
                         click_pk, click_ids[j], account_of[creative],
                         msg_link1[m] if on_link1 else msg_link2[m], first_message_id + m,
-                        msg_contact[m], clicked_at, ips[ips_of[e]], agent.user_agent, "",
+                        msg_contact[m], clicked_at, ip, agent.user_agent, "",
                         language_of[creative] if agent.sends_language else "", agent.method,
-                        agent.is_bot, agent.reason, clicked_at + judged_after,
+                        agent.is_bot, agent.reason, clicked_at + judged_after, traits.device,
+                        traits.os, traits.browser, traits.country, traits.network,
                     ))  # fmt: skip
                     bot_clicks += agent.is_bot
                     click_pk += 1

@@ -121,6 +121,13 @@ class TestMessage:
         assert column(clicks, "counted") == ["true", "false"]
         assert column(clicks, "click_id")[0] == data.human_click_id
 
+    def test_each_raw_click_shows_what_it_came_from(self, dashboard: Client, data: Dataset) -> None:
+        clicks = table(dashboard.get(url(data, f"messages/{data.spring['id']}/")), "clicks")
+        assert column(clicks, "device") == ["mobile", "other"]  # an iPhone, then curl
+        assert column(clicks, "os") == ["iOS", ""]
+        assert column(clicks, "browser") == ["Mobile Safari", "curl"]
+        assert {"country", "network", "variant"} <= set(clicks["columns"])
+
     def test_a_message_only_bots_clicked_is_not_clicked(
         self, dashboard: Client, data: Dataset
     ) -> None:
@@ -166,6 +173,14 @@ class TestContact:
         # Every message row links to the message's page.
         message_cells = [row[journey["columns"].index("message_id")] for row in journey["rows"]]
         assert message_cells[0][2] == url(data, f"messages/{data.spring['id']}/")
+
+    def test_the_journeys_clicks_show_what_they_came_from(
+        self, dashboard: Client, data: Dataset
+    ) -> None:
+        journey = table(dashboard.get(url(data, f"contacts/{data.contact_id}/")), "journey")
+        assert column(journey, "device")[1:3] == ["mobile", "other"]
+        assert column(journey, "browser")[1:3] == ["Mobile Safari", "curl"]
+        assert {"os", "country", "network", "variant"} <= set(journey["columns"])
 
     def test_the_journey_sorts_newest_first_and_filters_by_day(
         self, dashboard: Client, data: Dataset

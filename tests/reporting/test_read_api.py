@@ -48,6 +48,10 @@ def test_the_message_api_shows_conversions_and_revenue(owner: Any) -> None:
     body = owner.get(f"/api/v1/messages/{message['id']}").json()
     assert (body["converted"], body["conversions"], body["revenue"]) == (True, 1, "20.50")
     assert body["clicked"] is True
+    [click] = body["clicks"]  # the iPhone tap, from the test client's 127.0.0.1
+    assert (click["device"], click["os"], click["country"], click["counted"]) == (
+        "mobile", "iOS", None, True
+    )  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -72,6 +76,7 @@ def test_a_contacts_journey_is_in_time_order(owner: Any, outsider: Any) -> None:
     body = owner.get(f"/api/v1/contacts/{contact_id}/journey").json()
     assert [e["type"] for e in body["events"]] == ["message", "click", "conversion"]
     assert body["events"][1]["click_id"] == click_id and body["events"][1]["counted"] is True
+    assert (body["events"][1]["device"], body["events"][1]["os"]) == ("mobile", "iOS")
     assert body["total_revenue"] == "20.00"
     assert outsider.get(f"/api/v1/contacts/{contact_id}/journey").status_code == 404
 

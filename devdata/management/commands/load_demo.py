@@ -48,6 +48,7 @@ from devdata.demo import (
     PEOPLE,
     SCANNERS,
 )
+from devdata.demo import person_ip as demo_person_ip
 from links import ids
 from links.bots import classify_request
 from links.clicks import click_record
@@ -241,7 +242,7 @@ class Command(BaseCommand):
             if rng.random() < campaign.bots:
                 at = sent_at + dt.timedelta(seconds=rng.uniform(0.3, 2.5))
                 taps.append((at, rng.choice(SCANNERS), f"66.249.66.{rng.randrange(1, 255)}"))
-            person_ip = f"203.0.113.{rng.randrange(1, 255)}"
+            person_ip = demo_person_ip(rng.randrange(1, 255))
             if rng.random() < campaign.creatives[message.creative.name]:
                 first = sent_at + dt.timedelta(minutes=min(rng.expovariate(1 / 40), 2880))
                 taps.append((first, rng.choice(PEOPLE), person_ip))
