@@ -22,7 +22,7 @@ from links.models import MessageShortLink, MessageShortLinkClick
 from links.places import Place
 from links.resolve import link_info_load
 from links.traits import ClickTraits, click_traits
-from tests.helpers import tap
+from tests.helpers import make_offer, tap
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
@@ -208,9 +208,13 @@ def click_before_traits(account: Any, link_id: str) -> str:
 @pytest.mark.django_db
 class TestShown:
     def test_the_message_api_shows_each_clicks_traits_and_variant(self, owner: Any) -> None:
-        message = owner.mint(body="{{l}}", links={"l": {"url": "https://shop.example/p"}})
+        # One variant only: every link draws it.
+        offer = make_offer(
+            owner, variants=[{"name": "a", "url": "https://shop.example/a", "weight": 1}]
+        )
+        message = owner.mint(body="{{l}}", links={"l": {"offer": offer.pk}})
         link_id = message["links"][0]["link_id"]
-        MessageShortLink.objects.filter(link_id=link_id).update(variant="a")
+        assert MessageShortLink.objects.get(link_id=link_id).variant == "a"
         first = tap(owner, link_id, IPHONE, ip=COMCAST)
         second = tap(owner, link_id, CURL, ip=BRITISH)
 

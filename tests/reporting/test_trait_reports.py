@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from links.models import MessageShortLink, MessageShortLinkClick
@@ -33,6 +34,11 @@ LINK_VARIANTS = {"m1": "a", "m2": "b", "m5": "a"}  # each message's link "a"
 
 
 def traits_set(data: Dataset) -> None:
+    # Every click as stored before issue 17 (the write paths now classify each click),
+    # then the named ones given their traits.
+    MessageShortLinkClick.objects.filter(account=data.account.account).update(
+        device="other", os="", browser="", country=None, network="", variant=""
+    )
     for name, (device, os, country, variant) in TRAITS.items():
         MessageShortLinkClick.objects.filter(pk=data.clicks[name].pk).update(
             device=device, os=os, country=country, variant=variant
@@ -46,6 +52,9 @@ def traited(owner: Any) -> Dataset:
     """The reporting dataset, built once before its clicks had traits (as clicks stored
     before issue 17), then given traits: the triggers must mark what changed."""
     data = dataset_build(owner)
+    MessageShortLinkClick.objects.filter(account=data.account.account).update(
+        device="other", os="", browser="", country=None, network="", variant=""
+    )
     build()
     traits_set(data)
     build()
@@ -113,7 +122,15 @@ def test_a_changed_trait_moves_its_figures_at_the_next_build(traited: Dataset) -
 
 @pytest.mark.django_db
 def test_clicks_stored_before_traits_count_as_other_and_unknown(owner: Any) -> None:
-    data = dataset_build(owner)  # no traits set: every click as an old one
+    data = dataset_build(owner)
+    # Every click as one stored before issue 17: the columns' database defaults.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE links_messageshortlinkclick SET device = DEFAULT, os = DEFAULT, "
+            "browser = DEFAULT, country = DEFAULT, network = DEFAULT, variant = DEFAULT "
+            "WHERE account_id = %s",
+            [owner.account.pk],
+        )
     build()
     devices = fetch_all(owner, "devices")["rows"]
     assert list(devices) == ["other"] and devices["other"]["raw_clicks"] == 9
