@@ -203,10 +203,21 @@ def not_a_browser(user_agent: str) -> bool:
     return not (_BROWSER_SHAPE_RE.match(ua) or _IN_APP_RE.search(ua) or _TEXT_BROWSER_RE.match(ua))
 
 
-def classify_request(*, method: str, user_agent: str) -> Verdict:
+# What an app's own report of a tap (links.app_links: Accept lists application/json first)
+# is not judged by: its HTTP client's agent is no browser's by design (iOS's
+# "<App>/1.0 CFNetwork/...", Android's okhttp or Dalvik). Previews, scanners and crawlers
+# are still bots, and the behavioural checks still apply.
+APP_REPORT_EXEMPT = (NOT_A_BROWSER, "ua:http-library:")
+
+
+def classify_request(*, method: str, user_agent: str, app: bool = False) -> Verdict:
+    """`app`: the request is an app reporting the tap (a JSON tap)."""
     if method == "HEAD":
         return Verdict(True, "head-request")
-    return classify_user_agent(user_agent)
+    verdict = classify_user_agent(user_agent)
+    if app and verdict.reason.startswith(APP_REPORT_EXEMPT):
+        return HUMAN
+    return verdict
 
 
 def is_internal(
@@ -218,8 +229,8 @@ def is_internal(
     return contact_is_test or list_is_test or ip_in_networks(ip, networks)
 
 
-def click_verdict(*, method: str, user_agent: str, internal: bool) -> Verdict:
+def click_verdict(*, method: str, user_agent: str, internal: bool, app: bool = False) -> Verdict:
     """The verdict a click is stored with: internal first, then classify_request."""
     if internal:
         return INTERNAL
-    return classify_request(method=method, user_agent=user_agent)
+    return classify_request(method=method, user_agent=user_agent, app=app)

@@ -42,6 +42,9 @@ class ClickEvent:
     # The A/B variant the redirect sent the click to ("" none, or a rule routed it); None:
     # the link's variant (an entry appended before the redirect said).
     variant: str | None = None
+    # An app's own report of the tap (links.app_links): not judged as a browser
+    # (links.bots.APP_REPORT_EXEMPT).
+    app: bool = False
 
     def flat(self) -> list[str | int]:
         """fields() as XADD's field value field value ..."""
@@ -65,6 +68,8 @@ class ClickEvent:
             fields.update(d=t.device, o=t.os, b=t.browser, y=t.country or "", w=t.network)
         if self.variant is not None:
             fields["v"] = self.variant
+        if self.app:
+            fields["p"] = 1
         return fields
 
     @classmethod
@@ -86,6 +91,7 @@ class ClickEvent:
             if "d" in text
             else None,
             variant=text.get("v"),
+            app=text.get("p") == "1",
         )
 
 

@@ -100,7 +100,8 @@ class BatchResult:
 def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
     """Store a batch of clicks in one transaction. Returns (stored, counted)."""
     verdicts = [
-        click_verdict(method=e.method, user_agent=e.user_agent, internal=e.internal) for e in events
+        click_verdict(method=e.method, user_agent=e.user_agent, internal=e.internal, app=e.app)
+        for e in events
     ]
     # The redirect's, when it classified the click (an offer with rules); else here, once
     # per agent and IP (links.agents, links.places cache them).

@@ -104,8 +104,9 @@ def redirect(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResp
     """The view: every tap the front door declined, on whatever path of a tracking domain
     is not a postback's (trackly.tracking)."""
     method = request.method
+    app = app_links.wants_json(request.META)  # an app reporting its tap (links.app_links)
     link = link_info(link_id) if decision.wants_link(method, link_id) else None
-    event = _event(request.META, domain, link_id, link)
+    event = _event(request.META, domain, link_id, link, app=app)
     answer = _decide(method, link_id, link, domain, event)
     if answer.records_click:
         event = _served(event, link, answer)
@@ -114,7 +115,7 @@ def redirect(request: HttpRequest, domain: DomainInfo, link_id: str) -> HttpResp
             _click_write(link, event)
         elif changed:
             answer = _decide_again(domain.host, method, link_id, event)
-    if app_links.wants_json(request.META):  # an app reporting its tap (links.app_links)
+    if app:
         return app_links.json_answer(method, answer, event.click_id)
     return _response(method, answer)
 
@@ -256,7 +257,9 @@ def _plain(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _event(meta: dict, domain: DomainInfo, link_id: str, link: LinkInfo | None) -> ClickEvent:
+def _event(
+    meta: dict, domain: DomainInfo, link_id: str, link: LinkInfo | None, *, app: bool = False
+) -> ClickEvent:
     ip = environ_ip(meta)
     return ClickEvent(
         click_id=ids.new_click_id(),
@@ -269,6 +272,7 @@ def _event(meta: dict, domain: DomainInfo, link_id: str, link: LinkInfo | None) 
         accept_language=meta.get("HTTP_ACCEPT_LANGUAGE", ""),
         method=meta.get("REQUEST_METHOD", "GET"),
         internal=link is not None and link.is_internal(ip),
+        app=app,
     )
 
 
@@ -285,7 +289,10 @@ def _click_write(link: LinkInfo, event: ClickEvent) -> None:
             accept_language=event.accept_language,
             method=event.method,
             verdict=click_verdict(
-                method=event.method, user_agent=event.user_agent, internal=event.internal
+                method=event.method,
+                user_agent=event.user_agent,
+                internal=event.internal,
+                app=event.app,
             ),
             traits=event.traits,
             variant=event.variant,

@@ -10,6 +10,8 @@ import pytest
 from django.test import Client
 
 from core.models import InterstitialTemplate, Offer
+from links.click_stream import ClickEvent
+from links.click_writer import clicks_write
 from links.models import MessageShortLinkClick
 from tests.helpers import BROWSER, FrontClient, make_offer
 
@@ -138,3 +140,41 @@ class TestJsonTap:
             f"/{link_id}", HTTP_ACCEPT="*/*, application/json"
         )
         assert later.status_code == 302
+
+
+# An app's own HTTP client: iOS's URLSession default and Android's okhttp.
+APP_AGENTS = ("BrandApp/4.2 CFNetwork/1410.0.3 Darwin/22.6.0", "okhttp/4.12.0")
+
+
+@pytest.mark.django_db
+class TestAppReportVerdict:
+    """A JSON tap is the app reporting a person's tap: its HTTP client's agent is no
+    browser's by design, so the program rules (ua:not-a-browser, ua:http-library) do not
+    make it a bot; the same agent tapping as a browser would is still one."""
+
+    @pytest.mark.parametrize("agent", APP_AGENTS)
+    def test_the_direct_write_counts_the_apps_report(self, owner: Any, agent: str) -> None:
+        link_id = link_to(owner, make_offer(owner))
+        client = Client(HTTP_HOST="go.owner.example")
+        reported = client.get(f"/{link_id}", HTTP_ACCEPT="application/json", HTTP_USER_AGENT=agent)
+        plain = client.get(f"/{link_id}", HTTP_USER_AGENT=agent)
+        assert reported.status_code == 200 and plain.status_code == 302
+        app_click = MessageShortLinkClick.objects.get(click_id=reported.json()["click_id"])
+        assert (app_click.is_bot, app_click.bot_reason) == (False, "")
+        program = MessageShortLinkClick.objects.exclude(pk=app_click.pk).get()
+        assert program.is_bot and program.bot_reason.startswith(("ua:not-a-browser", "ua:http"))
+        assert app_click.message_click is not None  # the counted click
+
+    def test_through_the_click_pipeline_too(
+        self, owner: Any, click_stream: Any, settings: Any
+    ) -> None:
+        link_id = link_to(owner, make_offer(owner))
+        response = FrontClient(HTTP_HOST="go.owner.example").get(
+            f"/{link_id}", HTTP_ACCEPT="application/json", HTTP_USER_AGENT=APP_AGENTS[0]
+        )
+        [(_, fields)] = click_stream.xrange(settings.CLICK_STREAM_KEY)
+        event = ClickEvent.from_fields(fields)
+        assert event.app and event.click_id == response.json()["click_id"]
+        assert clicks_write([event]) == (1, 1)
+        stored = MessageShortLinkClick.objects.get(click_id=event.click_id)
+        assert (stored.is_bot, stored.bot_reason) == (False, "")
