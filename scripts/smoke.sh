@@ -93,6 +93,27 @@ print("smoke: the days report counts the send and both clicks")
 curl -fsS "http://localhost:$PORT/api/v1/reports/messages?format=csv" \
   -H "Authorization: Bearer $api_key" | grep -q '^[0-9]*,smoke-1,' \
   || { echo "smoke: the messages CSV lacks smoke-1"; exit 1; }
+# Issue 17 on the embedded default: the iPhone tap is a mobile click in the devices report
+# (per-send figures null there), the tracking domain is known to Caddy's question and
+# listed by the domains API.
+curl -fsS "http://localhost:$PORT/api/v1/reports/devices" -H "Authorization: Bearer $api_key" \
+  | $PY -c '
+import json, sys
+report = json.load(sys.stdin)
+rows = {r["key"]: r for r in report["rows"]}
+assert rows["mobile"]["unique_clicks"] == 1 and rows["mobile"]["sends"] is None, report
+print("smoke: the devices report puts the iPhone tap on mobile")
+'
+# A second tracking domain made through the domains API, then known to Caddy's question.
+status=$(curl -s -o "$work/domain.json" -w '%{http_code}' -X POST "http://localhost:$PORT/api/v1/domains" \
+  -H "Authorization: Bearer $api_key" -H "Content-Type: application/json" \
+  -d '{"host": "go.smoke.example", "fallback_url": "https://example.com/"}')
+[ "$status" = 201 ] || { echo "smoke: POST /api/v1/domains answered $status: $(cat "$work/domain.json")"; exit 1; }
+status=$(curl -s -o /dev/null -w '%{http_code}' "http://localhost:$PORT/tls/ask?domain=go.smoke.example")
+[ "$status" = 200 ] || { echo "smoke: /tls/ask for go.smoke.example answered $status, not 200"; exit 1; }
+status=$(curl -s -o /dev/null -w '%{http_code}' "http://localhost:$PORT/tls/ask?domain=unknown.example")
+[ "$status" = 404 ] || { echo "smoke: /tls/ask for an unknown host answered $status, not 404"; exit 1; }
+echo "smoke: a domain made by API, and /tls/ask knows it"
 
 # The dashboard: a member logs in and sees the overview; its chart library is served by
 # Trackly itself (WhiteNoise), never by a CDN.
