@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from core import uris
 from links import ids
 from links.destination import destination_url
-from links.routing import language_of, rule_match, utm_merge
+from links.routing import language_of, rule_match, utm_append
 
 if TYPE_CHECKING:
     from links.domains import DomainInfo
@@ -142,8 +142,10 @@ def target_url(link: LinkInfo, click_id: str, template: str | None = None) -> st
     """Where the click goes, as a URI (the interstitial's button carries it too): the
     template (the link's destination unless routed elsewhere) with its macros and the
     click id, then the link's UTM parameters."""
+    if template is None:
+        template = link.destination_template
     url = destination_url(
-        link.destination_template if template is None else template,
+        template,
         {
             "click_id": click_id,
             "link_id": link.link_id,
@@ -155,4 +157,4 @@ def target_url(link: LinkInfo, click_id: str, template: str | None = None) -> st
         },
         link.click_param,
     )
-    return uris.to_location(utm_merge(url, link.utm))
+    return uris.to_location(utm_append(url, link.utm_pairs.get(template, "")))

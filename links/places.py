@@ -41,6 +41,11 @@ def _db():  # noqa: ANN202 - geoip2fast has no types
     return _database
 
 
+def database_load() -> None:
+    """Load the database now (a click consumer at start), not at its first click."""
+    _db()
+
+
 @lru_cache(maxsize=65536)
 def place_of(ip: str | None) -> Place:
     """Private, reserved and malformed addresses are UNKNOWN (the database answers them

@@ -28,7 +28,7 @@ from core import prepared, redis_conn
 from core.models import Offer
 from core.networks import Network, networks_parse
 from links.bots import is_internal
-from links.routing import Rule, rules_of, utm_expand, variants_of
+from links.routing import Rule, rules_of, utm_expand, utm_missing, variants_of
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,6 +79,10 @@ class LinkInfo:
     # The UTM template (the campaign's, else the account's) expanded with this link's
     # names: a query string links.routing.utm_merge adds to every target; "" for none.
     utm: str = ""
+    # For each target template (the destination, each variant's, each rule's): the UTM
+    # pairs it lacks (links.routing.utm_missing), worked out once here; the tap appends
+    # them (links.decision.target_url) with string work only.
+    utm_pairs: dict[str, str] = field(default_factory=dict)
 
     def is_internal(self, ip: str | None) -> bool:
         """Whether a click on this link from `ip` is test or internal traffic."""
@@ -139,6 +143,20 @@ def link_info_load(link_id: str) -> LinkInfo | None:
      offer_variants, offer_rules, utm_template, campaign, creative, sending_list, channel,
      offer, template_id, *template) = row  # fmt: skip
     has_offer = offer_id is not None
+    destination = offer_destination if has_offer else link_destination
+    link_click_param = click_param if has_offer else "click_id"
+    variants = variants_of(_json_list(offer_variants))
+    rules = rules_of(_json_list(offer_rules))
+    utm = utm_expand(
+        utm_template or "",
+        {
+            "campaign": campaign,
+            "creative": creative,
+            "list": sending_list,
+            "channel": channel,
+            "offer": offer,
+        },
+    )
     return LinkInfo(
         pk=pk,
         link_id=code,
@@ -148,8 +166,8 @@ def link_info_load(link_id: str) -> LinkInfo | None:
         offer_id=offer_id,
         campaign_id=campaign_id,
         creative_id=creative_id,
-        destination_template=offer_destination if has_offer else link_destination,
-        click_param=click_param if has_offer else "click_id",
+        destination_template=destination,
+        click_param=link_click_param,
         offer_status=offer_status,
         offer_expires_at=_aware(expires_at),
         offer_fallback_url=fallback_url if has_offer else "",
@@ -160,19 +178,29 @@ def link_info_load(link_id: str) -> LinkInfo | None:
         list_is_test=bool(list_is_test),
         internal_networks=networks_parse(_json_list(internal_ips)),
         variant=variant or "",
-        variants=variants_of(_json_list(offer_variants)),
-        rules=rules_of(_json_list(offer_rules)),
-        utm=utm_expand(
-            utm_template or "",
-            {
-                "campaign": campaign,
-                "creative": creative,
-                "list": sending_list,
-                "channel": channel,
-                "offer": offer,
-            },
-        ),
+        variants=variants,
+        rules=rules,
+        utm=utm,
+        utm_pairs=_utm_pairs(utm, link_click_param, destination, variants, rules),
     )
+
+
+def _utm_pairs(
+    utm: str, click_param: str, destination: str, variants: dict[str, str], rules: tuple[Rule, ...]
+) -> dict[str, str]:
+    """For each target template, the UTM pairs it lacks; the click id appended later
+    (links.destination) counts as a parameter the target has."""
+    if not utm:
+        return {}
+    targets = {destination, *variants.values(), *(rule.url for rule in rules)}
+    return {
+        target: utm_missing(
+            target,
+            utm,
+            also_has=(click_param,) if click_param and "{click_id}" not in target else (),
+        )
+        for target in targets
+    }
 
 
 def _json_list(value: Any) -> list[Any]:

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote_plus, urlsplit
 
 from core.routing_rules import UTM_MACROS
 from links.agents import Agent
@@ -145,13 +145,28 @@ def utm_expand(template: str, names: Mapping[str, str | None]) -> str:
 def utm_merge(url: str, query: str) -> str:
     """`url` with the pairs of `query` its own query string lacks (a parameter the
     destination already has wins), before any fragment."""
+    return utm_append(url, utm_missing(url, query))
+
+
+def utm_missing(url: str, query: str, also_has: Iterable[str] = ()) -> str:
+    """The pairs of `query` that `url`'s query string (and `also_has`) lacks, "&"-joined.
+    Worked out once per target template when a link's info is loaded (links.resolve): a
+    template's parameter names are what they are whatever its macros become."""
     if not query:
+        return ""
+    have = {name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+    have.update(also_has)
+    return "&".join(p for p in query.split("&") if unquote_plus(p.partition("=")[0]) not in have)
+
+
+def utm_append(url: str, pairs: str) -> str:
+    """`url` with `pairs` (utm_missing's) at the end of its query, before any fragment:
+    string work only, at every tap."""
+    if not pairs:
         return url
-    parts = urlsplit(url)
-    have = {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
-    added = [p for p in query.split("&") if unquote_plus(p.partition("=")[0]) not in have]
-    if not added:
-        return url
-    extra = "&".join(added)
-    merged = f"{parts.query}&{extra}" if parts.query else extra
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, merged, parts.fragment))
+    base, hash_mark, fragment = url.partition("#")
+    if "?" not in base:
+        base += "?"
+    elif not base.endswith(("?", "&")):
+        base += "&"
+    return base + pairs + hash_mark + fragment

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from core.models import Campaign, Creative
-from links.routing import utm_expand, utm_merge
+from links.routing import utm_append, utm_expand, utm_merge, utm_missing
 from tests.helpers import make_offer
 
 TEMPLATE = "utm_source=sms&utm_medium={channel}&utm_campaign={campaign}&utm_content={creative}"
@@ -139,6 +139,28 @@ def test_expansion_and_merge_alone() -> None:
     assert utm_merge("https://x.example/p?a=1", query) == "https://x.example/p?a=1&b="
     assert utm_merge("https://x.example/p", "") == "https://x.example/p"
     assert utm_merge("https://x.example/p#f", "z=1") == "https://x.example/p?z=1#f"
+    assert utm_merge("https://x.example/p?#f", "z=1") == "https://x.example/p?z=1#f"
+    # Worked out at load for a template, appended at the tap: the same answer.
+    template = "https://x.example/p?c={contact_id}&utm_source=own#top"
+    missing = utm_missing(template, "utm_source=sms&utm_medium=x")
+    assert missing == "utm_medium=x"
+    assert utm_append("https://x.example/p?c=7&utm_source=own#top", missing) == utm_merge(
+        "https://x.example/p?c=7&utm_source=own#top", "utm_source=sms&utm_medium=x"
+    )
+
+
+@pytest.mark.django_db
+def test_a_template_naming_the_click_param_never_doubles_it(owner: Any) -> None:
+    """The click id is appended after the template's own query: a UTM pair of the same
+    name is one the target has."""
+    owner.client.patch(
+        "/api/v1/account", {"utm_template": "click_id=x&utm_source=sms"}, format="json"
+    )
+    offer = make_offer(owner, destination_url="https://adv.example/land")
+    message = owner.mint(body="{{l}}", links={"l": {"offer": offer.pk}})
+    location, query = tap_query(owner, message["links"][0]["link_id"])
+    assert len(query["click_id"]) == 1 and query["click_id"][0] != "x"
+    assert query["utm_source"] == ["sms"]
 
 
 @pytest.mark.django_db

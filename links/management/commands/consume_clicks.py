@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from core.secret_key import InsecureSecretKey, secret_key_check
+from links import places
 from links.click_writer import ClickConsumer
 
 
@@ -45,6 +46,7 @@ class Command(BaseCommand):
             socket_timeout=10,
             health_check_interval=30,
         )
+        places.database_load()  # 0.2 s now, not in the first batch's
         consumer = ClickConsumer(client, name=options["name"])
         if options["drain"]:
             results = consumer.drain()
