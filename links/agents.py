@@ -13,6 +13,8 @@ import user_agents
 
 DEVICES = ("mobile", "tablet", "desktop", "other")
 OTHER = "other"
+IOS_FAMILIES = ("iOS", "iPadOS")  # ua-parser names iPadOS "iOS" too
+ANDROID_FAMILY = "Android"
 _FAMILY_MAX = 40  # the click's os / browser columns
 
 
@@ -25,11 +27,11 @@ class Agent:
     @property
     def is_ios(self) -> bool:
         """iPhone and iPad (ua-parser names iPadOS "iOS" too)."""
-        return self.os in ("iOS", "iPadOS")
+        return self.os in IOS_FAMILIES
 
     @property
     def is_android(self) -> bool:
-        return self.os == "Android"
+        return self.os == ANDROID_FAMILY
 
 
 @lru_cache(maxsize=65536)

@@ -23,7 +23,10 @@ from links.resolve import config_version_key, local
 from links.traits import ClickTraits
 
 
-@dataclass(frozen=True)
+# Not frozen: the redirect fills in what its decision found (links.redirect._served) on
+# the one object it built for this tap, rather than copying it (a copy cost the hot
+# path about 3 us). Slots: cheaper to build and read.
+@dataclass(slots=True)
 class ClickEvent:
     click_id: str
     link_id: str
@@ -64,8 +67,8 @@ class ClickEvent:
             "n": 1 if self.internal else 0,
         }
         if self.traits is not None:
-            t = self.traits
-            fields.update(d=t.device, o=t.os, b=t.browser, y=t.country or "", w=t.network)
+            t = self.traits  # one field, not five: the append's packing costs per field
+            fields["d"] = _SEP.join((t.device, t.os, t.browser, t.country or "", t.network))
         if self.variant is not None:
             fields["v"] = self.variant
         if self.app:
@@ -87,12 +90,18 @@ class ClickEvent:
             accept_language=text["g"],
             method=text["m"],
             internal=text.get("n") == "1",  # absent: appended before the field existed
-            traits=ClickTraits(text["d"], text["o"], text["b"], text["y"] or None, text["w"])
-            if "d" in text
-            else None,
+            traits=_traits_parse(text["d"]) if "d" in text else None,
             variant=text.get("v"),
             app=text.get("p") == "1",
         )
+
+
+_SEP = "\x1f"  # the unit separator: in no user agent's families, country or AS name
+
+
+def _traits_parse(value: str) -> ClickTraits:
+    device, os, browser, country, network = value.split(_SEP)
+    return ClickTraits(device, os, browser, country or None, network)
 
 
 def enabled() -> bool:

@@ -23,7 +23,6 @@ and address lookup) to decide; other links' taps leave them to the consumer.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import logging
 
@@ -212,7 +211,8 @@ def _served(event: ClickEvent, link: LinkInfo | None, answer: Answer) -> ClickEv
     the consumer would store the same without them."""
     if answer.traits is None and (link is None or answer.variant == link.variant):
         return event
-    return dataclasses.replace(event, traits=answer.traits, variant=answer.variant)
+    event.traits, event.variant = answer.traits, answer.variant
+    return event
 
 
 def _decide_again(host: str, method: str | None, link_id: str, event: ClickEvent) -> Answer:

@@ -342,7 +342,9 @@ def link_info(link_id: str) -> LinkInfo | None:
 
 
 def link_key(link_id: str) -> str:
-    return f"link:{link_id}"
+    # v2: with issue 17's routing fields (an entry an older release pickled has no
+    # variants or utm_pairs, which have no class default: it must not be read).
+    return f"link:v2:{link_id}"
 
 
 def link_config_changed() -> None:

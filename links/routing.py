@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote_plus, urlsplit
 
 from core.routing_rules import UTM_MACROS
-from links.agents import Agent
+from links.agents import ANDROID_FAMILY, IOS_FAMILIES
 from links.traits import ClickTraits
 
 
@@ -42,9 +43,9 @@ def device_is(device: str, traits: ClickTraits) -> bool:
     """A rule's device condition: `ios` and `android` by OS family (iPadOS is iOS), the
     others by device type (links.agents)."""
     if device == "ios":
-        return Agent(traits.device, traits.os, traits.browser).is_ios
+        return traits.os in IOS_FAMILIES
     if device == "android":
-        return Agent(traits.device, traits.os, traits.browser).is_android
+        return traits.os == ANDROID_FAMILY
     return traits.device == device
 
 
@@ -87,6 +88,7 @@ def rule_match(rules: Sequence[Rule], traits: ClickTraits, language: str) -> Rul
     return None
 
 
+@lru_cache(maxsize=4096)
 def language_of(accept_language: str) -> str:
     """The primary subtag, lower case, of the Accept-Language tag with the highest q
     (the first of equals); "" for none (absent, `*` only, or every q 0)."""

@@ -6,6 +6,7 @@ rules (links.routing), which then carries the result on the stream entry."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from links.agents import agent_parse
 from links.places import place_of
@@ -20,7 +21,10 @@ class ClickTraits:
     network: str
 
 
+@lru_cache(maxsize=65536)
 def click_traits(ip: str | None, user_agent: str) -> ClickTraits:
+    """Cached per (IP, agent): a person's repeat taps, and a rules offer's taps in the
+    redirect, cost one dictionary lookup."""
     agent = agent_parse(user_agent)
     place = place_of(ip)
     return ClickTraits(agent.device, agent.os, agent.browser, place.country, place.network)

@@ -265,10 +265,12 @@ class TestShown:
 
 @pytest.mark.django_db
 def test_every_path_follows_the_one_definition_when_it_is_swapped(
-    owner: Any, click_stream: Any, monkeypatch: Any
+    owner: Any, click_stream: Any, monkeypatch: Any, request: Any
 ) -> None:
     """links.traits.click_traits is the rule: swap what it reads for something else and the
     consumer and the direct write both store the swap."""
+    traits.click_traits.cache_clear()  # cached per (IP, agent): forget the real answers
+    request.addfinalizer(traits.click_traits.cache_clear)  # and the swapped ones after
     monkeypatch.setattr(traits, "agent_parse", lambda ua: Agent("tablet", "Swapped OS", "S"))
     monkeypatch.setattr(traits, "place_of", lambda ip: Place("FR", "SWAPPED-NET"))
     swapped = ("tablet", "Swapped OS", "S", "FR", "SWAPPED-NET")
