@@ -11,7 +11,7 @@ from links import counting
 from links.bots import INTERNAL, INTERNAL_REASON, Verdict
 from links.models import MessageShortLinkClick
 from links.resolve import LinkInfo
-from links.traits import ClickTraits, click_traits
+from links.traits import ClickTraits, agent_traits
 
 
 def click_record(
@@ -38,7 +38,7 @@ def click_record(
     if verdict != INTERNAL and link.is_internal(ip):
         verdict = INTERNAL
     if traits is None:
-        traits = click_traits(ip, user_agent)
+        traits = agent_traits(user_agent)  # the place: the judge's (links.traits)
     click = MessageShortLinkClick.objects.create(
         click_id=click_id,
         account_id=link.account_id,

@@ -4,6 +4,7 @@ the click pipeline (the redirect's stream entry, then the consumer) and the dire
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from attribution.bot_checks import clicks_judge_pending
 from links import ids, traits
 from links.agents import Agent
 from links.bots import HUMAN
@@ -163,14 +165,27 @@ class TestTheDirectWrite:
     def test_a_tap_without_the_pipeline_is_stored_with_its_traits(self, owner: Any) -> None:
         tap(owner, link_of(owner), IPHONE, ip=COMCAST)  # the redirect writes it itself
         click = MessageShortLinkClick.objects.get()
+        # The agent's traits in the request; the place is the judge's to complete.
+        assert (click.device, click.os, click.country, click.network) == (
+            "mobile", "iOS", None, ""
+        )  # fmt: skip
+        assert clicks_judge_pending() == 1
+        click.refresh_from_db()
         assert (click.device, click.os, click.country) == ("mobile", "iOS", "US")
         assert click.network.startswith("COMCAST")
 
     def test_it_works_the_traits_out_when_not_given(self, owner: Any) -> None:
         click = self.record(link_of(owner), ip=BRITISH, user_agent=IPAD)
-        assert (click.device, click.os, click.country) == ("tablet", "iOS", "GB")
+        assert (click.device, click.os, click.country) == ("tablet", "iOS", None)
+        clicks_judge_pending()
         click.refresh_from_db()
         assert traits_of(click) == tuple(vars(click_traits(BRITISH, IPAD)).values())
+
+    def test_a_place_still_unknown_after_the_judge_is_unknown(self, owner: Any) -> None:
+        click = self.record(link_of(owner), ip="10.1.2.3", user_agent=IPAD)
+        clicks_judge_pending()
+        click.refresh_from_db()
+        assert (click.device, click.country, click.network) == ("tablet", None, "")
 
     def test_traits_given_win(self, owner: Any) -> None:
         given = ClickTraits("desktop", "Mac OS X", "Safari", "DE", "Deutsche Telekom AG")
@@ -212,11 +227,14 @@ class TestShown:
         offer = make_offer(
             owner, variants=[{"name": "a", "url": "https://shop.example/a", "weight": 1}]
         )
-        message = owner.mint(body="{{l}}", links={"l": {"offer": offer.pk}})
+        # Sent an hour ago: the judge (which completes the place) sees no delivery scan.
+        an_hour_ago = (timezone.now() - dt.timedelta(hours=1)).isoformat()
+        message = owner.mint(body="{{l}}", links={"l": {"offer": offer.pk}}, sent_at=an_hour_ago)
         link_id = message["links"][0]["link_id"]
         assert MessageShortLink.objects.get(link_id=link_id).variant == "a"
         first = tap(owner, link_id, IPHONE, ip=COMCAST)
         second = tap(owner, link_id, CURL, ip=BRITISH)
+        clicks_judge_pending()  # the direct write's place
 
         body = owner.get(f"/api/v1/messages/{message['id']}").json()
 
@@ -236,6 +254,7 @@ class TestShown:
     def test_the_journey_shows_each_clicks_traits(self, owner: Any, outsider: Any) -> None:
         message = owner.mint(body="{{l}}", links={"l": {"url": "https://shop.example/p"}})
         tap(owner, message["links"][0]["link_id"], IPAD, ip=BRITISH)
+        clicks_judge_pending()  # the direct write's place
         contact_id = message["contact"]["id"]
 
         body = owner.get(f"/api/v1/contacts/{contact_id}/journey").json()
@@ -268,9 +287,10 @@ def test_every_path_follows_the_one_definition_when_it_is_swapped(
     owner: Any, click_stream: Any, monkeypatch: Any, request: Any
 ) -> None:
     """links.traits.click_traits is the rule: swap what it reads for something else and the
-    consumer and the direct write both store the swap."""
-    traits.click_traits.cache_clear()  # cached per (IP, agent): forget the real answers
-    request.addfinalizer(traits.click_traits.cache_clear)  # and the swapped ones after
+    consumer and the direct write (its place completed by the judge) both store the swap."""
+    for cached in (traits.click_traits, traits.agent_traits):
+        cached.cache_clear()  # forget the real answers
+        request.addfinalizer(cached.cache_clear)  # and the swapped ones after
     monkeypatch.setattr(traits, "agent_parse", lambda ua: Agent("tablet", "Swapped OS", "S"))
     monkeypatch.setattr(traits, "place_of", lambda ip: Place("FR", "SWAPPED-NET"))
     swapped = ("tablet", "Swapped OS", "S", "FR", "SWAPPED-NET")
@@ -278,6 +298,7 @@ def test_every_path_follows_the_one_definition_when_it_is_swapped(
 
     [consumed_click] = consumed(click_stream, stream_event(owner, link_id))
     direct = TestTheDirectWrite().record(link_id)
+    clicks_judge_pending()  # completes the direct write's place through the same rule
     direct.refresh_from_db()
 
     assert traits_of(consumed_click) == traits_of(direct) == swapped
