@@ -100,7 +100,7 @@ curl -fsS "http://localhost:$PORT/api/v1/reports/devices" -H "Authorization: Bea
   | $PY -c '
 import json, sys
 report = json.load(sys.stdin)
-rows = {r["key"]: r for r in report["rows"]}
+rows = {r["key"]: r for r in report["results"]}
 assert rows["mobile"]["unique_clicks"] == 1 and rows["mobile"]["sends"] is None, report
 print("smoke: the devices report puts the iPhone tap on mobile")
 '
