@@ -106,13 +106,16 @@ class LinkInfo:
 # template (mode custom) or its list's default (mode list default). The contact's and the
 # list's test flags and the account's internal networks say which clicks are internal.
 # Routing (links.routing): the offer's variants and rules, and the UTM template (the
-# campaign's, else the account's) with the names it may use.
+# campaign's, else the account's) with the names it may use. The JSON columns come as
+# text, so what is made of them is worked out once per process for each distinct value
+# (_routing, _networks): a blast's links share their offer, campaign and account.
 _LINK_LOAD = """
 SELECT l.id, l.link_id, l.account_id, l.message_id, l.contact_id, l.offer_id,
        l.destination_url, m.campaign_id, m.creative_id, s.bot_detection_enabled,
        o.destination_url, o.click_param, o.status, o.expires_at, o.fallback_url,
-       c.is_test, s.is_test, a.internal_ips, l.variant,
-       o.variants, o.rules, COALESCE(NULLIF(cp.utm_template, ''), a.utm_template),
+       c.is_test, s.is_test, CAST(a.internal_ips AS text), l.variant,
+       CAST(o.variants AS text), CAST(o.rules AS text),
+       COALESCE(NULLIF(cp.utm_template, ''), a.utm_template),
        cp.name, cr.name, s.name, m.channel, o.name,
        t.id, t.title, t.description, t.cta_text, t.og_title, t.og_description, t.og_image
 FROM links_messageshortlink l
@@ -145,17 +148,13 @@ def link_info_load(link_id: str) -> LinkInfo | None:
     has_offer = offer_id is not None
     destination = offer_destination if has_offer else link_destination
     link_click_param = click_param if has_offer else "click_id"
-    variants = variants_of(_json_list(offer_variants))
-    rules = rules_of(_json_list(offer_rules))
-    utm = utm_expand(
+    routing = _routing(
+        destination,
+        link_click_param,
+        offer_variants or "[]",
+        offer_rules or "[]",
         utm_template or "",
-        {
-            "campaign": campaign,
-            "creative": creative,
-            "list": sending_list,
-            "channel": channel,
-            "offer": offer,
-        },
+        (campaign, creative, sending_list, channel, offer),
     )
     return LinkInfo(
         pk=pk,
@@ -176,13 +175,48 @@ def link_info_load(link_id: str) -> LinkInfo | None:
         interstitial=Interstitial(*template) if template_id is not None else None,
         contact_is_test=bool(contact_is_test),
         list_is_test=bool(list_is_test),
-        internal_networks=networks_parse(_json_list(internal_ips)),
+        internal_networks=_networks(internal_ips or "[]"),
         variant=variant or "",
-        variants=variants,
-        rules=rules,
-        utm=utm,
-        utm_pairs=_utm_pairs(utm, link_click_param, destination, variants, rules),
+        variants=routing.variants,
+        rules=routing.rules,
+        utm=routing.utm,
+        utm_pairs=routing.utm_pairs,
     )
+
+
+@dataclass(frozen=True)
+class _Routing:
+    variants: dict[str, str]
+    rules: tuple[Rule, ...]
+    utm: str
+    utm_pairs: dict[str, str]
+
+
+@functools.lru_cache(maxsize=4096)
+def _routing(
+    destination: str,
+    click_param: str,
+    variants_json: str,
+    rules_json: str,
+    utm_template: str,
+    names: tuple[str | None, ...],
+) -> _Routing:
+    """What a link's routing needs, from its offer's columns and its names (shared, never
+    changed, by every LinkInfo made from the same values)."""
+    variants = variants_of(_json_list(variants_json))
+    rules = rules_of(_json_list(rules_json))
+    utm = utm_expand(utm_template, dict(zip(UTM_NAMES, names, strict=True)))
+    return _Routing(
+        variants, rules, utm, _utm_pairs(utm, click_param, destination, variants, rules)
+    )
+
+
+UTM_NAMES = ("campaign", "creative", "list", "channel", "offer")  # _routing's names, in order
+
+
+@functools.lru_cache(maxsize=1024)
+def _networks(internal_ips_json: str) -> tuple[Network, ...]:
+    return networks_parse(_json_list(internal_ips_json))
 
 
 def _utm_pairs(

@@ -6,6 +6,7 @@ isolation; the dashboard pages that chart them."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -14,8 +15,12 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
+from attribution.bot_checks import clicks_judge_pending
+from links.click_writer import ClickConsumer
 from links.models import MessageShortLink, MessageShortLinkClick
+from tests.helpers import tap
 from tests.reporting.dataset import Dataset, dataset_build
 from tests.reporting.test_reports import assert_reports_match_raw_rows, build, fetch_all
 
@@ -279,3 +284,42 @@ def test_the_trait_pages_are_the_accounts_own(traited: Dataset, outsider: Any) -
     own = f"/dashboard/{outsider.account.pk}/variants/"
     response = stranger.get(own, {"offer": traited.offers["A"].pk})
     assert response.status_code == 404  # another account's offer
+
+
+IPHONE_AGENT = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
+)
+DESKTOP_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pipeline", [True, False], ids=["click pipeline", "direct write"])
+def test_a_comcast_tap_counts_as_us_and_a_british_one_as_gb(
+    owner: Any, pipeline: bool, request: Any
+) -> None:
+    """End to end, no trait set by hand: taps through the real redirect (the click pipeline
+    and its consumer, or the direct write whose place the judge completes), the judge,
+    the rollups, the countries and devices reports."""
+    stream = request.getfixturevalue("click_stream") if pipeline else None
+    an_hour_ago = (timezone.now() - dt.timedelta(hours=1)).isoformat()  # no delivery scan
+    taps = {"73.0.0.1": IPHONE_AGENT, "81.2.69.160": DESKTOP_AGENT}
+    for ip, agent in taps.items():
+        message = owner.mint(
+            body="{{l}}", links={"l": {"url": "https://shop.example/p"}}, sent_at=an_hour_ago
+        )
+        tap(owner, message["links"][0]["link_id"], agent, ip=ip)
+    if stream is not None:
+        ClickConsumer(stream).drain()
+    assert clicks_judge_pending() == 2
+    build()
+
+    countries = fetch_all(owner, "countries")["rows"]
+    assert set(countries) == {"US", "GB"}
+    assert countries["US"]["unique_clicks"] == countries["GB"]["unique_clicks"] == 1
+    devices = fetch_all(owner, "devices")["rows"]
+    assert devices["mobile"]["unique_clicks"] == devices["desktop"]["unique_clicks"] == 1
+    assert devices["mobile"]["sends"] is None  # a send has no device
