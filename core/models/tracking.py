@@ -3,10 +3,13 @@ use) and the interstitial pages shown before a redirect."""
 
 from __future__ import annotations
 
+import json
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from core.bounds import MAX_APP_LINKS_BYTES
 from core.fields import UriField
 from core.models.accounts import Account
 
@@ -68,6 +71,22 @@ class TrackingDomain(models.Model):
         if not host or "/" in host or " " in host:
             raise ValidationError({"host": "Enter a hostname such as go.brand.com."})
         self.host = host
+        # The app-link files as the domains API takes them (core.api_domains): a JSON
+        # object and a JSON array, each within the bound, or none.
+        errors = {}
+        for name, kind, what in (
+            ("apple_app_site_association", dict, "object"),
+            ("android_asset_links", list, "array"),
+        ):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not isinstance(value, kind):
+                errors[name] = f"Must be a JSON {what}, or empty."
+            elif len(json.dumps(value, separators=(",", ":")).encode()) > MAX_APP_LINKS_BYTES:
+                errors[name] = f"Must be at most {MAX_APP_LINKS_BYTES:,} bytes as JSON."
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def base_url(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -179,3 +180,20 @@ def test_a_change_is_seen_at_once_by_the_tracking_host(owner: AccountFixture) ->
     assert host.get("/.well-known/apple-app-site-association").json() == AASA
     owner.client.patch(url, {"is_active": False}, format="json")
     assert host.get("/.well-known/apple-app-site-association").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_admin_form_checks_the_app_link_files_as_the_api_does(owner: Any) -> None:
+    """Django admin saves through the model's clean(): the same shapes and bound."""
+    domain = TrackingDomain(account=owner.account, host="go.admin.example")
+    domain.apple_app_site_association, domain.android_asset_links = {"applinks": {}}, [{}]
+    domain.clean()  # an object and an array: fine
+    domain.apple_app_site_association, domain.android_asset_links = ["not", "an object"], {}
+    with pytest.raises(ValidationError) as wrong:
+        domain.clean()
+    assert set(wrong.value.message_dict) == {"apple_app_site_association", "android_asset_links"}
+    domain.apple_app_site_association = {"x": "y" * bounds.MAX_APP_LINKS_BYTES}
+    domain.android_asset_links = None
+    with pytest.raises(ValidationError) as large:
+        domain.clean()
+    assert "bytes" in large.value.message_dict["apple_app_site_association"][0]
