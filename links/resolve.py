@@ -76,12 +76,10 @@ class LinkInfo:
     variants: dict[str, str] = field(default_factory=dict)
     # The offer's routing rules, in order (links.routing.rule_match).
     rules: tuple[Rule, ...] = ()
-    # The UTM template (the campaign's, else the account's) expanded with this link's
-    # names: a query string links.routing.utm_merge adds to every target; "" for none.
-    utm: str = ""
-    # For each target template (the destination, each variant's, each rule's): the UTM
-    # pairs it lacks (links.routing.utm_missing), worked out once here; the tap appends
-    # them (links.decision.target_url) with string work only.
+    # For each target template (the destination, each variant's, each rule's): the pairs
+    # of the UTM template (the campaign's, else the account's, expanded with this link's
+    # names) it lacks (links.routing.utm_missing), worked out once here; the tap appends
+    # them (links.decision.target_url) with string work only. Empty without a template.
     utm_pairs: dict[str, str] = field(default_factory=dict)
 
     def is_internal(self, ip: str | None) -> bool:
@@ -179,7 +177,6 @@ def link_info_load(link_id: str) -> LinkInfo | None:
         variant=variant or "",
         variants=routing.variants,
         rules=routing.rules,
-        utm=routing.utm,
         utm_pairs=routing.utm_pairs,
     )
 
@@ -188,7 +185,6 @@ def link_info_load(link_id: str) -> LinkInfo | None:
 class _Routing:
     variants: dict[str, str]
     rules: tuple[Rule, ...]
-    utm: str
     utm_pairs: dict[str, str]
 
 
@@ -206,9 +202,7 @@ def _routing(
     variants = variants_of(_json_list(variants_json))
     rules = rules_of(_json_list(rules_json))
     utm = utm_expand(utm_template, dict(zip(UTM_NAMES, names, strict=True)))
-    return _Routing(
-        variants, rules, utm, _utm_pairs(utm, click_param, destination, variants, rules)
-    )
+    return _Routing(variants, rules, _utm_pairs(utm, click_param, destination, variants, rules))
 
 
 UTM_NAMES = ("campaign", "creative", "list", "channel", "offer")  # _routing's names, in order

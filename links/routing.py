@@ -5,7 +5,8 @@ What each may be is core.routing_rules (the API and admin check it there); this 
 is what they do: `variant_pick` (at mint, by a stable hash of the contact and message
 over the weights of that moment), `rule_match` and `language_of` (at the tap, for an
 offer with rules: links.decision), `utm_expand` (when a link's info is loaded:
-links.resolve) and `utm_merge` (at the tap). Pure: no Django, no I/O.
+links.resolve), `utm_missing` (the pairs each target lacks, at that load) and `utm_append`
+(at the tap); `utm_merge` is the two in one. Pure: no Django, no I/O.
 """
 
 from __future__ import annotations

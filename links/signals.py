@@ -43,7 +43,7 @@ def connect() -> None:
         MessageShortLink,
         Message,
         # Their names and the campaign's UTM template reach the links' UTM parameters
-        # (links.resolve.LinkInfo.utm).
+        # (links.resolve.LinkInfo.utm_pairs).
         Campaign,
         Creative,
     ):
