@@ -1,5 +1,6 @@
 """Conversion events: `conversion.recorded` once per conversion, once it is settled (not
-pending), and `conversion.reattributed` when an announced conversion's credited click moves.
+pending), and `conversion.reattributed` when an announced conversion's credited click moves
+(`conversion.updated`, for a change of approval or amounts: attribution.adjustments).
 
 A conversion is announced by a sweep (conversions_announce, a beat task every second), not
 in the postback request: the fast path's statements stay as they are, and a pending
@@ -21,18 +22,20 @@ from links.event_data import click_ref, message_data, named
 from links.models import MessageShortLinkClick
 
 ANNOUNCE_BATCH = 500
-_RELATED = ("contact", "message", "offer", "campaign", "creative", "raw_click")
+RELATED = ("contact", "message", "offer", "campaign", "creative", "raw_click")
 
 
 def conversion_data(conversion: Conversion) -> dict[str, Any]:
-    """conversion.recorded's payload (the relations loaded: _RELATED)."""
+    """conversion.recorded's payload (the relations loaded: RELATED)."""
     return {
         "conversion": {
             "id": conversion.pk,
             "txn_id": conversion.txn_id,
             "event": conversion.event,
             "status": conversion.status,
+            "approval": conversion.approval,
             "revenue": str(conversion.revenue),
+            "payout": str(conversion.payout),
             "currency": conversion.currency,
             "occurred_at": event_timestamp(conversion.occurred_at),
             "attribution_type": conversion.attribution_type,
@@ -57,7 +60,7 @@ def conversions_announce(*, limit: int = ANNOUNCE_BATCH) -> int:
             Conversion.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(announced_at__isnull=True)
             .exclude(status=Conversion.Status.PENDING)
-            .select_related(*_RELATED)
+            .select_related(*RELATED)
             .order_by("received_at")[:limit]
         )
         if not batch:

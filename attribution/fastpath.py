@@ -70,12 +70,18 @@ credited AS (
 ),
 ins AS (
     INSERT INTO attribution_conversion
-        (account_id, txn_id, event, revenue, revenue_reported, currency, occurred_at,
+        (account_id, txn_id, event, revenue, payout, approval, revenue_reported, currency,
+         occurred_at,
          received_at, status, attribution_type, unattributed_reason, reported_click_id,
          reported_link_id, message_click_id, raw_click_id, message_id, contact_id, offer_id,
          campaign_id, creative_id, postback_log_id)
     SELECT %(account)s, %(txn)s, %(event)s,
-           COALESCE(%(revenue)s::numeric, src.default_payout, 0), %(revenue)s::numeric IS NOT NULL,
+           -- postback_input.amounts_filled: one amount missing equals the other; both
+           -- missing, the offer's default payout.
+           COALESCE(%(revenue)s::numeric, %(payout)s::numeric, src.default_payout, 0),
+           COALESCE(%(payout)s::numeric, %(revenue)s::numeric, src.default_payout, 0),
+           COALESCE(%(approval)s, 'approved'),
+           %(revenue)s::numeric IS NOT NULL OR %(payout)s::numeric IS NOT NULL,
            COALESCE(%(currency)s, src.account_currency), %(at)s, %(now)s, 'accepted',
            {kind},
            '', %(reported_click)s, src.link_pk, credited.id, credited.click_pk,
@@ -159,6 +165,8 @@ def conversion_credit(
         "txn": data.txn_id,
         "event": data.event,
         "revenue": data.revenue,
+        "payout": data.payout,
+        "approval": data.approval,
         "currency": data.currency or None,
         "at": data.occurred_at,
         "now": timezone.now(),

@@ -19,6 +19,7 @@ class PostbackLog(models.Model):
         ACCEPTED = "accepted", "Accepted"
         DUPLICATE = "duplicate", "Duplicate"
         PENDING = "pending", "Pending (click not yet stored)"
+        UPDATED = "updated", "Updated a stored conversion"
         REJECTED = "rejected", "Rejected"
 
     account = models.ForeignKey(
@@ -53,10 +54,15 @@ class Conversion(models.Model):
         ACCEPTED = "accepted", "Accepted"
         PENDING = "pending", "Pending (waiting for its click)"
 
-    # The statuses that count as approved: what audiences' `converted` and automations'
-    # conversion trigger read (issue 18 adds approval; until then an accepted conversion is
-    # approved). The one definition.
-    APPROVED_STATUSES: tuple[str, ...] = (Status.ACCEPTED,)
+    class Approval(models.TextChoices):
+        """What the network decided about it; independent of `status` (accepted, or
+        waiting for its click). Reports count approved ones in their conversions, revenue
+        and payout, pending ones apart, rejected and reversed ones nowhere."""
+
+        APPROVED = "approved", "Approved"
+        PENDING = "pending", "Pending approval"
+        REJECTED = "rejected", "Rejected"
+        REVERSED = "reversed", "Reversed"
 
     class AttributionType(models.TextChoices):
         DIRECT = "direct", "Direct (within 30 minutes of the click)"
@@ -68,10 +74,18 @@ class Conversion(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="conversions")
     txn_id = models.CharField(max_length=200, null=True, blank=True)
     event = models.CharField(max_length=64, default="conversion")
+    # The sale's value (what the advertiser took) and what the marketer earns for it. A
+    # postback that sends one of them gets the other equal to it.
     revenue = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
-    # False when the postback sent no revenue and the offer's default payout applies
-    # (known only once a pending conversion's click, and so its offer, is found).
+    payout = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+    # False when the postback sent neither revenue nor payout and the offer's default payout
+    # applies to both (known only once a pending conversion's click, and so its offer, is
+    # found).
     revenue_reported = models.BooleanField(default=True)
+    approval = models.CharField(
+        max_length=16, choices=Approval.choices, default=Approval.APPROVED,
+        db_default=Approval.APPROVED.value,
+    )  # fmt: skip
     currency = models.CharField(max_length=3)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
@@ -137,6 +151,183 @@ class Conversion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.revenue} {self.currency}"
+
+    @property
+    def is_approved(self) -> bool:
+        """What audiences' `converted`, automations' conversion trigger and the lift read:
+        accepted (not waiting for its click) and approved. The one definition, with
+        `approved_q` and `approved_values`."""
+        return self.approved_values(self.status, self.approval)
+
+    @classmethod
+    def approved_values(cls, status: str | None, approval: str | None) -> bool:
+        """`is_approved` from the two values (an event's payload: no approval, as before
+        issue 18, is approved)."""
+        return status == cls.Status.ACCEPTED and (approval or cls.Approval.APPROVED) == (
+            cls.Approval.APPROVED
+        )
+
+    @classmethod
+    def approved_q(cls, prefix: str = "") -> models.Q:
+        """`is_approved` as a filter (`prefix`: the relation's path, e.g. "conversion__")."""
+        return models.Q(
+            **{f"{prefix}status": cls.Status.ACCEPTED, f"{prefix}approval": cls.Approval.APPROVED}
+        )
+
+
+class ConversionAdjustment(models.Model):
+    """One change to a conversion's approval or amounts, kept for ever: what it was, what it
+    became, who or what changed it (attribution.adjustments writes every one)."""
+
+    class Source(models.TextChoices):
+        POSTBACK = "postback", "Postback"
+        API = "api", "API or dashboard"
+        IMPORT = "import", "CSV import"
+        RECONCILIATION = "reconciliation", "Reconciliation"
+
+    conversion = models.ForeignKey(Conversion, on_delete=models.CASCADE, related_name="adjustments")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    # Who: "key <prefix>", "user <name>", or empty for a network's postback or an import.
+    actor = models.CharField(max_length=200, blank=True)
+    approval_before = models.CharField(max_length=16, choices=Conversion.Approval.choices)
+    approval_after = models.CharField(max_length=16, choices=Conversion.Approval.choices)
+    revenue_before = models.DecimalField(max_digits=14, decimal_places=4)
+    revenue_after = models.DecimalField(max_digits=14, decimal_places=4)
+    payout_before = models.DecimalField(max_digits=14, decimal_places=4)
+    payout_after = models.DecimalField(max_digits=14, decimal_places=4)
+    postback_log = models.ForeignKey(
+        PostbackLog, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    conversion_import = models.ForeignKey(
+        "ConversionImport", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reconciliation = models.ForeignKey(
+        "Reconciliation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["conversion", "created_at"], name="adjustment_conversion"),
+            models.Index(fields=["account", "created_at"], name="adjustment_account_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversion {self.conversion_id} by {self.source} at {self.created_at:%Y-%m-%d}"
+
+    @property
+    def revenue_change(self) -> Decimal:
+        return self.revenue_after - self.revenue_before
+
+    @property
+    def payout_change(self) -> Decimal:
+        return self.payout_after - self.payout_before
+
+
+class ConversionImport(models.Model):
+    """One CSV of conversions (POST /api/v1/conversions/import), run by a task; a dry run
+    only counts what it would do."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    dry_run = models.BooleanField(default=False)
+    actor = models.CharField(max_length=200, blank=True)
+    filename = models.CharField(max_length=200, blank=True)
+    # The file as sent (UTF-8), kept until it has run; emptied once done.
+    body = models.TextField(blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    created = models.PositiveIntegerField(null=True, blank=True)
+    updated = models.PositiveIntegerField(null=True, blank=True)
+    unchanged = models.PositiveIntegerField(null=True, blank=True)
+    # [{"row": n, "reason": "..."}], row 1 the first line after the header.
+    rejected = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "created_at"], name="import_account_created")]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.status})"
+
+
+class Reconciliation(models.Model):
+    """A network's conversion report compared with Trackly's conversions of some offers
+    over a span of days (POST /api/v1/reconciliations); its rows in ReconciliationRow."""
+
+    class Preset(models.TextChoices):
+        GENERIC = "generic", "Generic (the import's columns)"
+        TUNE = "tune", "TUNE conversion report"
+        EVERFLOW = "everflow", "Everflow conversion export"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    preset = models.CharField(max_length=16, choices=Preset.choices)
+    columns = models.JSONField(default=dict, blank=True)  # the column map used
+    offers = models.JSONField(default=list)  # offer ids
+    start = models.DateField()
+    end = models.DateField()
+    actor = models.CharField(max_length=200, blank=True)
+    filename = models.CharField(max_length=200, blank=True)
+    # Per bucket: {"count", "total": {"revenue", "payout"}}, as the API shows them.
+    summary = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    restated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "created_at"], name="reconciliation_account")]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.pk} ({self.preset}, {self.start} to {self.end})"
+
+
+class ReconciliationRow(models.Model):
+    """One network row or one Trackly conversion, in the bucket it fell in."""
+
+    class Bucket(models.TextChoices):
+        MATCHED = "matched", "Matched"
+        AMOUNT_DIFFERS = "amount_differs", "Amount differs"
+        STATUS_DIFFERS = "status_differs", "Status differs"
+        MISSING_IN_TRACKLY = "missing_in_trackly", "Missing in Trackly"
+        MISSING_AT_NETWORK = "missing_at_network", "Missing at the network"
+
+    reconciliation = models.ForeignKey(
+        Reconciliation, on_delete=models.CASCADE, related_name="rows"
+    )
+    bucket = models.CharField(max_length=24, choices=Bucket.choices)
+    line = models.PositiveIntegerField(null=True, blank=True)  # in the file; None: Trackly's
+    txn_id = models.CharField(max_length=200, blank=True)
+    click_id = models.CharField(max_length=32, blank=True)
+    offer = models.ForeignKey(
+        Offer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    conversion = models.ForeignKey(
+        Conversion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    network_revenue = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    network_payout = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    network_approval = models.CharField(max_length=16, blank=True)
+    network_status = models.CharField(max_length=64, blank=True)  # as the network wrote it
+    trackly_revenue = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    trackly_payout = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    trackly_approval = models.CharField(max_length=16, blank=True)
+    restated = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["reconciliation", "bucket", "id"], name="reconrow_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket}: {self.txn_id or self.click_id or self.conversion_id}"
 
 
 class FraudFlag(models.Model):

@@ -17,11 +17,19 @@ _DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
 _EVENT_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _UNIX_RE = re.compile(r"^\d{9,11}(\.\d+)?$")
 
-# What a postback says about money. Only one that proved where it came from (a token or a
-# secret, or any postback to an account that requires no token) is trusted with these; from
-# the pixel under the account's token requirement they are dropped, and the offer's defaults
-# apply: its default payout, in the account's currency.
-MONEY_PARAMS = ("revenue", "currency")
+# What a postback says about money and approval. Only one that proved where it came from (a
+# token or a secret, or any postback to an account that requires no token) is trusted with
+# these; from the pixel under the account's token requirement they are dropped, and the
+# offer's defaults apply: its default payout, in the account's currency, approved.
+MONEY_PARAMS = ("revenue", "payout", "currency", "status")
+
+# The columns of a conversion import (attribution.imports), which the `generic`
+# reconciliation preset reads too.
+IMPORT_COLUMNS = ("txn_id", "event", "offer", "click_id", "link_id", "contact", "revenue",
+                  "payout", "status", "occurred_at")  # fmt: skip
+
+# What `status=` may say (Conversion.Approval's values).
+APPROVALS = ("approved", "pending", "rejected", "reversed")
 
 
 def without_money(params: dict[str, str]) -> dict[str, str]:
@@ -34,10 +42,23 @@ _MONEY_PLACES = Decimal(10) ** -bounds.MONEY_DECIMAL_PLACES
 @dataclass(frozen=True)
 class ConversionInput:
     event: str
-    revenue: Decimal | None  # None: the offer's default payout
+    revenue: Decimal | None  # None: the payout, else the offer's default payout
     currency: str
     txn_id: str | None
     occurred_at: dt.datetime
+    payout: Decimal | None = None  # None: the revenue, else the offer's default payout
+    approval: str | None = None  # None: approved when new, unchanged when an update
+
+
+def amounts_filled(
+    revenue: Decimal | None, payout: Decimal | None, default: Decimal
+) -> tuple[Decimal, Decimal]:
+    """(revenue, payout) of a new conversion: one missing equals the other; both missing,
+    the offer's default payout. The one definition (postbacks, the fast path's SQL
+    COALESCE mirrors it, imports)."""
+    if revenue is None and payout is None:
+        return default, default
+    return (revenue if revenue is not None else payout), (payout if payout is not None else revenue)  # type: ignore[return-value]
 
 
 class PostbackInvalid(ValueError):
@@ -48,20 +69,40 @@ class PostbackInvalid(ValueError):
 
 
 def parse_revenue(value: str | None, default: Decimal) -> Decimal:
+    return parse_amount("revenue", value, default)
+
+
+def parse_amount(field: str, value: str | None, default: Decimal) -> Decimal:
+    """A non-negative amount (revenue, payout) to four places, at most MONEY_MAX."""
     if value is None or value.strip() == "":
         return default
     value = value.strip()
     if not _DECIMAL_RE.match(value):
-        raise PostbackInvalid(
-            "revenue", f"{value[:40]!r} is not a non-negative decimal such as 25.00"
-        )
+        raise PostbackInvalid(field, f"{value[:40]!r} is not a non-negative decimal such as 25.00")
     try:
         amount = Decimal(value).quantize(_MONEY_PLACES, rounding=ROUND_HALF_UP)
     except InvalidOperation as exc:
-        raise PostbackInvalid("revenue", f"{value[:40]!r} is not a decimal") from exc
+        raise PostbackInvalid(field, f"{value[:40]!r} is not a decimal") from exc
     if amount > bounds.MONEY_MAX:
-        raise PostbackInvalid("revenue", f"must be at most {bounds.MONEY_MAX}")
+        raise PostbackInvalid(field, f"must be at most {bounds.MONEY_MAX}")
     return amount
+
+
+def parse_optional_amount(field: str, value: str | None) -> Decimal | None:
+    """parse_amount, None when absent or empty."""
+    if value is None or not value.strip():
+        return None
+    return parse_amount(field, value, Decimal(0))
+
+
+def parse_approval(value: str | None, field: str = "status") -> str | None:
+    """approved, pending, rejected or reversed (any case); None when absent or empty."""
+    if value is None or not value.strip():
+        return None
+    approval = value.strip().lower()
+    if approval not in APPROVALS:
+        raise PostbackInvalid(field, f"{value[:40]!r} is not one of {', '.join(APPROVALS)}")
+    return approval
 
 
 def parse_currency(value: str | None, default: str) -> str:

@@ -15,7 +15,7 @@ from attribution import fastpath
 from attribution.answer import attribution_answer, log_close_sql, log_closed
 from attribution.fraud import conversion_injection_check
 from attribution.models import Conversion, PostbackLog
-from attribution.postback_input import ConversionInput, PostbackInvalid
+from attribution.postback_input import ConversionInput, PostbackInvalid, amounts_filled
 from attribution.rules import Attribution, attribution_find
 from core import bounds
 from core.models import Account, Contact, Offer
@@ -103,17 +103,17 @@ def conversion_record(
         ).first()
         if existing is not None:
             return existing, False
-    revenue = (
-        data.revenue
-        if data.revenue is not None
-        else (offer.default_payout if offer else Decimal(0))
+    revenue, payout = amounts_filled(
+        data.revenue, data.payout, offer.default_payout if offer else Decimal(0)
     )
     conversion = Conversion(
         account=account,
         txn_id=data.txn_id,
         event=data.event,
         revenue=revenue,
-        revenue_reported=data.revenue is not None,
+        payout=payout,
+        approval=data.approval or Conversion.Approval.APPROVED,
+        revenue_reported=data.revenue is not None or data.payout is not None,
         currency=data.currency,
         occurred_at=data.occurred_at,
         reported_click_id=reported_click_id,
@@ -225,7 +225,7 @@ def _pending_settle(
         conversion.contact_id = click.contact_id
         conversion.reported_link = click.short_link
         if offer is not None and not conversion.revenue_reported:
-            conversion.revenue = offer.default_payout
+            conversion.revenue = conversion.payout = offer.default_payout
         if (
             offer is not None
             and conversion.revenue_reported

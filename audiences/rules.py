@@ -9,7 +9,7 @@ being a member when every condition holds. A condition is one of:
 - `{"not_clicked": {...}}`: received a matching message and made no such click on it;
 - `{"received": {...}}`: a matching message was sent (sent_at not in the future);
 - `{"converted": {...}}`: a conversion credited to the contact, approved
-  (attribution.models.Conversion.APPROVED_STATUSES);
+  (attribution.models.Conversion.approved_q);
 - `{"label": name}`: the contact carries the label.
 
 The filters `campaign`, `offer`, `creative`, `list` (ids of the account) and `within_days`
@@ -289,7 +289,7 @@ def _exists(c: Condition, now: dt.datetime) -> Exists:
             q &= Q(clicked_at__gte=since)
         return Exists(_counted_clicks().filter(q))
     if c.kind == "converted":
-        q = Q(contact_id=contact, status__in=Conversion.APPROVED_STATUSES)
+        q = Q(contact_id=contact) & Conversion.approved_q()
         for field in ("campaign", "offer", "creative"):
             if getattr(c, field) is not None:
                 q &= Q(**{f"{field}_id": getattr(c, field)})

@@ -164,7 +164,7 @@ def trigger_matches(trigger: dict[str, Any], event_type: str, data: dict[str, An
         conversion = data.get("conversion") or {}
         # Once, when it becomes approved: a conversion.recorded of a conversion that is not
         # approved schedules nothing (statuses: attribution.models.Conversion).
-        return conversion.get("status") in Conversion.APPROVED_STATUSES
+        return Conversion.approved_values(conversion.get("status"), conversion.get("approval"))
     return True
 
 

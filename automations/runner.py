@@ -108,9 +108,7 @@ def trigger_refusal(run: AutomationRun) -> str | None:
     elif run.trigger_event == CONVERSION_RECORDED:
         if run.conversion_id is None:
             return "The conversion was deleted."
-        approved = Conversion.objects.filter(
-            pk=run.conversion_id, status__in=Conversion.APPROVED_STATUSES
-        ).exists()
+        approved = Conversion.objects.filter(Conversion.approved_q(), pk=run.conversion_id).exists()
         if not approved:
             return "The conversion is not approved."
     else:

@@ -166,3 +166,13 @@ MAX_VARIANT_NAME_LENGTH = 64
 MAX_DESTINATION_LENGTH = 2000
 # Account.utm_template, Campaign.utm_template (the columns' max_length).
 MAX_UTM_TEMPLATE_LENGTH = 500
+
+# Sending costs (core.costs): countries with a rate of their own.
+MAX_SMS_RATES = 300
+# A conversion import (POST /api/v1/conversions/import) or a reconciliation's network file.
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+MAX_IMPORT_ROWS = 500_000
+# What an adjustment's reason may say.
+MAX_ADJUSTMENT_REASON_LENGTH = 500
+# Offers one reconciliation compares.
+MAX_RECONCILIATION_OFFERS = 50

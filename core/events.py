@@ -27,6 +27,7 @@ EVENT_TYPES = (
     "click.recorded",
     "conversion.recorded",
     "conversion.reattributed",
+    "conversion.updated",
     "contact.audience_entered",
     "contact.audience_left",
     "automation.fired",

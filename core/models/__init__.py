@@ -24,7 +24,7 @@ from core.models.audience import Contact, SendingList
 from core.models.campaigns import Campaign, Creative
 from core.models.events import Event, EventCursor
 from core.models.hashing import hash_secret, secret_matches
-from core.models.messages import Message
+from core.models.messages import HoldoutMessage, Message
 from core.models.offers import Offer
 from core.models.tracking import InterstitialTemplate, TrackingDomain, normalize_host
 from core.models.validation import (
@@ -52,6 +52,7 @@ __all__ = [
     "Creative",
     "Event",
     "EventCursor",
+    "HoldoutMessage",
     "InterstitialTemplate",
     "Membership",
     "Message",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hmac
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from core import bounds
+from core import bounds, costs
 from core.models.hashing import hash_secret, secret_matches
 from core.models.validation import (
     CLICK_WINDOW_VALIDATORS,
@@ -102,6 +103,31 @@ class Account(models.Model):
         "pixel (which cannot carry a secret) records the offer's default payout, never the "
         "revenue it reports.",
     )
+    # What sending costs (core.costs): fixed on each message at mint.
+    sms_segment_cost = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+        validators=[MinValueValidator(0), MaxValueValidator(bounds.MONEY_MAX)],
+        help_text="What one SMS segment costs, where sms_rates names no rate for the "
+        "contact's country.",
+    )
+    sms_rates = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        help_text='Per country, by the ISO region of the contact\'s phone: {"US": "0.0079", '
+        '"GB": "0.0350"}: what one segment costs there.',
+    )
+    email_cost = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+        validators=[MinValueValidator(0), MaxValueValidator(bounds.MONEY_MAX)],
+        help_text="What one email costs to send.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = AccountQuerySet.as_manager()
@@ -137,6 +163,24 @@ class Account(models.Model):
     def is_opt_out_url(self, url: str) -> bool:
         lowered = url.lower()
         return any(fnmatch.fnmatchcase(lowered, p) for p in self.opt_out_pattern_list())
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            self.sms_rates = costs.sms_rates_parse(self.sms_rates)
+        except bounds.OutOfBounds as exc:
+            raise ValidationError({"sms_rates": exc.message}) from None
+
+    def message_cost(self, *, channel: str, segments: int | None, phone: str) -> Decimal:
+        """What one message costs this account to send (core.costs)."""
+        return costs.message_cost(
+            channel=channel,
+            segments=segments,
+            phone=phone,
+            sms_segment_cost=self.sms_segment_cost,
+            sms_rates=self.sms_rates or {},
+            email_cost=self.email_cost,
+        )
 
 
 class Membership(models.Model):

@@ -53,7 +53,7 @@ class ConversionsStep:
         with copy_rows(cursor, "attribution_postbacklog", columns) as write:
             for log in logs:
                 write(log)
-        columns = ("id", "account_id", "txn_id", "event", "revenue", "revenue_reported",
+        columns = ("id", "account_id", "txn_id", "event", "revenue", "payout", "revenue_reported",
                    "currency", "occurred_at", "received_at", "status", "attribution_type",
                    "unattributed_reason", "reported_click_id", "reported_link_id",
                    "message_click_id", "raw_click_id", "message_id", "contact_id", "offer_id",
@@ -185,6 +185,7 @@ class ConversionsStep:
             "account_id": plan.account.pk,
             "event": offer.event,
             "revenue": Decimal(cents) / 100,
+            "payout": Decimal(cents) / 100,
             "revenue_reported": True,
             "currency": plan.account.currency,
             "occurred_at": occurred_at,

@@ -109,7 +109,7 @@ def test_converted_counts_approved_conversions_only(world):
     conversion_made(approved, message=m, offer=world.offer, at=NOW - dt.timedelta(days=2))
     conversion_made(pending, status=Conversion.Status.PENDING, offer=world.offer)
     conversion_made(other, offer=world.other_offer, at=NOW - dt.timedelta(days=20))
-    assert "pending" not in Conversion.APPROVED_STATUSES
+    assert not Conversion.approved_values("pending", "approved")
 
     assert picked(a, {"all": [{"converted": {}}]}) == {approved.pk, other.pk}
     assert picked(a, {"all": [{"converted": {"offer": world.offer.pk}}]}) == {approved.pk}
