@@ -41,6 +41,18 @@ class MessageIn(serializers.Serializer):
     campaign = serializers.CharField(required=False, help_text="Name or external id.")
     creative = serializers.CharField(required=False, help_text="Name or external id.")
     links = serializers.DictField(child=LinkIn(), required=False, help_text='{"link1": {...}}')
+    cost = serializers.CharField(
+        required=False,
+        help_text='What sending it cost, a decimal string ("0.0158"), 0 to '
+        f"{bounds.MONEY_MAX}. Default: the account's rule (sms_rates by the contact's phone's "
+        "country, else sms_segment_cost, times the segments; email_cost for email).",
+    )
+    holdout = serializers.BooleanField(
+        default=False,
+        help_text="true: the contact is in the campaign's holdout group and was not sent "
+        "this message. Its links are checked but not minted; it is recorded for the lift "
+        "report, costs nothing and is never a send.",
+    )
 
 
 class ContactRef(serializers.Serializer):
@@ -66,6 +78,13 @@ class MessageOut(serializers.Serializer):
     body = serializers.CharField(help_text="The rewritten body.")
     segments = serializers.IntegerField(required=False, help_text="SMS only.")
     links = LinkOut(many=True)
+    cost = serializers.CharField(
+        help_text='What sending it cost, fixed at mint, to four places ("0.0079"); '
+        '"0.0000" for a holdout.'
+    )
+    holdout = serializers.BooleanField(
+        help_text="true: recorded as a holdout; body is the body as given and links is empty."
+    )
 
 
 class ClickOut(serializers.Serializer):

@@ -23,6 +23,7 @@ PG_TYPES = {
     "DateTimeField": "timestamptz",
     "PositiveSmallIntegerField": "integer",
     "BooleanField": "boolean",
+    "DecimalField": "numeric",
 }
 
 

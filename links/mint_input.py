@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import phonenumbers
@@ -21,7 +22,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from core import bounds, uris
+from core import bounds, costs, uris
 from core.api_input import unknown_fields
 from links.rewrite import MAX_URL_LENGTH, PLACEHOLDER_RE, is_trackable_url
 
@@ -31,7 +32,7 @@ LINK_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # what may appear inside {{
 # The fields each object of a message may have (links.api_docs.MessageIn); others are refused.
 MESSAGE_FIELDS = frozenset(
     ["external_id", "contact", "channel", "body", "sent_at", "list", "campaign", "creative",
-     "links"]
+     "links", "cost", "holdout"]
 )  # fmt: skip
 CONTACT_FIELDS = frozenset(["external_id", "phone", "email", "is_test"])
 LINK_FIELDS = frozenset(["url", "offer", "track"])
@@ -64,6 +65,10 @@ class MessageInput:
     campaign_ref: str | None
     creative_ref: str | None
     links: dict[str, LinkInput]
+    # What sending it cost, as the platform gives it; None: the account's rule (core.costs).
+    cost: Decimal | None = None
+    # Withheld from the contact (the campaign's holdout group): recorded, never minted.
+    holdout: bool = False
 
 
 def _add(errors: Errors, field: str, message: str) -> None:
@@ -280,6 +285,11 @@ def parse_message(data: Any) -> tuple[MessageInput | None, Errors]:
     campaign_ref = _optional_ref(data, "campaign", errors)
     creative_ref = _optional_ref(data, "creative", errors)
     links = _parse_links(data.get("links"), errors)
+    holdout = data.get("holdout", False)
+    if not isinstance(holdout, bool):
+        _add(errors, "holdout", "Must be true or false.")
+        holdout = False
+    cost = _parse_cost(data.get("cost"), holdout, errors)
     if isinstance(data.get("links"), dict | None):
         bound = set(data.get("links") or {})
         for name in dict.fromkeys(PLACEHOLDER_RE.findall(body)):
@@ -299,6 +309,21 @@ def parse_message(data: Any) -> tuple[MessageInput | None, Errors]:
             campaign_ref=campaign_ref,
             creative_ref=creative_ref,
             links=links,
+            cost=cost,
+            holdout=holdout,
         ),
         {},
     )
+
+
+def _parse_cost(value: Any, holdout: bool, errors: Errors) -> Decimal | None:
+    if value is None:
+        return None
+    if holdout:
+        _add(errors, "cost", "A holdout message is never sent and costs nothing: leave cost out.")
+        return None
+    try:
+        return costs.amount_parse("cost", value)
+    except bounds.OutOfBounds as exc:
+        _add(errors, exc.field, exc.message)
+        return None

@@ -21,6 +21,7 @@ from core.models import (
     Campaign,
     Contact,
     Creative,
+    HoldoutMessage,
     Message,
     Offer,
     SendingList,
@@ -30,7 +31,12 @@ from links import bulk, ids
 from links.internal import contacts_is_test_set
 from links.mint_input import Errors, MessageInput, parse_message
 from links.models import MessageShortLink
-from links.responses import link_result, message_result, message_result_from_parts
+from links.responses import (
+    holdout_result,
+    link_result,
+    message_result,
+    message_result_from_parts,
+)
 from links.rewrite import Binding, Plan, plan_html, plan_sms, render
 from links.routing import variant_pick
 from links.segments import sms_segments
@@ -174,55 +180,113 @@ def _offers_by_ref(account: Account, items: list[MessageInput]) -> dict[str, Off
 def _mint(
     account: Account, domain: TrackingDomain, prepared: list[_Prepared]
 ) -> list[dict[str, Any]]:
-    # Idempotency: an external id seen before returns the message minted then.
-    external_ids = {p.item.external_id for p in prepared if p.item.external_id}
-    existing: dict[str, Message] = {}
-    if external_ids:
-        for message in (
-            bulk.values_in(
-                Message.objects.filter(account=account), "external_id", list(external_ids)
-            )
-            .select_related("contact")
-            .prefetch_related("links")
-        ):
-            existing[message.external_id] = message  # type: ignore[index]
+    # Idempotency: an external id seen before returns what was minted (or held out) then.
+    # Messages and holdouts are kept apart, each unique by external id in its own table.
+    existing_sends = _existing_sends(account, prepared)
+    existing_holdouts = _existing_holdouts(account, prepared)
 
     new: list[_Prepared] = []
-    seen: set[str] = set()
+    seen: set[tuple[bool, str]] = set()
     for p in prepared:
-        ext = p.item.external_id
-        if ext and (ext in existing or ext in seen):
+        key = _key(p)
+        if key and (key in seen or key[1] in (existing_holdouts if key[0] else existing_sends)):
             continue
-        if ext:
-            seen.add(ext)
+        if key:
+            seen.add(key)
         new.append(p)
 
-    new_results = _mint_new(account, domain, new) if new else []
-    by_item = {id(p): result for p, result in zip(new, new_results, strict=True)}
-    by_ext = {p.item.external_id: by_item[id(p)] for p in new if p.item.external_id}
-    for ext, message in existing.items():
-        by_ext[ext] = message_result(message, domain, list(message.links.all()))
+    sends = [p for p in new if not p.item.holdout]
+    holdouts = [p for p in new if p.item.holdout]
+    refs = _refs_resolve(account, new)
+    minted = dict(zip(map(id, sends), _sends_mint(account, domain, sends, refs), strict=True))
+    held = dict(zip(map(id, holdouts), _holdouts_record(account, holdouts, refs), strict=True))
+    sends_by_key = {key: minted[id(p)] for p in sends if (key := _key(p))}
+    for ext, message in existing_sends.items():
+        sends_by_key[(False, ext)] = message_result(message, domain, list(message.links.all()))
+    holdouts_by_key = {key: held[id(p)] for p in holdouts if (key := _key(p))}
+    for ext, holdout in existing_holdouts.items():
+        holdouts_by_key[(True, ext)] = holdout
     # An item with an external id answers with that id's message (minted now, earlier in
-    # this batch, or before); one without answers with its own.
-    return [by_ext[p.item.external_id] if p.item.external_id else by_item[id(p)] for p in prepared]
+    # this batch, or before); one without answers with its own. A holdout answers with its
+    # body unchanged: nothing in it was rewritten.
+    results = []
+    for p in prepared:
+        key = _key(p)
+        if p.item.holdout:
+            holdout = holdouts_by_key[key] if key else held[id(p)]
+            results.append(holdout_result(holdout, p.item.body))
+        else:
+            results.append(sends_by_key[key] if key else minted[id(p)])
+    return results
 
 
-def _mint_new(
-    account: Account, domain: TrackingDomain, new: list[_Prepared]
-) -> list[dict[str, Any]]:
-    contacts = _contacts_upsert(account, [p.item for p in new])
-    lists = _dimension_resolve(SendingList, account, {p.item.list_ref for p in new})
-    campaigns = _dimension_resolve(Campaign, account, {p.item.campaign_ref for p in new})
-    creatives = _dimension_resolve(
-        Creative,
-        account,
-        {p.item.creative_ref for p in new},
-        defaults={
-            p.item.creative_ref: {"campaign": campaigns.get(p.item.campaign_ref)}
-            for p in new
-            if p.item.creative_ref
-        },
+def _key(p: _Prepared) -> tuple[bool, str] | None:
+    return (p.item.holdout, p.item.external_id) if p.item.external_id else None
+
+
+def _existing_sends(account: Account, prepared: list[_Prepared]) -> dict[str, Message]:
+    external_ids = {
+        p.item.external_id for p in prepared if p.item.external_id and not p.item.holdout
+    }
+    if not external_ids:
+        return {}
+    queryset = bulk.values_in(
+        Message.objects.filter(account=account), "external_id", list(external_ids)
     )
+    return {
+        message.external_id: message  # type: ignore[misc]
+        for message in queryset.select_related("contact").prefetch_related("links")
+    }
+
+
+def _existing_holdouts(account: Account, prepared: list[_Prepared]) -> dict[str, HoldoutMessage]:
+    external_ids = {p.item.external_id for p in prepared if p.item.external_id and p.item.holdout}
+    if not external_ids:
+        return {}
+    queryset = bulk.values_in(
+        HoldoutMessage.objects.filter(account=account), "external_id", list(external_ids)
+    )
+    return {holdout.external_id: holdout for holdout in queryset.select_related("contact")}  # type: ignore[misc]
+
+
+@dataclass
+class _Refs:
+    """What a batch's new items name, resolved once for all of them (no query per item)."""
+
+    contacts: dict[str, tuple[int, str]]  # contact external id -> (id, phone)
+    lists: dict[str | None, Any]
+    campaigns: dict[str | None, Any]
+    creatives: dict[str | None, Any]
+
+
+def _refs_resolve(account: Account, new: list[_Prepared]) -> _Refs:
+    """The batch's contacts upserted and its lists, campaigns and creatives resolved, for
+    sends and holdouts alike."""
+    if not new:
+        return _Refs(contacts={}, lists={}, campaigns={}, creatives={})
+    campaigns = _dimension_resolve(Campaign, account, {p.item.campaign_ref for p in new})
+    return _Refs(
+        contacts=_contacts_upsert(account, [p.item for p in new]),
+        lists=_dimension_resolve(SendingList, account, {p.item.list_ref for p in new}),
+        campaigns=campaigns,
+        creatives=_dimension_resolve(
+            Creative,
+            account,
+            {p.item.creative_ref for p in new},
+            defaults={
+                p.item.creative_ref: {"campaign": campaigns.get(p.item.campaign_ref)}
+                for p in new
+                if p.item.creative_ref
+            },
+        ),
+    )
+
+
+def _sends_mint(
+    account: Account, domain: TrackingDomain, new: list[_Prepared], refs: _Refs
+) -> list[dict[str, Any]]:
+    if not new:
+        return []
     now = timezone.now()
     link_ids = iter(_link_ids_draw(sum(len(p.plan.links) for p in new)))
     message_rows: list[tuple[Any, ...]] = []
@@ -241,18 +305,23 @@ def _mint_new(
             links_out.append(link_result(domain, name, link_id, url, offer_id))
         body = render(p.plan.pieces, short_urls)
         segments = sms_segments(body) if item.channel == Message.Channel.SMS else None
-        contact_id = contacts[item.contact.external_id]
+        contact_id, phone = refs.contacts[item.contact.external_id]
+        # Fixed now, by the account's rates of this moment (core.costs), unless given.
+        cost = item.cost
+        if cost is None:
+            cost = account.message_cost(channel=item.channel, segments=segments, phone=phone)
         message_rows.append(
             (
                 item.external_id,
                 contact_id,
-                _pk(lists.get(item.list_ref)),
-                _pk(campaigns.get(item.campaign_ref)),
-                _pk(creatives.get(item.creative_ref)),
+                _pk(refs.lists.get(item.list_ref)),
+                _pk(refs.campaigns.get(item.campaign_ref)),
+                _pk(refs.creatives.get(item.creative_ref)),
                 item.channel,
                 item.body,
                 body,
                 segments,
+                cost,
                 item.sent_at,
             )
         )
@@ -267,6 +336,7 @@ def _mint_new(
                 body,
                 segments,
                 links_out,
+                cost,
             )
         )
 
@@ -285,13 +355,46 @@ def _mint_new(
     return results
 
 
+def _holdouts_record(account: Account, new: list[_Prepared], refs: _Refs) -> list[HoldoutMessage]:
+    """The holdouts of a batch in one INSERT: their links were checked (links.rewrite's
+    plan, by _prepare) but none is minted; they keep the offers those links name, the ones
+    the lift report lets a holdout contact convert on."""
+    if not new:
+        return []
+    now = timezone.now()
+    holdouts = [
+        HoldoutMessage(
+            account=account,
+            external_id=p.item.external_id,
+            # The contact as the answer names it, with no query to load it.
+            contact=Contact(
+                pk=refs.contacts[p.item.contact.external_id][0],
+                account=account,
+                external_id=p.item.contact.external_id,
+            ),
+            sending_list=refs.lists.get(p.item.list_ref),
+            campaign=refs.campaigns.get(p.item.campaign_ref),
+            creative=refs.creatives.get(p.item.creative_ref),
+            channel=p.item.channel,
+            offers=sorted({offer.pk for offer in p.offers.values() if offer is not None}),
+            sent_at=p.item.sent_at,
+            created_at=now,
+        )
+        for p in new
+    ]
+    # A concurrent mint of the same external id fails the unique constraint here and
+    # messages_mint runs the batch again, which then finds it.
+    HoldoutMessage.objects.bulk_create(holdouts, batch_size=2000)
+    return holdouts
+
+
 def _pk(obj: models.Model | None) -> int | None:
     return obj.pk if obj is not None else None
 
 
 MESSAGE_FIELDS = (
     "external_id", "contact_id", "sending_list_id", "campaign_id", "creative_id",
-    "channel", "body", "rewritten_body", "segments", "sent_at",
+    "channel", "body", "rewritten_body", "segments", "cost", "sent_at",
 )  # fmt: skip
 LINK_FIELDS = (
     "link_id", "message_id", "contact_id", "offer_id", "name", "destination_url", "variant",
@@ -366,8 +469,9 @@ def _stored_link_ids(candidates: list[str]) -> set[str]:
     return taken
 
 
-def _contacts_upsert(account: Account, items: list[MessageInput]) -> dict[str, int]:
-    """Contact ids by external id, creating the new ones and filling in phone and email."""
+def _contacts_upsert(account: Account, items: list[MessageInput]) -> dict[str, tuple[int, str]]:
+    """Contact ids and phones by external id, creating the new ones and filling in phone
+    and email (the phone is what a message's cost goes by)."""
     wanted: dict[str, tuple[str, str]] = {}
     for item in items:
         c = item.contact
@@ -427,7 +531,7 @@ def _contacts_upsert(account: Account, items: list[MessageInput]) -> dict[str, i
     for value in (True, False):
         ids_ = [found[ext][0] for ext, flag in flags.items() if flag is value]
         contacts_is_test_set(contact_ids=ids_, is_test=value)
-    return {key: value[0] for key, value in found.items()}
+    return {key: (pk, wanted[key][0] or phone) for key, (pk, phone, _) in found.items()}
 
 
 def _is_test_flags(items: Iterable[MessageInput]) -> dict[str, bool]:
