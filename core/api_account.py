@@ -7,6 +7,7 @@ when rotated; only its hash is kept, and no answer carries that either.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import bounds
+from core import bounds, costs
 from core.api import UTM_TEMPLATE_HELP, utm_template_checked
 from core.api_input import RefuseUnknownFields, no_fields_refuse
 from core.authentication import account_of
@@ -73,6 +74,49 @@ class InternalIpsField(serializers.Field):
         return list(value or [])
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "example": "0.0079",
+        "description": f"A decimal string, 0 to {bounds.MONEY_MAX}, kept to four places.",
+    }
+)
+class CostField(serializers.Field):
+    """A sending cost (core.costs.amount_parse): answered as a four-place string."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return costs.amount_parse(self.field_name, data)
+        except bounds.OutOfBounds as exc:
+            raise serializers.ValidationError(exc.message) from exc
+
+    def to_representation(self, value: Any) -> str:
+        return f"{value:.4f}"
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "example": "0.0079"},
+        "example": {"US": "0.0079", "GB": "0.0350"},
+        "maxProperties": bounds.MAX_SMS_RATES,
+        "description": "What one SMS segment costs per country, by the ISO region of the "
+        "contact's phone; a country not named pays sms_segment_cost.",
+    }
+)
+class SmsRatesField(serializers.Field):
+    """core.costs.sms_rates_parse: ISO regions to four-place amount strings."""
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        try:
+            return costs.sms_rates_parse(data)
+        except bounds.OutOfBounds as exc:
+            raise serializers.ValidationError(exc.message) from exc
+
+    def to_representation(self, value: Any) -> dict[str, str]:
+        return {region: f"{Decimal(amount):.4f}" for region, amount in (value or {}).items()}
+
+
 class AccountSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     opt_out_patterns = OptOutPatternsField(required=False, allow_blank=True, trim_whitespace=False)
     internal_ips = InternalIpsField(required=False)
@@ -82,6 +126,13 @@ class AccountSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer
         max_length=bounds.MAX_UTM_TEMPLATE_LENGTH,
         help_text=UTM_TEMPLATE_HELP + " A campaign's own template replaces it.",
     )
+    sms_segment_cost = CostField(
+        required=False,
+        help_text="What one SMS segment costs where sms_rates names no rate for the contact's "
+        "country. Fixed on each message at mint.",
+    )
+    sms_rates = SmsRatesField(required=False)
+    email_cost = CostField(required=False, help_text="What one email costs to send.")
     has_postback_token = serializers.SerializerMethodField(
         help_text="Whether a postback token was ever issued (the token itself is shown only "
         "when rotated)."
@@ -101,6 +152,9 @@ class AccountSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer
             "has_postback_token",
             "internal_ips",
             "utm_template",
+            "sms_segment_cost",
+            "sms_rates",
+            "email_cost",
         ]
         read_only_fields = ["id"]
 

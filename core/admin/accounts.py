@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from core import routing_rules
+from core import bounds, costs, routing_rules
 from core.access import (
     AccessError,
     api_key_issue,
@@ -107,6 +107,12 @@ class AccountForm(forms.ModelForm):
         except routing_rules.RoutingInvalid as exc:
             raise ValidationError(str(exc)) from exc
 
+    def clean_sms_rates(self) -> dict[str, str]:
+        try:
+            return costs.sms_rates_parse(self.cleaned_data["sms_rates"] or {})
+        except bounds.OutOfBounds as exc:
+            raise ValidationError(exc.message) from exc
+
     def clean_require_postback_token(self) -> bool:
         value = self.cleaned_data["require_postback_token"]
         self.instance.validate_postback_token_requirement(value)
@@ -136,6 +142,14 @@ class AccountAdmin(TenantScopedAdmin):
         ("Bot detection", {"fields": ["bot_ip_fanout_contacts", "bot_ip_fanout_seconds"]}),
         ("Internal traffic", {"fields": ["internal_ips"]}),
         ("Routing", {"fields": ["utm_template"]}),
+        (
+            "Sending costs",
+            {
+                "fields": ["sms_segment_cost", "sms_rates", "email_cost"],
+                "description": "Fixed on each message when it is minted (the mint API may "
+                "give a message's own cost); changing them never reprices sent messages.",
+            },
+        ),
         ("Data", {"fields": ["data_retention_days"]}),
     ]
 

@@ -22,6 +22,7 @@ from core.models import (
     Contact,
     Creative,
     InterstitialTemplate,
+    HoldoutMessage,
     Message,
     Offer,
     SendingList,
@@ -203,6 +204,26 @@ class MessageAdmin(TenantScopedAdmin):
     search_fields = ["external_id", "contact__external_id", "contact__phone"]
     list_select_related = ["contact", "campaign", "creative", "sending_list"]
     raw_id_fields = ["contact", "campaign", "creative", "sending_list"]
-    readonly_fields = ["body", "rewritten_body", "segments", "created_at"]
+    # The cost is fixed at mint (core.costs): changing the account's rates never reprices.
+    readonly_fields = ["body", "rewritten_body", "segments", "cost", "created_at"]
     date_hierarchy = "sent_at"
     show_full_result_count = False
+
+
+@admin.register(HoldoutMessage)
+class HoldoutMessageAdmin(TenantScopedAdmin):
+    """Holdouts as the mint API recorded them; read-only: the lift report reads them as
+    the sending platform said them."""
+
+    list_display = ["id", "external_id", "contact", "channel", "campaign", "offers", "sent_at"]
+    list_filter = ["channel", "account"]
+    search_fields = ["external_id", "contact__external_id", "contact__phone"]
+    list_select_related = ["contact", "campaign"]
+    date_hierarchy = "sent_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

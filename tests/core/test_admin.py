@@ -47,6 +47,7 @@ def test_an_account_made_in_admin_gets_a_postback_token_shown_once(admin_client:
         "default_click_window_days": "90", "opt_out_patterns": "*stop*",
         "require_postback_token": "on", "bot_ip_fanout_contacts": "5",
         "bot_ip_fanout_seconds": "60", "data_retention_days": "395",
+        "sms_segment_cost": "0", "sms_rates": "{}", "email_cost": "0",
     }  # fmt: skip
     response = admin_client.post("/admin/core/account/add/", data, follow=True)
     assert response.status_code == 200

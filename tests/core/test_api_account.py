@@ -25,6 +25,9 @@ FIELDS = {
     "has_postback_token",
     "internal_ips",
     "utm_template",
+    "sms_segment_cost",
+    "sms_rates",
+    "email_cost",
 }
 
 
