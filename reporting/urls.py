@@ -10,6 +10,7 @@ from reporting import (
     automation_views,
     pages,
     report_views,
+    settings_views,
     views,
     webhook_views,
 )
@@ -122,5 +123,10 @@ urlpatterns = [
         "<int:account_id>/members/<int:membership_id>/remove/",
         access_views.member_remove,
         name="dashboard-member-remove",
+    ),
+    path(
+        "<int:account_id>/settings/costs/",
+        settings_views.costs_settings,
+        name="dashboard-settings-costs",
     ),
 ]

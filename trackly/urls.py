@@ -18,6 +18,7 @@ from core import api as core_api
 from core import api_account, api_domains, api_errors, api_keys
 from links import api as links_api
 from reporting import api as reporting_api
+from reporting import lift_api
 from webhooks import api as webhooks_api
 
 
@@ -55,6 +56,8 @@ api_v1 = [
     re_path(r"^contacts/(?P<pk>[0-9]+)/journey/?$", reporting_api.ContactJourney.as_view()),
     re_path(r"^contacts/(?P<pk>[0-9]+)/?$", audiences_api.ContactDetail.as_view(), name="contact"),
     re_path(r"^contacts/(?P<pk>[0-9]+)/labels/?$", audiences_api.ContactLabels.as_view()),
+    # Before the generic reports/<dimension>: "lift" is not a dimension.
+    re_path(r"^reports/lift/?$", lift_api.LiftReport.as_view(), name="report-lift"),
     re_path(r"^reports/(?P<dimension>[^/]+)/?$", reporting_api.ReportView.as_view(), name="report"),
     re_path(r"^events/?$", webhooks_api.EventList.as_view(), name="events"),
     path(

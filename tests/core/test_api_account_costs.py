@@ -25,7 +25,11 @@ def test_they_read_as_strings_defaulting_to_zero(owner: Any) -> None:
 def test_a_patch_sets_them(owner: Any) -> None:
     response = patch(
         owner,
-        {"sms_segment_cost": "0.0100", "sms_rates": {"US": "0.0079", "GB": 1}, "email_cost": "0.001"},
+        {
+            "sms_segment_cost": "0.0100",
+            "sms_rates": {"US": "0.0079", "GB": 1},
+            "email_cost": "0.001",
+        },
     )
     assert response.status_code == 200, response.content
     body = response.json()
@@ -54,7 +58,10 @@ def test_a_patch_sets_them(owner: Any) -> None:
         ("sms_rates", {"us": "0.01"}),
         ("sms_rates", {"XX": "0.01"}),
         ("sms_rates", {"US": "-1"}),
-        ("sms_rates", {f"{a}{b}": "0.01" for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" for b in "ABCDEFGHIJ"}),
+        (
+            "sms_rates",
+            {f"{a}{b}": "0.01" for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" for b in "ABCDEFGHIJ"},
+        ),
     ],
 )
 def test_a_bad_value_is_a_400_naming_the_field(owner: Any, field: str, value: Any) -> None:
