@@ -8,6 +8,7 @@ from reporting import (
     access_views,
     audience_views,
     automation_views,
+    campaign_views,
     pages,
     report_views,
     settings_views,
@@ -128,5 +129,10 @@ urlpatterns = [
         "<int:account_id>/settings/costs/",
         settings_views.costs_settings,
         name="dashboard-settings-costs",
+    ),
+    path(
+        "<int:account_id>/campaigns/<int:campaign_id>/",
+        campaign_views.campaign_detail,
+        name="dashboard-campaign",
     ),
 ]
