@@ -41,8 +41,10 @@ def campaign_detail(request: HttpRequest, account: Account, campaign_id: int) ->
     )  # fmt: skip
 
 
-def _lift_panel(lift: dict[str, Any]) -> dict[str, Any]:
+def _lift_panel(lift: dict[str, Any] | None) -> dict[str, Any] | None:
     """The lift report with its rates as percentages for reading (the API keeps fractions)."""
+    if lift is None:
+        return None
 
     def pct(value: str | None) -> str | None:
         return None if value is None else f"{float(value) * 100:.2f}%"

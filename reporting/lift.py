@@ -183,6 +183,14 @@ def lift_figures(treated: Group, holdout: Group) -> dict[str, Any]:
     }
 
 
-def campaign_lift(campaign: Campaign) -> dict[str, Any]:
-    """The lift report of a campaign (GET /api/v1/reports/lift, the campaign page)."""
+def lift_available() -> bool:
+    """Whether this database runs the lift statement (PostgreSQL; not the embedded SQLite)."""
+    return connection.vendor == "postgresql"
+
+
+def campaign_lift(campaign: Campaign) -> dict[str, Any] | None:
+    """The lift report of a campaign (GET /api/v1/reports/lift, the campaign page); None
+    where the database cannot run it (lift_available)."""
+    if not lift_available():
+        return None
     return lift_figures(*lift_groups(campaign))

@@ -77,7 +77,10 @@ class LiftReport(APIView):
             return _error(
                 404, "Not found (or not yours).", "campaign", f"No campaign {raw} in this account."
             )
-        return Response(campaign_lift(campaign))
+        lift = campaign_lift(campaign)
+        if lift is None:
+            return Response({"detail": "The lift report needs PostgreSQL."}, status=501)
+        return Response(lift)
 
 
 def _error(status: int, detail: str, field: str, message: str) -> Response:
