@@ -9,6 +9,7 @@ from reporting import (
     audience_views,
     automation_views,
     pages,
+    reconciliation_views,
     report_views,
     views,
     webhook_views,
@@ -122,5 +123,30 @@ urlpatterns = [
         "<int:account_id>/members/<int:membership_id>/remove/",
         access_views.member_remove,
         name="dashboard-member-remove",
+    ),
+    path(
+        "<int:account_id>/reconciliations/",
+        reconciliation_views.reconciliations,
+        name="dashboard-reconciliations",
+    ),
+    path(
+        "<int:account_id>/reconciliations/new/",
+        reconciliation_views.reconciliation_upload,
+        name="dashboard-reconciliation-upload",
+    ),
+    path(
+        "<int:account_id>/reconciliations/<int:reconciliation_id>/",
+        reconciliation_views.reconciliation_detail,
+        name="dashboard-reconciliation",
+    ),
+    path(
+        "<int:account_id>/reconciliations/<int:reconciliation_id>/disputes.csv",
+        reconciliation_views.reconciliation_disputes,
+        name="dashboard-reconciliation-disputes",
+    ),
+    path(
+        "<int:account_id>/reconciliations/<int:reconciliation_id>/restate/",
+        reconciliation_views.reconciliation_restate,
+        name="dashboard-reconciliation-restate",
     ),
 ]
