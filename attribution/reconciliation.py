@@ -332,8 +332,8 @@ _COMPARED = ("id", "txn_id", "event", "offer_id", "occurred_at", "revenue", "pay
 
 
 def _compared(account: Account, offers: list[int]) -> QuerySet[Conversion, dict[str, Any]]:
-    """Trackly's side: the account's conversions on the offers (accepted or waiting for
-    their click, any approval)."""
+    """Trackly's side: the account's conversions on the offers, any approval (one still
+    waiting for its click has no offer yet: it settles within minutes)."""
     return (
         Conversion.objects.filter(account=account, offer_id__in=offers)
         .filter(status__in=[Conversion.Status.ACCEPTED, Conversion.Status.PENDING])

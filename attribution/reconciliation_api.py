@@ -195,7 +195,8 @@ class ReconciliationList(APIView):
             reconciliation = recon.reconciliation_create(
                 account=account, preset=(params.get("preset") or "generic").strip(),
                 offers=offers, start=start, end=end, columns=columns, body=body,
-                actor=actor_of(request), filename=params.get("filename", ""),
+                actor=actor_of(request),
+                filename=params.get("filename", "").replace("\x00", ""),
             )  # fmt: skip
         except recon.ReconciliationInvalid as exc:
             return _invalid(exc)
