@@ -10,6 +10,7 @@ from reporting import (
     automation_views,
     campaign_views,
     pages,
+    reconciliation_views,
     report_views,
     settings_views,
     views,
@@ -134,5 +135,30 @@ urlpatterns = [
         "<int:account_id>/campaigns/<int:campaign_id>/",
         campaign_views.campaign_detail,
         name="dashboard-campaign",
+    ),
+    path(
+        "<int:account_id>/reconciliations/",
+        reconciliation_views.reconciliations,
+        name="dashboard-reconciliations",
+    ),
+    path(
+        "<int:account_id>/reconciliations/new/",
+        reconciliation_views.reconciliation_upload,
+        name="dashboard-reconciliation-upload",
+    ),
+    path(
+        "<int:account_id>/reconciliations/<int:reconciliation_id>/",
+        reconciliation_views.reconciliation_detail,
+        name="dashboard-reconciliation",
+    ),
+    path(
+        "<int:account_id>/reconciliations/<int:reconciliation_id>/disputes.csv",
+        reconciliation_views.reconciliation_disputes,
+        name="dashboard-reconciliation-disputes",
+    ),
+    path(
+        "<int:account_id>/reconciliations/<int:reconciliation_id>/restate/",
+        reconciliation_views.reconciliation_restate,
+        name="dashboard-reconciliation-restate",
     ),
 ]

@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from attribution import reconciliation_api
 from audiences import api as audiences_api
 from automations import api as automations_api
 from core import api as core_api
@@ -60,6 +61,26 @@ api_v1 = [
     re_path(r"^reports/lift/?$", lift_api.LiftReport.as_view(), name="report-lift"),
     re_path(r"^reports/(?P<dimension>[^/]+)/?$", reporting_api.ReportView.as_view(), name="report"),
     re_path(r"^events/?$", webhooks_api.EventList.as_view(), name="events"),
+    re_path(
+        r"^reconciliations/?$",
+        reconciliation_api.ReconciliationList.as_view(),
+        name="reconciliations",
+    ),
+    re_path(
+        r"^reconciliations/(?P<pk>[0-9]+)/?$",
+        reconciliation_api.ReconciliationDetail.as_view(),
+        name="reconciliation",
+    ),
+    re_path(
+        r"^reconciliations/(?P<pk>[0-9]+)/disputes\.csv$",
+        reconciliation_api.ReconciliationDisputes.as_view(),
+        name="reconciliation-disputes",
+    ),
+    re_path(
+        r"^reconciliations/(?P<pk>[0-9]+)/restate/?$",
+        reconciliation_api.ReconciliationRestate.as_view(),
+        name="reconciliation-restate",
+    ),
     path(
         "schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
