@@ -23,8 +23,9 @@ from tests.reporting.dataset import Dataset, at, convert, dataset_build
 from tests.reporting.reference import expected, expected_traits
 
 FIGURES = ("sends", "raw_clicks", "bot_clicks", "unique_clicks", "conversions", "revenue",
-           "view_through_conversions", "view_through_revenue", "click_rate", "bot_pct", "ctcr",
-           "epc", "revenue_per_send")  # fmt: skip
+           "payout", "view_through_conversions", "view_through_revenue", "view_through_payout",
+           "pending_conversions", "pending_revenue", "cost", "profit", "click_rate", "bot_pct",
+           "ctcr", "epc", "rpc", "revenue_per_send", "cpa", "roas", "profit_per_send")  # fmt: skip
 
 
 def build() -> None:
