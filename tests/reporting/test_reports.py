@@ -105,12 +105,10 @@ def test_every_metric_of_every_dimension_matches_the_raw_rows(owner: Any) -> Non
     assert (totals["payout"], totals["epc"], totals["rpc"]) == ("33.40", "8.3500", "9.6250")
     # t6 awaits approval (t9 too, but view-through); t7 rejected and t8 reversed: nowhere.
     assert (totals["pending_conversions"], totals["pending_revenue"]) == (1, "80.00")
-    assert (totals["view_through_payout"], totals["cost"], totals["profit"]) == (
-        "7.25", "2.51", "30.89"
-    )
-    assert (totals["cpa"], totals["roas"], totals["profit_per_send"]) == (
-        "0.8360", "15.3515", "6.1784"
-    )
+    money = (totals["view_through_payout"], totals["cost"], totals["profit"])
+    assert money == ("7.25", "2.51", "30.89")
+    ratios = (totals["cpa"], totals["roas"], totals["profit_per_send"])
+    assert ratios == ("0.8360", "15.3515", "6.1784")
     offers = fetch_all(owner, "offers")["rows"]
     a, b = data.offers["A"].pk, data.offers["B"].pk
     assert (offers[a]["sends"], offers[b]["sends"], offers[None]["sends"]) == (3, 2, 1)
