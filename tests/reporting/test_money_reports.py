@@ -13,6 +13,7 @@ import pytest
 from attribution.adjustments import Change, Origin, conversion_adjust, conversions_adjust
 from attribution.models import Conversion
 from core.models import Message
+from reporting import metrics
 from reporting.models import DirtyHour, DirtyMessage
 from tests.reporting.dataset import dataset_build
 from tests.reporting.test_reports import assert_reports_match_raw_rows, build, fetch_all
@@ -89,3 +90,35 @@ def test_cost_is_null_on_the_click_trait_reports_and_per_variant_on_variants(own
     # No variants in this dataset: offer A's messages (m1, m2, m5) all under "no variant".
     assert variants["rows"][None]["cost"] == "2.50"
     assert variants["totals"]["cost"] == "2.50"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("dimension", ["messages", "offers", "days"])
+def test_every_figure_sorts_either_way_with_empty_ones_last(owner: Any, dimension: str) -> None:
+    """The messages report sorts in SQL (reporting.reports._message_sort, from metrics'
+    RATIOS and DIFFERENCES): each new figure, money or ratio, in the rows' own order."""
+    dataset_build(owner)
+    build()
+    for column in metrics.COLUMNS:
+        for descending in (False, True):
+            order = f"-{column}" if descending else column
+            response = owner.get(f"/api/v1/reports/{dimension}", order=order)
+            assert response.status_code == 200, (column, response.content)
+            rows = response.json()["results"]
+            values = [Decimal(str(r[column])) for r in rows if r[column] is not None]
+            assert values == sorted(values, reverse=descending), (dimension, order)
+            nones = [r[column] is None for r in rows]
+            assert nones == sorted(nones), (dimension, order)
+
+
+@pytest.mark.django_db
+def test_a_message_shows_its_payout_and_cost(owner: Any, dashboard: Any) -> None:
+    data = dataset_build(owner)
+    m2 = data.messages["m2"]
+    body = owner.get(f"/api/v1/messages/{m2.pk}").json()
+    # t2 (approved, 25.50 paying 20.40); t6 awaits approval: not in the summary.
+    assert (body["conversions"], body["revenue"], body["payout"]) == (1, "25.50", "20.40")
+    assert body["cost"] == "0.75"
+    page = dashboard.get(f"/dashboard/{owner.account.pk}/messages/{m2.pk}/").content.decode()
+    assert '<dd data-fact="payout">20.40</dd>' in page
+    assert '<dd data-fact="cost">0.75</dd>' in page
