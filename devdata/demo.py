@@ -88,6 +88,22 @@ CAMPAIGNS = [
                  {"Winback / we miss you": 0.06}, 0.45),
 ]  # fmt: skip
 LIST_CONTACTS = {"Newsletter": (0, 1300), "VIP": (1100, 1400), "Winback": (1400, 1900)}
+# offer -> the share of a sale's revenue the marketer earns (payout); missing: all of it.
+PAYOUT_SHARES = {"Spring Sale": "0.80", "VIP Preview": "0.65"}
+# What an SMS segment costs the demo account (its sms_segment_cost).
+SMS_SEGMENT_COST = "0.0079"
+
+
+def approval_of(n: int) -> str:
+    """The network's verdict on the demo's n-th postback: mostly approved, every ninth
+    still pending, a few rejected or reversed."""
+    if n % 23 == 0:
+        return "reversed"
+    if n % 17 == 0:
+        return "rejected"
+    return "pending" if n % 9 == 0 else "approved"
+
+
 # offer -> (share of people who tap and then buy, revenue range; None: the default payout)
 BUYING = {
     "Spring Sale": (0.13, (24, 119)),

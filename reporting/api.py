@@ -34,6 +34,7 @@ from reporting import api_docs as read_docs
 from reporting import report_params, reports, selectors
 from reporting.exports import report_csv_response
 from reporting.metrics import (
+    CLICK_ONLY_CLEARED,
     COLUMNS,
     COUNT_FIELDS,
     MONEY_FIELDS,
@@ -185,7 +186,12 @@ def _figures() -> dict[str, serializers.Field]:
             for f in COUNT_FIELDS
             if f not in MONEY_FIELDS
         },
-        **{f: serializers.DecimalField(max_digits=20, decimal_places=2) for f in MONEY_FIELDS},
+        **{
+            f: serializers.DecimalField(
+                max_digits=20, decimal_places=2, allow_null=f in CLICK_ONLY_CLEARED
+            )
+            for f in MONEY_FIELDS
+        },
         **{
             f: serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True)
             for f in RATIO_FIELDS
@@ -244,8 +250,11 @@ class ReportView(APIView):
         "list, day, message, device, OS, country or A/B variant (of one offer: offer= is "
         "required), with a totals row. Served from rollups at most a minute behind the raw "
         "data. Money and ratios are decimal strings; a ratio over zero is null. On devices, "
-        "os and countries, sends and the per-send figures (click_rate, revenue_per_send) "
-        "are null: a send has no device.",
+        "os and countries, sends, cost and the figures made of them (click_rate, "
+        "revenue_per_send, profit, cpa, roas, profit_per_send) are null: a send has no "
+        "device. conversions, revenue and payout count approved conversions; pending ones "
+        "are in pending_conversions and pending_revenue; rejected and reversed ones count "
+        "nowhere. epc is payout per unique click (rpc: revenue per unique click).",
     )
     def get(self, request: Request, dimension: str) -> HttpResponseBase:
         if dimension not in reports.DIMENSIONS:

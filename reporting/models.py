@@ -26,20 +26,29 @@ def _dimension(model: type[models.Model]) -> models.ForeignKey:
     )
 
 
-FIGURES = tuple(f for f in COUNT_FIELDS if f != "sends")
+# sends and cost are a message's: each table defines how they are counted.
+FIGURES = tuple(f for f in COUNT_FIELDS if f not in ("sends", "cost"))
+
+
+def _money() -> models.DecimalField:
+    return models.DecimalField(max_digits=20, decimal_places=4, default=0)
 
 
 class Figures(models.Model):
-    """The counts of reporting.metrics.COUNT_FIELDS except sends, which each table defines
-    (FIGURES)."""
+    """The counts of reporting.metrics.COUNT_FIELDS except sends and cost, which each table
+    defines (FIGURES)."""
 
     raw_clicks = models.PositiveIntegerField(default=0)
     bot_clicks = models.PositiveIntegerField(default=0)
     unique_clicks = models.PositiveIntegerField(default=0)
     conversions = models.PositiveIntegerField(default=0)
-    revenue = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+    revenue = _money()
+    payout = _money()
     view_through_conversions = models.PositiveIntegerField(default=0)
-    view_through_revenue = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+    view_through_revenue = _money()
+    view_through_payout = _money()
+    pending_conversions = models.PositiveIntegerField(default=0)
+    pending_revenue = _money()
 
     class Meta:
         abstract = True
@@ -52,7 +61,8 @@ class DailyRollup(Figures):
 
     Clicks and conversions fall on the offer of their link / conversion. A message is a
     send of each offer it carries a link to (`offer_sends`; offer NULL: messages carrying
-    no offer-bound link), and once over the whole table (`sends`, on its first offer's row).
+    no offer-bound link), and once over the whole table (`sends`, on its first offer's row);
+    its cost likewise (`offer_cost`, `cost`).
     """
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
@@ -63,6 +73,8 @@ class DailyRollup(Figures):
     offer = _dimension(Offer)
     sends = models.PositiveIntegerField(default=0)
     offer_sends = models.PositiveIntegerField(default=0)
+    cost = _money()
+    offer_cost = _money()
 
     class Meta:
         constraints = [
@@ -90,7 +102,7 @@ class MessageRollup(Figures):
     One row per offer the message carries a link to (offer NULL: it carries none), each
     with the whole message's figures, so that the offer filter is an indexed equality.
     `is_first_offer` marks exactly one row per message (its first offer's, or the NULL
-    one): the report without an offer filter reads only those.
+    one): the report without an offer filter reads only those. `cost` is the message's.
     """
 
     message = models.ForeignKey(
@@ -106,6 +118,7 @@ class MessageRollup(Figures):
     sending_list = _dimension(SendingList)
     contact_id = models.BigIntegerField()
     external_id = models.CharField(max_length=200, null=True, blank=True)
+    cost = _money()
 
     class Meta:
         constraints = [
@@ -164,7 +177,8 @@ class TraitRollup(Figures):
     their credited click's (`Conversion.raw_click`), view-through ones (no click) on the
     no-click key (TRAIT_NO_CLICK). `key` is "" for an unknown OS or country and for no
     variant. `sends` is only counted for variants: the messages carrying a link of the
-    offer with that variant (a send has no device, OS or country).
+    offer with that variant (a send has no device, OS or country), and `cost` likewise:
+    the cost of those messages.
     """
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
@@ -176,6 +190,7 @@ class TraitRollup(Figures):
     dimension = models.CharField(max_length=16)
     key = models.CharField(max_length=64, blank=True)
     sends = models.PositiveIntegerField(default=0)
+    cost = _money()
 
     class Meta:
         constraints = [

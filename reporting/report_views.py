@@ -17,7 +17,7 @@ from django.urls import reverse
 from core.models import Account, Offer
 from reporting import dashboard, report_params, reports, tables
 from reporting.dashboard import DateRange, account_tz
-from reporting.metrics import PER_SEND_FIELDS
+from reporting.metrics import CLICK_ONLY_CLEARED
 from reporting.pages import AccountUrls, View, account_page, page
 from reporting.report_params import ReportFilters
 from reporting.tables import (
@@ -33,6 +33,8 @@ from reporting.tables import (
     table_build,
 )
 
+# Every figure of reporting.metrics, in the order a marketer reads them: traffic, then
+# what it earned, what it cost, and what is still waiting or came without a click.
 METRIC_COLUMNS = (
     Column("sends", "Sends", "int"),
     Column("raw_clicks", "Raw clicks", "int"),
@@ -41,19 +43,30 @@ METRIC_COLUMNS = (
     Column("unique_clicks", "Unique clicks", "int"),
     Column("click_rate", "Click rate", "pct"),
     Column("conversions", "Conversions", "int"),
-    Column("revenue", "Revenue", "money"),
     Column("ctcr", "Conversion rate", "pct"),
-    Column("epc", "EPC", "money"),
+    Column("revenue", "Revenue", "money"),
+    Column("payout", "Payout", "money"),
+    Column("epc", "EPC", "money", places=4),
+    Column("rpc", "RPC", "money", places=4),
     Column("revenue_per_send", "Revenue per send", "money", places=4),
+    Column("cost", "Cost", "money"),
+    Column("cpa", "CPA", "money", places=4),
+    Column("roas", "ROAS", "times"),
+    Column("profit", "Profit", "money"),
+    Column("profit_per_send", "Profit per send", "money", places=4),
+    Column("pending_conversions", "Pending conversions", "int"),
+    Column("pending_revenue", "Pending revenue", "money"),
     Column("view_through_conversions", "View-through conversions", "int"),
     Column("view_through_revenue", "View-through revenue", "money"),
+    Column("view_through_payout", "View-through payout", "money"),
 )
 
 
 # The overview's figures, in the order a marketer reads them.
 OVERVIEW_METRICS = (
-    "sends", "unique_clicks", "click_rate", "conversions", "revenue", "ctcr", "epc",
-    "revenue_per_send", "raw_clicks", "bot_clicks", "bot_pct", "view_through_revenue",
+    "sends", "unique_clicks", "click_rate", "conversions", "revenue", "payout", "cost",
+    "profit", "ctcr", "epc", "rpc", "roas", "revenue_per_send", "pending_revenue", "raw_clicks",
+    "bot_clicks", "bot_pct", "view_through_revenue",
 )  # fmt: skip
 
 
@@ -81,8 +94,8 @@ DIMENSIONS = {
     )
 }
 
-# A send has no device, OS or country: those pages leave out the per-send columns.
-CLICK_METRIC_COLUMNS = tuple(c for c in METRIC_COLUMNS if c.name not in PER_SEND_FIELDS)
+# A send has no device, OS or country: those pages leave out the columns of sends and cost.
+CLICK_METRIC_COLUMNS = tuple(c for c in METRIC_COLUMNS if c.name not in CLICK_ONLY_CLEARED)
 CHART_POINTS = 20  # the most a trait page's chart shows: the keys with most unique clicks
 
 

@@ -17,7 +17,7 @@ from django.db.models.functions import Cast, NullIf
 
 from core import bounds
 from core.models import Account
-from reporting.metrics import COLUMNS, COUNT_FIELDS, RATIOS, derive, per_send_cleared
+from reporting.metrics import COLUMNS, COUNT_FIELDS, DIFFERENCES, RATIOS, derive, per_send_cleared
 from reporting.models import FIGURES, TRAIT_DIMENSIONS, DailyRollup, MessageRollup, TraitRollup
 from reporting.report_params import ReportFilters, ReportParamError, filters_check
 from reporting.selectors import iso
@@ -132,10 +132,12 @@ def _report_check(
 def _report_totals(account: Account, dimension: str, filters: ReportFilters) -> dict[str, Any]:
     """COLUMNS over every row of the report."""
     if dimension == "messages":
-        totals = _messages(account, filters).aggregate(sends=Count("pk"), **_sums(FIGURES))
+        totals = _messages(account, filters).aggregate(
+            sends=Count("pk"), **_sums((*FIGURES, "cost"))
+        )
     else:
         totals = _daily(account, filters).aggregate(
-            **_sums(FIGURES), sends=Sum("offer_sends" if filters.offer else "sends")
+            **_sums(FIGURES), **_sends(per_offer=filters.offer is not None)
         )
     # A trait report's rows split the same clicks and conversions (each falls on one key):
     # its totals are DailyRollup's, those of a variants report the offer's.
@@ -153,7 +155,7 @@ def daily_series(account: Account, filters: ReportFilters) -> list[dict[str, Any
         r["day"]: r
         for r in _daily(account, filters)
         .values("day")
-        .annotate(**_sums(FIGURES), sends=Sum("offer_sends" if filters.offer else "sends"))
+        .annotate(**_sums(FIGURES), **_sends(per_offer=filters.offer is not None))
         .order_by("day")
     }
     first = filters.start or min(by_day, default=None)
@@ -188,11 +190,19 @@ _TRAIT_LABELS: dict[str, tuple[dict[str, str], str]] = {
 }
 
 
-_MESSAGE_VALUES = ("message_id", "external_id", "contact_id", "sent_at", *FIGURES)
+_MESSAGE_VALUES = ("message_id", "external_id", "contact_id", "sent_at", *FIGURES, "cost")
 
 
 def _sums(fields: Iterable[str]) -> dict[str, Sum]:
     return {f: Sum(f) for f in fields}
+
+
+def _sends(*, per_offer: bool) -> dict[str, Sum]:
+    """A DailyRollup's sends and cost: a message counts for every offer it carries
+    (`offer_sends`, `offer_cost`) in the offers report and under an offer filter, else once."""
+    if per_offer:
+        return {"sends": Sum("offer_sends"), "cost": Sum("offer_cost")}
+    return {"sends": Sum("sends"), "cost": Sum("cost")}
 
 
 def _counts(row: Mapping[str, Any]) -> dict[str, int | Decimal]:
@@ -227,21 +237,21 @@ def _daily(account: Account, filters: ReportFilters) -> QuerySet[DailyRollup]:
 def _grouped_rows(
     account: Account, dimension: str, filters: ReportFilters, sort: tuple[str, bool] | None
 ) -> list[dict[str, Any]]:
-    # A message is a send of every offer it carries, in the offers report and whenever an
-    # offer filter applies; otherwise once (DailyRollup).
-    sends = Sum("offer_sends" if filters.offer or dimension == "offers" else "sends")
+    # A message is a send of every offer it carries (and costs what it cost for each), in
+    # the offers report and whenever an offer filter applies; otherwise once (DailyRollup).
+    sends = _sends(per_offer=filters.offer is not None or dimension == "offers")
     queryset = _daily(account, filters)
     rows = []
     if dimension in TRAIT_REPORTS:
         return _sorted(_trait_rows(account, dimension, filters), sort or ("label", False))
     if dimension == "days":
-        for r in queryset.values("day").annotate(**_sums(FIGURES), sends=sends):
+        for r in queryset.values("day").annotate(**_sums(FIGURES), **sends):
             day = r["day"].isoformat()
             rows.append({"key": day, "label": day, **derive(r)})
         natural: tuple[str, bool] = ("key", False)
     else:
         column, name, empty = _GROUPS[dimension]
-        for r in queryset.values(column, name).annotate(**_sums(FIGURES), sends=sends):
+        for r in queryset.values(column, name).annotate(**_sums(FIGURES), **sends):
             key = r[column]
             label = r[name] if key is None or r[name] is not None else f"#{key} (deleted)"
             rows.append({"key": key, "label": label or empty, **derive(r)})
@@ -264,7 +274,8 @@ def _trait_rows(account: Account, dimension: str, filters: ReportFilters) -> lis
     )
     labels, empty = _TRAIT_LABELS[dimension]
     rows = []
-    for r in queryset.values("key").annotate(**_sums(FIGURES), sends=Sum("sends")):
+    sums = _sums((*FIGURES, "sends", "cost"))
+    for r in queryset.values("key").annotate(**sums):
         key = r["key"] or None
         row = {"key": key, "label": labels.get(key, key) if key else empty, **derive(r)}
         rows.append(per_send_cleared(row) if dimension in CLICK_ONLY_REPORTS else row)
@@ -308,20 +319,32 @@ _MESSAGE_SORT: dict[str, Any] = {
     "sent_at": F("sent_at"),
     "contact_id": F("contact_id"),
     "sends": F("message_id"),
-    **{f: F(f) for f in FIGURES},
+    **{f: F(f) for f in (*FIGURES, "cost")},
 }
+
+
+def _message_figure(name: str) -> Any:
+    """The SQL of one count or difference (metrics.DIFFERENCES, read now) of a message."""
+    if name == "sends":
+        return Value(1)
+    if name in DIFFERENCES:
+        minuend, subtrahend = DIFFERENCES[name]
+        return F(minuend) - F(subtrahend)
+    return F(name)
 
 
 def _message_sort(column: str) -> Any:
     """The SQL a messages report sorts `column` by. A ratio is metrics.RATIOS' definition,
     read now: each message is one send, so a ratio over sends sorts as its numerator."""
+    if column in DIFFERENCES:
+        return _message_figure(column)
     if column not in RATIOS:
         return _MESSAGE_SORT[column]
     numerator, denominator = RATIOS[column]
     if denominator == "sends":
-        return F(numerator) if numerator != "sends" else Value(1)
-    top = Value(1.0) if numerator == "sends" else Cast(numerator, FloatField())
-    return top / NullIf(F(denominator), 0)
+        return _message_figure(numerator)
+    top = Cast(_message_figure(numerator), FloatField())
+    return top / NullIf(Cast(_message_figure(denominator), FloatField()), Value(0.0))
 
 
 _MESSAGE_NEWEST = ("-day", "-sent_at", "-message_id")

@@ -16,6 +16,8 @@ from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
+    Exists,
+    F,
     Model,
     OuterRef,
     Q,
@@ -29,9 +31,12 @@ from django.db.models.functions import Coalesce, TruncDate
 from core.models import Message
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from reporting.credit import (
+    CREDIT,
     VIEW_THROUGH,
     click_credited_conversions,
+    conversion_kind,
     counted_conversions,
+    pending_conversions,
     view_through_conversions,
 )
 from reporting.models import (
@@ -86,29 +91,38 @@ def days_rebuild(
             for name, count in counts.items():
                 row[name] = row.get(name, 0) + (count or 0)
 
-    # Sends: once per message on its first offer's row, and once per offer it carries.
+    # Sends and cost: once per message on its first offer's row, and once per offer it
+    # carries.
     for r in (
         within(Message.objects.all(), "sent_at")
         .annotate(first_offer=first_offer("pk"))
         .values("day", "campaign_id", "creative_id", "sending_list_id", "first_offer")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), cost=Sum("cost"))
     ):
         key = (r["day"], r["campaign_id"], r["creative_id"], r["sending_list_id"], r["first_offer"])
-        add(key, sends=r["n"], offer_sends=r["n"] if r["first_offer"] is None else 0)
+        alone = r["first_offer"] is None  # carries no offer: its own offer-NULL row
+        add(
+            key,
+            sends=r["n"],
+            cost=r["cost"],
+            offer_sends=r["n"] if alone else 0,
+            offer_cost=r["cost"] if alone else 0,
+        )
     by_message = ("day", "message__campaign_id", "message__creative_id", "message__sending_list_id")
+    # One link per message and offer (its first): the message's send and cost for that offer.
     for r in (
-        within(MessageShortLink.objects.filter(offer__isnull=False), "message__sent_at")
+        within(_first_links("offer_id"), "message__sent_at")
         .values(*by_message, "offer_id")
-        .annotate(n=Count("message_id", distinct=True))
+        .annotate(n=Count("id"), cost=Sum("message__cost"))
     ):
-        add(_key(r, "offer_id"), offer_sends=r["n"])
-    # A variant's sends: the messages carrying a link of the offer with that variant.
+        add(_key(r, "offer_id"), offer_sends=r["n"], offer_cost=r["cost"])
+    # A variant's sends and cost: the messages carrying a link of the offer with that variant.
     for r in (
-        within(MessageShortLink.objects.filter(offer__isnull=False), "message__sent_at")
+        within(_first_links("offer_id", "variant"), "message__sent_at")
         .values(*by_message, "offer_id", "variant")
-        .annotate(n=Count("message_id", distinct=True))
+        .annotate(n=Count("id"), cost=Sum("message__cost"))
     ):
-        trait_add(_key(r, "offer_id"), {"variants": r["variant"]}, sends=r["n"])
+        trait_add(_key(r, "offer_id"), {"variants": r["variant"]}, sends=r["n"], cost=r["cost"])
     # The clicks, unique clicks and conversions queries group by the click traits too,
     # so that one scan of each table builds both rollups.
     for r in (
@@ -128,18 +142,17 @@ def days_rebuild(
         trait_add(_key(r, "offer_id"), _traits(r, "raw_click__"), unique_clicks=r["n"])
     for r in (
         within(counted_conversions(), "occurred_at")
-        .values(*by_message, "offer_id", "attribution_type", *_traits_through("raw_click"))
-        .annotate(n=Count("id"), revenue=Sum("revenue"))
+        .values(
+            *by_message, "offer_id", "attribution_type", "approval", *_traits_through("raw_click")
+        )
+        .annotate(n=Count("id"), revenue=Sum("revenue"), payout=Sum("payout"))
     ):
         key = _key(r, "offer_id")
         # A conversion falls on its credited click's traits; one with no click (view-
         # through, or its click deleted) on TRAIT_NO_CLICK's.
         clicked = r["attribution_type"] != VIEW_THROUGH and r["raw_click__device"] is not None
         credited = _traits(r, "raw_click__") if clicked else TRAIT_NO_CLICK
-        if r["attribution_type"] == VIEW_THROUGH:
-            counts = {"view_through_conversions": r["n"], "view_through_revenue": r["revenue"]}
-        else:
-            counts = {"conversions": r["n"], "revenue": r["revenue"]}
+        counts = _conversion_counts(r)
         add(key, **counts)
         trait_add(key, credited, **counts)
 
@@ -203,6 +216,27 @@ def days_rebuild(
 _TRAIT_COLUMNS = tuple(TRAIT_DIMENSIONS.values())
 
 
+def _conversion_counts(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What a group of counted conversions (n, revenue, payout, by attribution type and
+    approval) adds to, as reporting.credit.CREDIT says."""
+    count, revenue, payout = CREDIT[conversion_kind(row["attribution_type"], row["approval"])]
+    counts = {count: row["n"], revenue: row["revenue"]}
+    if payout is not None:
+        counts[payout] = row["payout"]
+    return counts
+
+
+def _first_links(*columns: str) -> QuerySet[MessageShortLink]:
+    """Offer-bound links, only the first of each message with the same `columns` (so a
+    message counts once per offer, or per offer and variant, however many links it has)."""
+    earlier = MessageShortLink.objects.filter(
+        message_id=OuterRef("message_id"),
+        id__lt=OuterRef("id"),
+        **{column: OuterRef(column) for column in columns},
+    )
+    return MessageShortLink.objects.filter(offer__isnull=False).exclude(Exists(earlier))
+
+
 def _traits_through(relation: str) -> tuple[str, ...]:
     return tuple(f"{relation}__{column}" for column in _TRAIT_COLUMNS)
 
@@ -245,6 +279,7 @@ def account_messages_rebuild(
             first=Value(True),
             day=TruncDate("sent_at", tzinfo=tz),
             **_message_figures("pk"),
+            figure_cost=F("cost"),
         )
         .values_list(
             "pk",
@@ -258,7 +293,7 @@ def account_messages_rebuild(
             "sending_list_id",
             "contact_id",
             "external_id",
-            *(f"figure_{f}" for f in FIGURES),
+            *(f"figure_{f}" for f in _MESSAGE_FIGURES),
         )  # fmt: skip
     )
     others = (
@@ -268,6 +303,7 @@ def account_messages_rebuild(
             first=Value(False),
             day=TruncDate("message__sent_at", tzinfo=tz),
             **_message_figures("message_id"),
+            figure_cost=F("message__cost"),
         )
         .values_list(
             "message_id",
@@ -281,7 +317,7 @@ def account_messages_rebuild(
             "message__sending_list_id",
             "message__contact_id",
             "message__external_id",
-            *(f"figure_{f}" for f in FIGURES),
+            *(f"figure_{f}" for f in _MESSAGE_FIGURES),
         )  # fmt: skip
         .distinct()
     )
@@ -291,9 +327,10 @@ def account_messages_rebuild(
     return rebuilt
 
 
+_MESSAGE_FIGURES = (*FIGURES, "cost")
 _MESSAGE_ROLLUP_COLUMNS = (
     "message_id", "offer_id", "is_first_offer", "account_id", "day", "sent_at", "campaign_id",
-    "creative_id", "sending_list_id", "contact_id", "external_id", *FIGURES,
+    "creative_id", "sending_list_id", "contact_id", "external_id", *_MESSAGE_FIGURES,
 )  # fmt: skip
 
 
@@ -316,15 +353,21 @@ def _message_figures(message: str) -> dict[str, Any]:
         return Coalesce(Subquery(rows.annotate(v=aggregate).values("v")), zero)
 
     clicks = MessageShortLinkClick.objects.all()
-    credited = click_credited_conversions()
-    viewed = view_through_conversions()
     money = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=4))
-    return {
+    figures = {
         "figure_raw_clicks": one(clicks, Count("pk")),
         "figure_bot_clicks": one(clicks.filter(is_bot=True), Count("pk")),
         "figure_unique_clicks": one(MessageClick.objects.all(), Count("pk")),
-        "figure_conversions": one(credited, Count("pk")),
-        "figure_revenue": one(credited, Sum("revenue"), money),
-        "figure_view_through_conversions": one(viewed, Count("pk")),
-        "figure_view_through_revenue": one(viewed, Sum("revenue"), money),
     }
+    kinds = {
+        "credited": click_credited_conversions(),
+        "view_through": view_through_conversions(),
+        "pending": pending_conversions(),
+    }
+    for kind, conversions in kinds.items():
+        count, revenue, payout = CREDIT[kind]
+        figures[f"figure_{count}"] = one(conversions, Count("pk"))
+        figures[f"figure_{revenue}"] = one(conversions, Sum("revenue"), money)
+        if payout is not None:
+            figures[f"figure_{payout}"] = one(conversions, Sum("payout"), money)
+    return figures

@@ -28,16 +28,19 @@ def money(value: Decimal | None) -> str:
 
 
 def message_conversion_summary(message: Message) -> dict[str, Any]:
-    """Conversions credited to the message through a click, and their revenue."""
+    """Approved conversions credited to the message through a click (reporting.credit),
+    their revenue and payout, and what sending the message cost."""
     totals = (
         click_credited_conversions()
         .filter(message=message)
-        .aggregate(n=Count("id"), revenue=Sum("revenue"))
+        .aggregate(n=Count("id"), revenue=Sum("revenue"), payout=Sum("payout"))
     )
     return {
         "converted": totals["n"] > 0,
         "conversions": totals["n"],
         "revenue": money(totals["revenue"]),
+        "payout": money(totals["payout"]),
+        "cost": money(message.cost),
     }
 
 

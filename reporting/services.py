@@ -6,7 +6,8 @@ Incremental: database triggers (migration 0002) mark the (account, UTC hour) and
 messages each write touched; a build rebuilds exactly those days and messages from the raw
 rows (delete, then insert, in one transaction) and deletes the markers. Rebuilding from the
 raw rows, never adding deltas, is what makes it idempotent and lets late changes (a click
-turned bot, a late or re-attributed conversion, a list's bot-detection switch) correct it.
+turned bot, a late or re-attributed conversion, a conversion approved, rejected, reversed
+or refunded, a message's cost corrected, a list's bot-detection switch) correct it.
 The embedded SQLite default has no triggers and rebuilds everything on each build.
 
 One account's data never stops another's figures: each account's days, and each batch of

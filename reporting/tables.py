@@ -27,7 +27,7 @@ from reporting.exports import csv_response as csv_stream
 from reporting.streaming import streamed
 
 PAGE_SIZE = 50
-KINDS = ("text", "int", "money", "pct", "date", "datetime", "bool")
+KINDS = ("text", "int", "money", "pct", "times", "date", "datetime", "bool")
 EMPTY = "—"  # a ratio over zero, a missing value
 
 
@@ -56,7 +56,7 @@ class Column:
 
     @property
     def numeric(self) -> bool:
-        return self.kind in ("int", "money", "pct")
+        return self.kind in ("int", "money", "pct", "times")
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,8 @@ def display(column: Column, value: Any, tz: zoneinfo.ZoneInfo) -> str:
         return f"{Decimal(value).quantize(Decimal(10) ** -column.places, ROUND_HALF_UP):,f}"
     if column.kind == "pct":
         return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), ROUND_HALF_UP)}%"
+    if column.kind == "times":  # a multiple: return on spend
+        return f"{Decimal(value).quantize(Decimal('0.01'), ROUND_HALF_UP):,f}×"
     if column.kind == "bool":
         return "yes" if value else "no"
     if column.kind == "datetime":
@@ -390,7 +392,7 @@ def _csv_cell(column: Column, tz: zoneinfo.ZoneInfo) -> Callable[[Any], str]:
             return "" if value is None else value.astimezone(tz).isoformat(timespec="seconds")
 
         return cell
-    if column.kind in ("int", "money", "pct", "bool", "date") or column.name in metrics.COLUMNS:
+    if column.numeric or column.kind in ("bool", "date") or column.name in metrics.COLUMNS:
         return lambda value: raw(column, value, tz)
 
     def text(value: Any) -> str:

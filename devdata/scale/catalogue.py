@@ -42,6 +42,11 @@ LISTS = [
     ("New Subscribers", 0.8, 1.0, 1.2),
 ]
 # (name, payout, click window in days (None: the account's), event)
+# What the marketer earns of a sale's revenue, per offer in OFFERS' order (cycled): some
+# networks pay the whole sale, most a commission.
+PAYOUT_SHARES = (1.0, 0.75, 1.0, 0.6, 0.9)
+# What a message costs: its segments times this (the accounts' sms_segment_cost).
+SMS_SEGMENT_COST = Decimal("0.0079")
 OFFERS = [
     ("Spring Collection", "45.00", None, "purchase"),
     ("Free Shipping Weekend", "28.00", 7, "purchase"),
@@ -110,6 +115,7 @@ class OfferPlan:
     window_days: int  # the offer's click window, else the account's
     event: str
     url: str
+    payout_share: float = 1.0  # payout = revenue * this
 
 
 @dataclass
@@ -170,7 +176,8 @@ def account_plan_create(
     new = account_create(name=name, domain=host)
     account, api_key = new.account, new.api_key
     account.time_zone, account.currency = tz, currency
-    account.save(update_fields=["time_zone", "currency"])
+    account.sms_segment_cost = SMS_SEGMENT_COST
+    account.save(update_fields=["time_zone", "currency", "sms_segment_cost"])
     password = secrets.token_urlsafe(12)
     user = get_user_model().objects.create_user(
         f"scale-{slug}-{account.pk}", f"{slug}@example.com", password
@@ -206,7 +213,7 @@ def _offers(plan: AccountPlan) -> None:
     vip = InterstitialTemplate.objects.create(
         account=account, name="VIP", title="VIP early access", cta_text="Shop now"
     )
-    for name, payout, window, event in [*OFFERS, PARTNER_OFFER]:
+    for index, (name, payout, window, event) in enumerate([*OFFERS, PARTNER_OFFER]):
         slug = name.lower().replace(" ", "-")
         custom = name == "VIP Early Access"
         offer = Offer(
@@ -229,6 +236,7 @@ def _offers(plan: AccountPlan) -> None:
             window or account.default_click_window_days,
             event,
             offer.destination_url,
+            PAYOUT_SHARES[index % len(PAYOUT_SHARES)],
         )
         if name == PARTNER_OFFER[0]:
             plan.partner_offer = offer_plan

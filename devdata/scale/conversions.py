@@ -19,6 +19,10 @@ from devdata.scale.pg import copy_rows, next_id
 
 # Conversions: click-attributed, view-through, offer-level (no contact), unattributed.
 CONVERSION_MIX = (0.82, 0.08, 0.04, 0.06)
+# Their approval by the network: mostly approved, some pending, a few rejected or reversed.
+APPROVAL_MIX = (("approved", 0.88), ("pending", 0.08), ("rejected", 0.03), ("reversed", 0.01))
+_APPROVALS = [name for name, _ in APPROVAL_MIX]
+_APPROVAL_WEIGHTS = cumulative([share for _, share in APPROVAL_MIX])
 
 
 class ConversionsStep:
@@ -53,11 +57,12 @@ class ConversionsStep:
         with copy_rows(cursor, "attribution_postbacklog", columns) as write:
             for log in logs:
                 write(log)
-        columns = ("id", "account_id", "txn_id", "event", "revenue", "payout", "revenue_reported",
-                   "currency", "occurred_at", "received_at", "status", "attribution_type",
-                   "unattributed_reason", "reported_click_id", "reported_link_id",
-                   "message_click_id", "raw_click_id", "message_id", "contact_id", "offer_id",
-                   "campaign_id", "creative_id", "postback_log_id")  # fmt: skip
+        columns = ("id", "account_id", "txn_id", "event", "revenue", "payout", "approval",
+                   "revenue_reported", "currency", "occurred_at", "received_at", "status",
+                   "attribution_type", "unattributed_reason", "reported_click_id",
+                   "reported_link_id", "message_click_id", "raw_click_id", "message_id",
+                   "contact_id", "offer_id", "campaign_id", "creative_id",
+                   "postback_log_id")  # fmt: skip
         with copy_rows(cursor, "attribution_conversion", columns) as write:
             for row in rows:
                 write([row[c] for c in columns])
@@ -179,13 +184,18 @@ class ConversionsStep:
         attribution.rules once the load is in (ScaleFill._conversions_attribute)."""
         rng = self.rng
         cents = max(100, int(offer.payout_cents * rng.lognormvariate(0, 0.35)))
+        share = Decimal(str(offer.payout_share))
+        payout = (Decimal(cents) * share / 100).quantize(Decimal("0.01"))
+        drawn = rng.random() * _APPROVAL_WEIGHTS[-1]
+        approval = _APPROVALS[min(bisect.bisect(_APPROVAL_WEIGHTS, drawn), len(_APPROVALS) - 1)]
         late = rng.expovariate(1 / 20) if rng.random() < 0.97 else rng.uniform(600, 7200)
         occurred_at = self.start + dt.timedelta(microseconds=occurred)
         return {
             "account_id": plan.account.pk,
             "event": offer.event,
             "revenue": Decimal(cents) / 100,
-            "payout": Decimal(cents) / 100,
+            "payout": payout,
+            "approval": approval,
             "revenue_reported": True,
             "currency": plan.account.currency,
             "occurred_at": occurred_at,

@@ -10,7 +10,15 @@ import zoneinfo
 from array import array
 from typing import Any
 
-from devdata.scale.catalogue import CAMPAIGNS, HOUR, MINUTE, VARIANTS, AccountPlan, OfferPlan
+from devdata.scale.catalogue import (
+    CAMPAIGNS,
+    HOUR,
+    MINUTE,
+    SMS_SEGMENT_COST,
+    VARIANTS,
+    AccountPlan,
+    OfferPlan,
+)
 from devdata.scale.draw import CHUNK, cumulative, random_ids, total_split
 from devdata.scale.pg import copy_rows, next_id
 
@@ -90,7 +98,7 @@ class MessagesStep:
 
         columns = ("id", "account_id", "external_id", "contact_id", "sending_list_id",
                    "campaign_id", "creative_id", "channel", "body", "rewritten_body", "segments",
-                   "sent_at", "created_at")  # fmt: skip
+                   "cost", "sent_at", "created_at")  # fmt: skip
         with copy_rows(cursor, "trackly_message", columns) as write:
             for m in range(count):
                 creative = self.creatives[self.msg_creative[m]]
@@ -108,7 +116,7 @@ class MessagesStep:
                     pk, plan.account.pk, f"sm-{pk}", self.msg_contact[m],
                     self.lists[self.msg_list[m]].id, creative.campaign_id, creative.creative_id,
                     "sms", creative.body, creative.rewritten.format(*urls, ""), creative.segments,
-                    sent, sent,
+                    creative.segments * SMS_SEGMENT_COST, sent, sent,
                 ))  # fmt: skip
         self.counts["messages"] = count
 

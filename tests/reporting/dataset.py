@@ -47,7 +47,11 @@ def convert(
     when: dt.datetime,
     revenue: str,
     txn_id: str,
+    *,
+    payout: str | None = None,
+    approval: str | None = None,
 ) -> Conversion:
+    """A conversion as a postback records it (payout None: equal to the revenue)."""
     conversion, created = conversion_record(
         account=account.account,
         data=ConversionInput(
@@ -56,6 +60,8 @@ def convert(
             currency="USD",
             txn_id=txn_id,
             occurred_at=when,
+            payout=Decimal(payout) if payout is not None else None,
+            approval=approval,
         ),
         log=None,
         contact_id=message.contact_id,
@@ -102,6 +108,10 @@ def dataset_build(account: Any) -> Dataset:
     m3 Summer/U1/Open (bot detection off), offer B; a bot first (it counts), then a person.
     m4 no campaign, creative or list; a plain link with no offer; one person.
     m5 Summer/U1/Members, offer A, never clicked: a view-through conversion.
+
+    Money: t2 pays out less than its revenue; t6 (m2, offer B) awaits approval; t7 was
+    rejected, t8 reversed, t9 (view-through) awaits approval: those count in no figure but
+    pending_*. Each message has a cost (m4 none), set as the mint would have fixed it.
     """
     account.account.time_zone = "America/New_York"
     account.account.save(update_fields=["time_zone"])
@@ -134,7 +144,17 @@ def dataset_build(account: Any) -> Dataset:
 
     m = data.messages
     convert(account, m["m1"], a, at("2026-01-10 06:00"), "10.00", "t1")  # click-through
-    convert(account, m["m2"], b, at("2026-01-10 16:10"), "25.50", "t2")  # direct
+    convert(account, m["m2"], b, at("2026-01-10 16:10"), "25.50", "t2", payout="20.40")  # direct
     convert(account, m["m4"], None, at("2026-01-11 14:20"), "3.00", "t4")  # its own message
     convert(account, m["m5"], a, at("2026-01-12 20:00"), "7.25", "t5")  # view-through
+    convert(account, m["m2"], b, at("2026-01-10 16:20"), "80.00", "t6", payout="12.00",
+            approval="pending")  # fmt: skip
+    convert(account, m["m1"], a, at("2026-01-10 07:00"), "15.00", "t7", approval="rejected")
+    convert(account, m["m3"], b, at("2026-01-11 14:00"), "20.00", "t8", payout="5.00",
+            approval="reversed")  # fmt: skip
+    convert(account, m["m5"], a, at("2026-01-12 21:00"), "4.00", "t9", approval="pending")
+    costs = {"m1": "0.5000", "m2": "0.7500", "m3": "0.0079", "m5": "1.2500"}
+    for key, cost in costs.items():
+        Message.objects.filter(pk=m[key].pk).update(cost=Decimal(cost))
+        m[key].refresh_from_db()
     return data

@@ -4,8 +4,11 @@ the rollups must agree with. Written for clarity on small datasets, not for spee
 The definitions (docs/reports.md): every figure falls on the local day it happened (sends
 on sent_at, clicks on clicked_at, conversions on occurred_at); clicks and conversions belong
 to the offer of their link / conversion; a message is a send of every offer it carries
-(once in a total); the messages report lists messages sent in the range with all their
-figures, the offer filter keeping those that carry a link to the offer.
+(once in a total), and costs what it cost for each, like a send; the messages report lists
+messages sent in the range with all their figures, the offer filter keeping those that
+carry a link to the offer. Approved conversions count in conversions / revenue / payout
+(view-through ones apart), pending-approval ones credited through a click in pending_*,
+rejected and reversed ones nowhere; profit is payout - cost.
 """
 
 from __future__ import annotations
@@ -22,8 +25,26 @@ from core.models import Account, Message
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 
 COUNTS = ("sends", "raw_clicks", "bot_clicks", "unique_clicks", "conversions", "revenue",
-          "view_through_conversions", "view_through_revenue")  # fmt: skip
+          "payout", "view_through_conversions", "view_through_revenue", "view_through_payout",
+          "pending_conversions", "pending_revenue", "cost")  # fmt: skip
+MONEY = ("revenue", "payout", "view_through_revenue", "view_through_payout", "pending_revenue",
+         "cost", "profit")  # fmt: skip
 CLICKED = ("direct", "click_through")
+
+
+def conversion_figures(conv: Conversion) -> dict[str, int | Decimal]:
+    """What one conversion adds, by figure (nothing: rejected, reversed, waiting for its
+    click, unattributed)."""
+    if conv.status != "accepted":
+        return {}
+    if conv.approval == "approved" and conv.attribution_type in CLICKED:
+        return {"conversions": 1, "revenue": conv.revenue, "payout": conv.payout}
+    if conv.approval == "approved" and conv.attribution_type == "view_through":
+        return {"view_through_conversions": 1, "view_through_revenue": conv.revenue,
+                "view_through_payout": conv.payout}  # fmt: skip
+    if conv.approval == "pending" and conv.attribution_type in CLICKED:
+        return {"pending_conversions": 1, "pending_revenue": conv.revenue}
+    return {}
 
 
 @dataclass
@@ -44,8 +65,9 @@ def _events(account: Account) -> list[Event]:
             carried[link.message_id].add(link.offer_id)
     events = []
     for m in messages.values():
-        events.append(Event("sends", 1, m.sent_at.astimezone(tz).date(), m,
-                            frozenset(carried[m.pk] or {None})))  # fmt: skip
+        day, offers = m.sent_at.astimezone(tz).date(), frozenset(carried[m.pk] or {None})
+        events.append(Event("sends", 1, day, m, offers))
+        events.append(Event("cost", m.cost, day, m, offers))
     for c in MessageShortLinkClick.objects.filter(account=account).select_related("short_link"):
         day, offers = c.clicked_at.astimezone(tz).date(), frozenset({c.short_link.offer_id})
         events.append(Event("raw_clicks", 1, day, messages[c.message_id], offers))
@@ -54,22 +76,16 @@ def _events(account: Account) -> list[Event]:
     for mc in MessageClick.objects.filter(account=account):
         events.append(Event("unique_clicks", 1, mc.clicked_at.astimezone(tz).date(),
                             messages[mc.message_id], frozenset({mc.offer_id})))  # fmt: skip
-    for conv in Conversion.objects.filter(account=account, status="accepted"):
-        if conv.attribution_type in CLICKED:
-            names = ("conversions", "revenue")
-        elif conv.attribution_type == "view_through":
-            names = ("view_through_conversions", "view_through_revenue")
-        else:
-            continue
+    for conv in Conversion.objects.filter(account=account):
         day, offers = conv.occurred_at.astimezone(tz).date(), frozenset({conv.offer_id})
         message = messages.get(conv.message_id)
-        events.append(Event(names[0], 1, day, message, offers))
-        events.append(Event(names[1], conv.revenue, day, message, offers))
+        for name, value in conversion_figures(conv).items():
+            events.append(Event(name, value, day, message, offers))
     return events
 
 
 def _zero() -> dict[str, Any]:
-    return {f: Decimal(0) if "revenue" in f else 0 for f in COUNTS}
+    return {f: Decimal(0) if f in MONEY else 0 for f in COUNTS}
 
 
 def _div(a: int | Decimal, b: int | Decimal) -> str | None:
@@ -80,14 +96,23 @@ def _div(a: int | Decimal, b: int | Decimal) -> str | None:
 
 def shown(counts: dict[str, Any]) -> dict[str, Any]:
     """The figures as the API shows them."""
-    out = {f: (str(v.quantize(Decimal("0.01"), ROUND_HALF_UP)) if "revenue" in f else v)
-           for f, v in counts.items()}  # fmt: skip
+    profit = counts["payout"] - counts["cost"]
+    out = {f: (_cents(v) if f in MONEY else v) for f, v in counts.items()}
+    out["profit"] = _cents(profit)
     out["click_rate"] = _div(counts["unique_clicks"], counts["sends"])
     out["bot_pct"] = _div(counts["bot_clicks"], counts["raw_clicks"])
     out["ctcr"] = _div(counts["conversions"], counts["unique_clicks"])
-    out["epc"] = _div(counts["revenue"], counts["unique_clicks"])
+    out["epc"] = _div(counts["payout"], counts["unique_clicks"])
+    out["rpc"] = _div(counts["revenue"], counts["unique_clicks"])
     out["revenue_per_send"] = _div(counts["revenue"], counts["sends"])
+    out["cpa"] = _div(counts["cost"], counts["conversions"])
+    out["roas"] = _div(counts["revenue"], counts["cost"])
+    out["profit_per_send"] = _div(profit, counts["sends"])
     return out
+
+
+def _cents(value: Decimal) -> str:
+    return str(Decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP))
 
 
 _ATTRIBUTE = {"campaigns": "campaign_id", "creatives": "creative_id", "lists": "sending_list_id"}
@@ -160,17 +185,14 @@ def _expected_messages(
             continue
         counts = _zero()
         counts["sends"] = 1
+        counts["cost"] = m.cost
         for c in MessageShortLinkClick.objects.filter(message=m):
             counts["raw_clicks"] += 1
             counts["bot_clicks"] += int(c.is_bot)
         counts["unique_clicks"] = MessageClick.objects.filter(message=m).count()
-        for conv in Conversion.objects.filter(message=m, status="accepted"):
-            if conv.attribution_type in CLICKED:
-                counts["conversions"] += 1
-                counts["revenue"] += conv.revenue
-            elif conv.attribution_type == "view_through":
-                counts["view_through_conversions"] += 1
-                counts["view_through_revenue"] += conv.revenue
+        for conv in Conversion.objects.filter(message=m):
+            for name, value in conversion_figures(conv).items():
+                counts[name] += value
         rows[m.pk] = shown(counts)
         for f in COUNTS:
             totals[f] += counts[f]
@@ -193,7 +215,8 @@ def bot_reasons(account: Account, start: dt.date, end: dt.date) -> list[list[str
 # The trait reports: each a click's column; what a conversion with no click falls on.
 TRAIT_COLUMNS = {"devices": "device", "os": "os", "countries": "country", "variants": "variant"}
 NO_CLICK = {"devices": "other", "os": None, "countries": None, "variants": None}
-PER_SEND = ("sends", "click_rate", "revenue_per_send")
+PER_SEND = ("sends", "click_rate", "revenue_per_send", "profit_per_send")
+COST = ("cost", "profit", "cpa", "roas", "profit_per_send")
 
 
 def expected_traits(
@@ -202,8 +225,9 @@ def expected_traits(
     """(rows by key, totals) of the devices, os, countries or variants report, as the API
     shows them: each click on its own trait, a unique click on its raw click's, a
     conversion on its credited click's (no click: NO_CLICK); "" as None. A variant's sends
-    are the messages carrying a link of the offer with it; elsewhere sends and the
-    per-send figures are None. The totals are the campaigns report's."""
+    and cost are those of the messages carrying a link of the offer with it; elsewhere
+    sends, cost and the figures made of them are None. The totals are the campaigns
+    report's."""
     tz = zoneinfo.ZoneInfo(account.time_zone)
     column = TRAIT_COLUMNS[dimension]
     rows: dict[Any, dict[str, Any]] = defaultdict(_zero)
@@ -229,6 +253,7 @@ def expected_traits(
             for offer, variant in carried:
                 if keep(m.sent_at.astimezone(tz).date(), m, offer):
                     rows[variant]["sends"] += 1
+                    rows[variant]["cost"] += m.cost
     clicks = MessageShortLinkClick.objects.filter(account=account).select_related(
         "short_link", "message"
     )
@@ -239,22 +264,17 @@ def expected_traits(
     for mc in MessageClick.objects.filter(account=account).select_related("raw_click", "message"):
         if keep(mc.clicked_at.astimezone(tz).date(), mc.message, mc.offer_id):
             rows[trait(mc.raw_click)]["unique_clicks"] += 1
-    conversions = Conversion.objects.filter(account=account, status="accepted").select_related(
-        "raw_click", "message"
-    )
+    conversions = Conversion.objects.filter(account=account).select_related("raw_click", "message")
     for conv in conversions:
         if not keep(conv.occurred_at.astimezone(tz).date(), conv.message, conv.offer_id):
             continue
-        if conv.attribution_type in CLICKED:
-            key = trait(conv.raw_click)
-            rows[key]["conversions"] += 1
-            rows[key]["revenue"] += conv.revenue
-        elif conv.attribution_type == "view_through":
-            rows[NO_CLICK[dimension]]["view_through_conversions"] += 1
-            rows[NO_CLICK[dimension]]["view_through_revenue"] += conv.revenue
+        clicked = conv.attribution_type in CLICKED
+        key = trait(conv.raw_click) if clicked else NO_CLICK[dimension]
+        for name, value in conversion_figures(conv).items():
+            rows[key][name] += value
     _, totals = expected(account, "campaigns", filters)
     shown_rows = {k: shown(v) for k, v in rows.items()}
     if dimension != "variants":
-        shown_rows = {k: {**v, **dict.fromkeys(PER_SEND)} for k, v in shown_rows.items()}
-        totals = {**totals, **dict.fromkeys(PER_SEND)}
+        shown_rows = {k: {**v, **dict.fromkeys((*PER_SEND, *COST))} for k, v in shown_rows.items()}
+        totals = {**totals, **dict.fromkeys((*PER_SEND, *COST))}
     return shown_rows, totals

@@ -23,8 +23,9 @@ from tests.reporting.dataset import Dataset, at, convert, dataset_build
 from tests.reporting.reference import expected, expected_traits
 
 FIGURES = ("sends", "raw_clicks", "bot_clicks", "unique_clicks", "conversions", "revenue",
-           "view_through_conversions", "view_through_revenue", "click_rate", "bot_pct", "ctcr",
-           "epc", "revenue_per_send")  # fmt: skip
+           "payout", "view_through_conversions", "view_through_revenue", "view_through_payout",
+           "pending_conversions", "pending_revenue", "cost", "profit", "click_rate", "bot_pct",
+           "ctcr", "epc", "rpc", "revenue_per_send", "cpa", "roas", "profit_per_send")  # fmt: skip
 
 
 def build() -> None:
@@ -99,10 +100,20 @@ def test_every_metric_of_every_dimension_matches_the_raw_rows(owner: Any) -> Non
     assert totals["unique_clicks"] == 4  # m1, m2 (its first person), m3 (the bot: list off), m4
     assert (totals["conversions"], totals["revenue"]) == (3, "38.50")
     assert (totals["view_through_conversions"], totals["view_through_revenue"]) == (1, "7.25")
-    assert totals["click_rate"] == "0.8000" and totals["epc"] == "9.6250"
+    assert totals["click_rate"] == "0.8000"
+    # Payout per unique click (t2 pays 20.40 of its 25.50); rpc is revenue per click.
+    assert (totals["payout"], totals["epc"], totals["rpc"]) == ("33.40", "8.3500", "9.6250")
+    # t6 awaits approval (t9 too, but view-through); t7 rejected and t8 reversed: nowhere.
+    assert (totals["pending_conversions"], totals["pending_revenue"]) == (1, "80.00")
+    money = (totals["view_through_payout"], totals["cost"], totals["profit"])
+    assert money == ("7.25", "2.51", "30.89")
+    ratios = (totals["cpa"], totals["roas"], totals["profit_per_send"])
+    assert ratios == ("0.8360", "15.3515", "6.1784")
     offers = fetch_all(owner, "offers")["rows"]
     a, b = data.offers["A"].pk, data.offers["B"].pk
     assert (offers[a]["sends"], offers[b]["sends"], offers[None]["sends"]) == (3, 2, 1)
+    # A message costs what it cost for each offer it carries (m2 for both).
+    assert (offers[a]["cost"], offers[b]["cost"], offers[None]["cost"]) == ("2.50", "0.76", "0.00")
     assert offers[a]["label"] == "Offer A" and offers[None]["label"] == "No offer"
     campaigns = fetch_all(owner, "campaigns")["rows"]
     assert campaigns[data.messages["m1"].campaign_id]["label"] == "Spring"

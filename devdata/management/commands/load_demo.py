@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from attribution.bot_checks import clicks_judge_pending
@@ -33,6 +34,7 @@ from core.models import (
     Account,
     InterstitialTemplate,
     Membership,
+    Message,
     Offer,
     SendingList,
     TrackingDomain,
@@ -45,8 +47,11 @@ from devdata.demo import (
     DEMO_PASSWORD,
     DEMO_USER,
     LIST_CONTACTS,
+    PAYOUT_SHARES,
     PEOPLE,
     SCANNERS,
+    SMS_SEGMENT_COST,
+    approval_of,
 )
 from devdata.demo import person_ip as demo_person_ip
 from links import ids
@@ -108,7 +113,11 @@ class Command(BaseCommand):
     @transaction.atomic
     def _create(self, port: int, message_count: int, now: dt.datetime) -> Account:
         rng = random.Random(20261124)  # noqa: S311 - demo data, not secrets
-        account = Account(name=DEMO_ACCOUNT, time_zone="America/New_York")
+        account = Account(
+            name=DEMO_ACCOUNT,
+            time_zone="America/New_York",
+            sms_segment_cost=Decimal(SMS_SEGMENT_COST),
+        )
         self._postback_token = account.rotate_postback_token()
         account.save()
         TrackingDomain.objects.create(
@@ -169,6 +178,10 @@ class Command(BaseCommand):
         items = self._blasts(account, offers, rng, now, scale=message_count / 3000)
         for start in range(0, len(items), 1000):
             messages_mint(account=account, items=items[start : start + 1000])
+        # What each message cost: its segments at the account's rate (as the mint fixes it).
+        Message.objects.filter(account=account, cost=0, segments__isnull=False).update(
+            cost=F("segments") * Decimal(SMS_SEGMENT_COST)
+        )
         self._clicks_and_conversions(account, rng, now)
         # What runs in the background of a live deployment: the behavioural bot checks
         # (delivery scans, one IP fanning out) and the campaign click-rate check.
@@ -291,9 +304,16 @@ class Command(BaseCommand):
         """A network's /conv postback: logged (its token redacted, as the log keeps it),
         recorded, sometimes retried (a duplicate)."""
         params = {"click_id": click_id, "token": REDACTED, "txn_id": f"demo-{link.link_id}"}
+        payout = None
         if revenue is not None:
             params["revenue"] = str(revenue)
+            share = PAYOUT_SHARES.get(link.offer.name)
+            if share is not None:
+                payout = (revenue * Decimal(share)).quantize(Decimal("0.01"))
+                params["payout"] = str(payout)
         self._postbacks += 1
+        approval = approval_of(self._postbacks)
+        params["status"] = approval
         for attempt in range(2 if self._postbacks % 5 == 1 else 1):  # networks retry
             log = postback_log_open(
                 account_id=account.pk, endpoint="conv", method="GET", host=DEMO_HOST,
@@ -308,7 +328,7 @@ class Command(BaseCommand):
                 message_id=link.message_id, reported_click_id=click_id,
                 data=ConversionInput(
                     event="purchase", revenue=revenue, currency="USD",
-                    txn_id=params["txn_id"], occurred_at=at,
+                    txn_id=params["txn_id"], occurred_at=at, payout=payout, approval=approval,
                 ),
             )  # fmt: skip
             outcome = PostbackLog.Outcome.ACCEPTED if created else PostbackLog.Outcome.DUPLICATE
