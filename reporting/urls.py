@@ -8,6 +8,7 @@ from reporting import (
     access_views,
     audience_views,
     automation_views,
+    conversion_views,
     pages,
     report_views,
     views,
@@ -122,5 +123,15 @@ urlpatterns = [
         "<int:account_id>/members/<int:membership_id>/remove/",
         access_views.member_remove,
         name="dashboard-member-remove",
+    ),
+    path(
+        "<int:account_id>/conversions/<int:conversion_id>/",
+        conversion_views.conversion_detail,
+        name="dashboard-conversion",
+    ),
+    path(
+        "<int:account_id>/conversions/<int:conversion_id>/change/",
+        conversion_views.conversion_change,
+        name="dashboard-conversion-change",
     ),
 ]
