@@ -91,8 +91,8 @@ class AdjustmentAmountOut(serializers.Serializer):
 
 
 class AdjustmentApprovalOut(serializers.Serializer):
-    before = serializers.ChoiceField(choices=Conversion.Approval.values)
-    after = serializers.ChoiceField(choices=Conversion.Approval.values)
+    before = serializers.CharField(help_text="approved, pending, rejected or reversed")
+    after = serializers.CharField(help_text="approved, pending, rejected or reversed")
 
 
 class AdjustmentOut(serializers.Serializer):
