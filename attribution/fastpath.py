@@ -6,9 +6,10 @@ took eight statements and about 4 ms of Python; here it is one INSERT for the lo
 first, so nothing is lost) and one statement that finds the link, the credited click, the
 message's campaign and creative, inserts the conversion and closes the log.
 
-Only the credited case is decided here. When the statement inserts nothing (no such click
-or link yet, a duplicate, no qualifying click: unattributed, bot-only or view-through;
-revenue above the offer's cap) the caller falls back to `services.conversion_record`. Both
+Only the credited case of a new conversion is decided here. When the statement inserts
+nothing (no such click or link yet, a stored (txn_id, event): a duplicate or an update, no
+qualifying click: unattributed, bot-only or view-through; revenue or payout above the
+offer's cap) the caller falls back to `services.conversion_postback`. Both
 run the rule's SQL from attribution.rules (the credited click, the window, direct or
 click-through); tests check that both credit the same click
 (tests/attribution/test_fastpath.py) and follow a swapped rule
@@ -55,10 +56,12 @@ WITH src AS (
     JOIN trackly_account a ON a.id = l.account_id
     LEFT JOIN trackly_offer o ON o.id = l.offer_id
     WHERE {where}
-      -- Above the offer's cap (Offer.revenue_within_cap) nothing is recorded here: the
-      -- full path answers it (400).
+      -- Revenue or payout above the offer's cap (Offer.revenue_within_cap): nothing is
+      -- recorded here, the full path answers it (400 naming the field).
       AND (%(revenue)s::numeric IS NULL OR o.revenue_cap IS NULL
            OR %(revenue)s::numeric <= o.revenue_cap)
+      AND (%(payout)s::numeric IS NULL OR o.revenue_cap IS NULL
+           OR %(payout)s::numeric <= o.revenue_cap)
 ),
 credited AS (
     SELECT mc.id, mc.raw_click_id AS click_pk, mc.clicked_at, mc.message_id,

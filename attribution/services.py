@@ -1,4 +1,5 @@
-"""Conversions: log the postback, deduplicate, attribute, answer."""
+"""Conversions: log the postback, deduplicate, attribute, answer; a postback naming a
+stored (txn_id, event) updates that conversion (through attribution.adjustments)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from attribution import fastpath
+from attribution.adjustments import AdjustmentInvalid, Change, Origin, conversion_adjust
 from attribution.answer import attribution_answer, log_close_sql, log_closed
 from attribution.fraud import conversion_injection_check
-from attribution.models import Conversion, PostbackLog
+from attribution.models import Conversion, ConversionAdjustment, PostbackLog
 from attribution.postback_input import ConversionInput, PostbackInvalid, amounts_filled
 from attribution.rules import Attribution, attribution_find
 from core import bounds
@@ -89,14 +91,12 @@ def conversion_record(
     pending: bool = False,
 ) -> tuple[Conversion, bool]:
     """Store one conversion, attributed. Returns (conversion, created); created is False
-    for a duplicate (same account, txn_id and event), which changes nothing. Revenue above
-    the offer's cap raises PostbackInvalid (a 400 naming `revenue`)."""
-    if (
-        data.revenue is not None
-        and offer is not None
-        and not offer.revenue_within_cap(data.revenue)
-    ):
-        raise PostbackInvalid("revenue", REVENUE_ABOVE_CAP)
+    for a duplicate (same account, txn_id and event), which changes nothing here. Revenue
+    or payout above the offer's cap raises PostbackInvalid (a 400 naming the field)."""
+    for field in ("revenue", "payout"):
+        amount = getattr(data, field)
+        if amount is not None and offer is not None and not offer.revenue_within_cap(amount):
+            raise PostbackInvalid(field, REVENUE_ABOVE_CAP)
     if data.txn_id:
         existing = Conversion.objects.filter(
             account=account, txn_id=data.txn_id, event=data.event
@@ -150,6 +150,57 @@ def conversion_record(
     if conversion.message_click is not None:
         conversion_injection_check(conversion)
     return conversion, True
+
+
+def conversion_postback(
+    *, account: Account, data: ConversionInput, log: PostbackLog, may_update: bool, **found: Any
+) -> tuple[Conversion, str]:
+    """A postback's conversion (conversion_record's arguments in `found`) and its outcome:
+    accepted, pending, or for a stored (txn_id, event) updated (when `may_update` and it
+    changed something) else duplicate."""
+    conversion, created = conversion_record(account=account, data=data, log=log, **found)
+    if created:
+        return conversion, "pending" if conversion.status == Conversion.Status.PENDING else (
+            "accepted"
+        )
+    if may_update and conversion_postback_update(conversion, data, log) is not None:
+        return conversion, "updated"
+    return conversion, "duplicate"
+
+
+# What a postback's names for the figures are (attribution.adjustments names `approval`).
+_POSTBACK_FIELDS = {"approval": "status", "revenue": "revenue", "payout": "payout"}
+
+
+def conversion_postback_update(
+    conversion: Conversion, data: ConversionInput, log: PostbackLog
+) -> ConversionAdjustment | None:
+    """Apply what a repeated postback sent (its status, its amounts as new totals; only
+    what it sent: one amount does not stand for the other here) to the stored
+    `conversion`, updated in place. None when nothing changed (a retry: a duplicate)."""
+    change = Change(approval=data.approval, revenue=data.revenue, payout=data.payout)
+    if change == Change():
+        return None
+    try:
+        adjustment = conversion_adjust(
+            conversion.pk,
+            change,
+            Origin(source=ConversionAdjustment.Source.POSTBACK, postback_log_id=log.pk),
+        )
+    except AdjustmentInvalid as exc:
+        raise PostbackInvalid(_POSTBACK_FIELDS[exc.field], exc.message) from exc
+    if adjustment is None:
+        return None
+    if data.revenue is not None or data.payout is not None:
+        # Reported now: a conversion still waiting for its click keeps these amounts
+        # rather than the offer's default payout when the click is found.
+        Conversion.objects.filter(pk=conversion.pk, revenue_reported=False).update(
+            revenue_reported=True
+        )
+    conversion.approval = adjustment.approval_after
+    conversion.revenue = adjustment.revenue_after
+    conversion.payout = adjustment.payout_after
+    return adjustment
 
 
 def conversion_attribution(
@@ -226,16 +277,19 @@ def _pending_settle(
         conversion.reported_link = click.short_link
         if offer is not None and not conversion.revenue_reported:
             conversion.revenue = conversion.payout = offer.default_payout
-        if (
-            offer is not None
+        above_cap = [
+            field
+            for field in ("revenue", "payout")
+            if offer is not None
             and conversion.revenue_reported
-            and not offer.revenue_within_cap(conversion.revenue)
-        ):
+            and not offer.revenue_within_cap(getattr(conversion, field))
+        ]
+        if above_cap:
             # Answered 202 before its offer, and so its cap, was known: kept, never credited.
             conversion.attribution_type = Conversion.AttributionType.NONE
             conversion.unattributed_reason = (
-                f"revenue {conversion.revenue} is above the offer's revenue cap "
-                f"({offer.revenue_cap})"
+                f"{above_cap[0]} {getattr(conversion, above_cap[0])} is above the offer's "
+                f"revenue cap ({offer.revenue_cap})"
             )
         else:
             attribution_apply(

@@ -1,7 +1,8 @@
 """Postback endpoints on tracking domains: /conv, /conv/offer, /pixel/<link_id>.gif.
 
 Every request is logged first (its secrets redacted, attribution.redaction); then its
-credential checked, parsed, deduplicated and attributed. /conv proves itself with the
+credential checked, parsed, deduplicated and attributed; one naming a stored (txn_id,
+event) updates that conversion (services.conversion_postback). /conv proves itself with the
 account's postback token (`token`) when the account requires one, /conv/offer with the
 offer's secret; the pixel, which sits in public page source, with nothing, so under the
 account's requirement it reports no figures of its own. Bad input is a 400 naming the
@@ -27,7 +28,7 @@ from attribution.models import PostbackLog
 from attribution.services import (
     ConversionInput,
     contact_find,
-    conversion_record,
+    conversion_postback,
     conversion_result,
     postback_log_close,
     postback_log_open,
@@ -104,11 +105,14 @@ def _open_log(
 
 
 def _input(params: dict[str, str], account: Account | None) -> ConversionInput:
-    """The postback's figures; with no account, currency "" stands for the account's."""
-    revenue = params.get("revenue")
+    """The postback's figures; with no account, currency "" stands for the account's. An
+    amount or status it does not send is None (a new conversion: postback_input's
+    defaults; an update: left as stored)."""
     return ConversionInput(
         event=parse.parse_event(params.get("event")),
-        revenue=None if revenue is None or not revenue.strip() else parse.parse_revenue(revenue, 0),
+        revenue=parse.parse_optional_amount("revenue", params.get("revenue")),
+        payout=parse.parse_optional_amount("payout", params.get("payout")),
+        approval=parse.parse_approval(params.get("status")),
         currency=parse.parse_currency(params.get("currency"), account.currency if account else ""),
         txn_id=parse.parse_txn_id(params.get("txn_id")),
         occurred_at=parse.parse_ts(params.get("ts"), timezone.now()),
@@ -168,12 +172,9 @@ def _handle(
     return response
 
 
-def _answer(conversion: Any, created: bool) -> tuple[int, dict[str, Any]]:
-    if not created:
-        return 200, conversion_result(conversion, "duplicate")
-    if conversion.status == conversion.Status.PENDING:
-        return 202, conversion_result(conversion, "pending")
-    return 200, conversion_result(conversion, "accepted")
+def _answer(conversion: Any, outcome: str) -> tuple[int, dict[str, Any]]:
+    """outcome: services.conversion_postback's (accepted, pending, updated, duplicate)."""
+    return (202 if outcome == "pending" else 200), conversion_result(conversion, outcome)
 
 
 def _link(account: Account, link_id: str) -> MessageShortLink:
@@ -207,15 +208,16 @@ def _pixel(
 ) -> tuple[int, dict[str, Any]]:
     # The pixel sits in the advertiser's page source, where anyone can read it: it never
     # takes the token. Under the account's requirement it is trusted with nothing but which
-    # link converted: its figures are the offer's defaults (postback_input.without_money). As
-    # every postback, it never changes a stored conversion: a repeat is a duplicate.
+    # link converted: its figures are the offer's defaults (postback_input.without_money),
+    # and it never changes a stored conversion (anyone could reject a sale): a repeat of
+    # its (txn_id, event) is a duplicate.
     if domain.require_postback_token:
-        params = parse.without_money(params)
+        return _credit(parse.without_money(params), domain, log, may_update=False)
     return _credit(params, domain, log)
 
 
 def _credit(
-    params: dict[str, str], domain: DomainInfo, log: PostbackLog
+    params: dict[str, str], domain: DomainInfo, log: PostbackLog, *, may_update: bool = True
 ) -> tuple[int, dict[str, Any]]:
     click_id = (params.get("click_id") or "").strip()
     link_id = (params.get("link_id") or "").strip()
@@ -248,19 +250,18 @@ def _credit(
         )
         if click is None:
             # Well-formed but not stored yet: the click may still be on its way in.
-            conversion, created = conversion_record(
-                account=account, data=data, log=log, contact_id=None, offer=None,
-                reported_click_id=click_id, pending=True,
-            )  # fmt: skip
-            return _answer(conversion, created)
+            return _answer(*conversion_postback(
+                account=account, data=data, log=log, may_update=may_update, contact_id=None,
+                offer=None, reported_click_id=click_id, pending=True,
+            ))  # fmt: skip
         link = click.short_link
     else:
         link = _link(account, link_id)
-    conversion, created = conversion_record(
-        account=account, data=data, log=log, contact_id=link.contact_id, offer=link.offer,
-        reported_click_id=click_id, reported_link=link, message_id=link.message_id,
-    )  # fmt: skip
-    return _answer(conversion, created)
+    return _answer(*conversion_postback(
+        account=account, data=data, log=log, may_update=may_update, contact_id=link.contact_id,
+        offer=link.offer, reported_click_id=click_id, reported_link=link,
+        message_id=link.message_id,
+    ))  # fmt: skip
 
 
 def _conv_offer(
@@ -282,10 +283,16 @@ def _conv_offer(
     contact = contact_find(account, contact_ref) if contact_ref else None
     if contact_ref and contact is None:
         raise Reject(404, "contact", f"unknown contact {contact_ref[:60]!r}")
-    conversion, created = conversion_record(
-        account=account, data=data, log=log, contact_id=contact.pk if contact else None, offer=offer
+    return _answer(
+        *conversion_postback(
+            account=account,
+            data=data,
+            log=log,
+            may_update=True,
+            contact_id=contact.pk if contact else None,
+            offer=offer,
+        )
     )
-    return _answer(conversion, created)
 
 
 def conv(request: HttpRequest, domain: DomainInfo) -> HttpResponse:

@@ -20,12 +20,14 @@ from core.events import events_batch, events_sequence
 from core.models import EventCursor
 
 CONSUMER = "audiences"
-# The events whose facts a rule reads: counted clicks (and their revocation) and conversions.
+# The events whose facts a rule reads: counted clicks (and their revocation) and conversions
+# (recorded, re-credited, or updated: an approval change changes `converted`).
 FACT_EVENTS = (
     "message.clicked",
     "message.click_revoked",
     "conversion.recorded",
     "conversion.reattributed",
+    "conversion.updated",
 )
 BATCH_EVENTS = 5000
 # A run of the consumer stops after this many batches (the next run, a second later, goes on).

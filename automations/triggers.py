@@ -1,5 +1,10 @@
 """The automations' consumer of the event log: each trigger event schedules a run of every
-enabled automation of its account that it matches, due after the automation's delay."""
+enabled automation of its account that it matches, due after the automation's delay.
+
+A conversion trigger fires once, when its conversion is approved: on the conversion.recorded
+of an approved one, or on the conversion.updated that approves it (previous approval not
+approved, now approved), read here as that conversion's conversion.recorded (the same
+AutomationRun key, so never twice)."""
 
 from __future__ import annotations
 
@@ -8,8 +13,15 @@ import logging
 
 from django.db.models import Q
 
+from attribution.models import Conversion
 from automations.models import Automation, AutomationRun
-from automations.rules import TRIGGER_EVENTS, ref_id, trigger_key, trigger_matches
+from automations.rules import (
+    CONVERSION_RECORDED,
+    TRIGGER_EVENTS,
+    ref_id,
+    trigger_key,
+    trigger_matches,
+)
 from core.events import events_batch, events_sequence
 from core.models import Contact, Event
 from links.bots import INTERNAL_REASON
@@ -19,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 CONSUMER = "automations"
 BATCH = 1000
+CONVERSION_UPDATED = "conversion.updated"
+# What the consumer reads: the triggers' events, and the updates that approve a conversion.
+READ_EVENTS = (*TRIGGER_EVENTS, CONVERSION_UPDATED)
 
 
 def automations_consume(*, limit: int = BATCH) -> int:
@@ -27,7 +42,7 @@ def automations_consume(*, limit: int = BATCH) -> int:
     they were skipped). Exactly once: the runs and the cursor's move commit
     together (core.events.events_batch)."""
     events_sequence()
-    with events_batch(CONSUMER, types=TRIGGER_EVENTS, limit=limit) as events:
+    with events_batch(CONSUMER, types=READ_EVENTS, limit=limit) as events:
         runs = _runs_for(events)
         if not runs:
             return 0
@@ -38,7 +53,23 @@ def automations_consume(*, limit: int = BATCH) -> int:
         return len(runs)
 
 
+def trigger_type(event: Event) -> str | None:
+    """The trigger event an event is read as: its own type, conversion.recorded for the
+    conversion.updated that approved its conversion, None for any other update."""
+    if event.type != CONVERSION_UPDATED:
+        return event.type
+    conversion = event.data.get("conversion") or {}
+    previous = event.data.get("previous") or {}
+    status = conversion.get("status")
+    became_approved = Conversion.approved_values(
+        status, conversion.get("approval")
+    ) and not Conversion.approved_values(status, previous.get("approval"))
+    return CONVERSION_RECORDED if became_approved else None
+
+
 def _runs_for(events: list[Event]) -> list[AutomationRun]:
+    read_as = {event.pk: trigger_type(event) for event in events}
+    events = [event for event in events if read_as[event.pk] is not None]
     if not events:
         return []
     # One query for the matching: every enabled automation of the batch's accounts.
@@ -55,7 +86,7 @@ def _runs_for(events: list[Event]) -> list[AutomationRun]:
         (event, automation)
         for event in events
         for automation in automations.get(event.account_id, ())
-        if trigger_matches(automation.trigger, event.type, event.data)
+        if trigger_matches(automation.trigger, read_as[event.pk], event.data)
     ]
     if not candidates:
         return []
@@ -74,7 +105,8 @@ def _runs_for(events: list[Event]) -> list[AutomationRun]:
     )
     runs = []
     for event, automation in candidates:
-        key = trigger_key(event.type, event.data, event.sequence)
+        event_type = read_as[event.pk]
+        key = trigger_key(event_type, event.data, event.sequence)
         contact_id = ref_id(event.data, "contact")
         if key is None or contact_id is None or contact_id in testers:
             continue
@@ -86,11 +118,11 @@ def _runs_for(events: list[Event]) -> list[AutomationRun]:
                 contact_id=contact_id,
                 message_id=ref_id(event.data, "message"),
                 conversion_id=ref_id(event.data, "conversion")
-                if event.type == "conversion.recorded"
+                if event_type == CONVERSION_RECORDED
                 else None,
                 audience_id=ref_id(event.data, "audience"),
                 trigger_key=key,
-                trigger_event=event.type,
+                trigger_event=event_type,
                 trigger_sequence=event.sequence,
                 due_at=event.occurred_at + dt.timedelta(seconds=automation.delay_seconds),
             )

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from attribution.models import Conversion
 from core import bounds
 from core.authentication import account_of
 from core.models import ApiScope, Contact, Message
@@ -84,6 +85,7 @@ _FILTERS = [
         ("message", "message id"),
         ("contact", "contact id"),
         ("status", "accepted | pending"),
+        ("approval", "approved | pending | rejected | reversed"),
         ("attribution", "direct | click_through | view_through | offer | none"),
         ("event", "event name"),
     ]
@@ -112,6 +114,12 @@ class ConversionList(APIView):
                 return Response(
                     {"detail": "Invalid filter.", "errors": {field: ["Must be an id."]}}, status=400
                 )
+        approval = params.get("approval")
+        if approval and approval not in Conversion.Approval.values:
+            message = f"Must be one of {', '.join(Conversion.Approval.values)}."
+            return Response(
+                {"detail": "Invalid filter.", "errors": {"approval": [message]}}, status=400
+            )
         account = account_of(request)
         try:
             start, end = report_params.days_parse(params, today=report_params.local_today(account))

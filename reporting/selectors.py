@@ -47,9 +47,9 @@ def message_conversion_summary(message: Message) -> dict[str, Any]:
 # Conversions are read as values, not models: an export of a busy account makes no model
 # instance per row. The names are joined only for the dashboard, which shows them.
 CONVERSION_VALUES = (
-    "id", "event", "txn_id", "revenue", "currency", "occurred_at", "received_at", "status",
-    "attribution_type", "unattributed_reason", "message_id", "contact_id", "offer_id",
-    "campaign_id", "creative_id",
+    "id", "event", "txn_id", "approval", "revenue", "payout", "currency", "occurred_at",
+    "received_at", "status", "attribution_type", "unattributed_reason", "message_id",
+    "contact_id", "offer_id", "campaign_id", "creative_id",
 )  # fmt: skip
 CONVERSION_NAMES = ("offer__name", "campaign__name")
 
@@ -78,6 +78,7 @@ def conversions_for(
         "message": "message_id",
         "contact": "contact_id",
         "status": "status",
+        "approval": "approval",
         "attribution": "attribution_type",
         "event": "event",
     }
@@ -95,7 +96,9 @@ def conversion_row(values: Mapping[str, Any]) -> dict[str, Any]:
         "id": values["id"],
         "event": values["event"],
         "txn_id": values["txn_id"],
+        "approval": values["approval"],
         "revenue": values["revenue"],
+        "payout": values["payout"],
         "currency": values["currency"],
         "occurred_at": values["occurred_at"],
         "received_at": values["received_at"],
@@ -119,6 +122,7 @@ def conversion_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         **row,
         "revenue": money(row["revenue"]),
+        "payout": money(row["payout"]),
         "occurred_at": iso(row["occurred_at"]),
         "received_at": iso(row["received_at"]),
     }

@@ -9,6 +9,7 @@ from reporting import (
     audience_views,
     automation_views,
     campaign_views,
+    conversion_views,
     pages,
     reconciliation_views,
     report_views,
@@ -160,5 +161,15 @@ urlpatterns = [
         "<int:account_id>/reconciliations/<int:reconciliation_id>/restate/",
         reconciliation_views.reconciliation_restate,
         name="dashboard-reconciliation-restate",
+    ),
+    path(
+        "<int:account_id>/conversions/<int:conversion_id>/",
+        conversion_views.conversion_detail,
+        name="dashboard-conversion",
+    ),
+    path(
+        "<int:account_id>/conversions/<int:conversion_id>/change/",
+        conversion_views.conversion_change,
+        name="dashboard-conversion-change",
     ),
 ]

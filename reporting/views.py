@@ -4,17 +4,22 @@ reporting.report_views, the access pages in reporting.access_views."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
 
+from attribution.models import Conversion
 from audiences.labels import contact_labels
 from core.models import Account, Contact, Message
 from links.selectors import message_click_summary
 from reporting import dashboard, reports, selectors
+from reporting.conversion_views import conversion_url_of
 from reporting.dashboard import DateRange, account_tz
 from reporting.pages import AccountUrls, account_page, page
 from reporting.report_views import METRIC_COLUMNS, figures_of, report_filters
 from reporting.tables import (
+    BadParam,
     Column,
     Sort,
     orm_table,
@@ -23,10 +28,12 @@ from reporting.tables import (
 )
 
 CONVERSION_COLUMNS = (
-    Column("occurred_at", "Time", "datetime"),
+    Column("occurred_at", "Time", "datetime", link="conversion_url"),
     Column("event", "Event"),
     Column("txn_id", "Transaction"),
+    Column("approval", "Approval"),
     Column("revenue", "Revenue", "money"),
+    Column("payout", "Payout", "money"),
     Column("currency", "Currency"),
     Column("status", "Status"),
     Column("attribution_type", "Attribution"),
@@ -45,10 +52,22 @@ CONVERSION_ORDER = {
 }
 
 
+def _approval_filter(request: HttpRequest) -> tuple[dict[str, str], dict[str, Any]]:
+    """?approval= (a bad value: the 400 page naming it) and the filter form's choice."""
+    approval = request.GET.get("approval", "")
+    if approval and approval not in Conversion.Approval.values:
+        raise BadParam("approval", f"Must be one of {', '.join(Conversion.Approval.values)}.")
+    options = [(value, label, value == approval) for value, label in Conversion.Approval.choices]
+    choice = {"param": "approval", "label": "Approval", "options": options}
+    return ({"approval": approval} if approval else {}), choice
+
+
 @account_page
 def conversions(request: HttpRequest, account: Account) -> HttpResponseBase:
     dates = DateRange.parse(request.GET, account)
     urls = AccountUrls(account)
+    conversion_url = conversion_url_of(account)
+    filters, choice = _approval_filter(request)
     table = orm_table(
         request,
         account_tz(account),
@@ -56,16 +75,19 @@ def conversions(request: HttpRequest, account: Account) -> HttpResponseBase:
         columns=CONVERSION_COLUMNS,
         default=Sort("occurred_at", descending=True),
         queryset=selectors.conversions_for(
-            account, {}, start=dates.start, end=dates.end, names=True
+            account, filters, start=dates.start, end=dates.end, names=True
         ),
-        row=lambda c: urls.of(selectors.conversion_row(c)),
+        row=lambda c: {
+            **urls.of(selectors.conversion_row(c)),
+            "conversion_url": conversion_url(c["id"]),
+        },
         order_fields=CONVERSION_ORDER,
     )
     if isinstance(table, HttpResponseBase):
         return table
     return page(
         request, account, "reporting/table_page.html", "conversions",
-        title="Conversions", dates=dates, table=table,
+        title="Conversions", dates=dates, table=table, choices=[choice],
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from attribution import api as attribution_api
 from attribution import reconciliation_api
 from audiences import api as audiences_api
 from automations import api as automations_api
@@ -94,6 +95,11 @@ api_v1 = [
         name="api-docs",
     ),
     *router.urls,
+    re_path(
+        r"^conversions/(?P<pk>[0-9]+)/?$",
+        attribution_api.ConversionDetail.as_view(),
+        name="conversion",
+    ),
     # Anything else under /api/v1/ is a JSON 404, like the API's other refusals.
     re_path(r"^[\s\S]*$", api_errors.not_found),  # newlines too
 ]

@@ -1,4 +1,5 @@
-"""docs/webhooks.md's verification by hand agrees with the standardwebhooks package."""
+"""docs/webhooks.md's verification by hand agrees with the standardwebhooks package, and
+the docs name every event type there is."""
 
 from __future__ import annotations
 
@@ -9,9 +10,18 @@ from pathlib import Path
 
 from standardwebhooks.webhooks import Webhook
 
+from core.events import EVENT_TYPES, SUBSCRIBABLE
 from webhooks.services import secret_new
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOC = (DOCS / "webhooks.md").read_text()
+
+
+def test_the_docs_list_every_event_type() -> None:
+    subscribable = DOC.split("- `events`:")[1].split("- `description`")[0]
+    assert [t for t in SUBSCRIBABLE if f"`{t}`" not in subscribable] == []
+    events = (DOCS / "events.md").read_text()
+    assert [t for t in EVENT_TYPES if f"### `{t}`" not in events] == []
 
 
 def test_the_documented_check_accepts_standard_signatures_and_refuses_the_rest() -> None:
