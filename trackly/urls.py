@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from attribution import import_api
 from audiences import api as audiences_api
 from automations import api as automations_api
 from core import api as core_api
@@ -52,6 +53,16 @@ api_v1 = [
     re_path(r"^messages/bulk/?$", links_api.MessageBulkCreate.as_view(), name="messages-bulk"),
     re_path(r"^messages/(?P<pk>[0-9]+)/?$", reporting_api.MessageDetail.as_view(), name="message"),
     re_path(r"^conversions/?$", reporting_api.ConversionList.as_view(), name="conversions"),
+    re_path(
+        r"^conversions/import/?$",
+        import_api.ConversionImportCreate.as_view(),
+        name="conversions-import",
+    ),
+    re_path(
+        r"^conversions/imports/(?P<pk>[0-9]+)/?$",
+        import_api.ConversionImportDetail.as_view(),
+        name="conversions-import-detail",
+    ),
     re_path(r"^contacts/(?P<pk>[0-9]+)/journey/?$", reporting_api.ContactJourney.as_view()),
     re_path(r"^contacts/(?P<pk>[0-9]+)/?$", audiences_api.ContactDetail.as_view(), name="contact"),
     re_path(r"^contacts/(?P<pk>[0-9]+)/labels/?$", audiences_api.ContactLabels.as_view()),
