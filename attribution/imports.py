@@ -184,12 +184,6 @@ def _row_parse(row: Row, now: dt.datetime) -> None:
         raise parse.PostbackInvalid("click_id", "must be 16 letters or digits")
     if row.link_id and not ids.is_link_id(row.link_id):
         raise parse.PostbackInvalid("link_id", "must be 7 letters or digits")
-    if row.contact and row.offer_id is None:
-        raise parse.PostbackInvalid("offer", "is required with contact")
-    if not named and row.offer_id is None:
-        raise parse.PostbackInvalid(
-            "click_id", "give click_id, link_id or contact (with offer), or offer alone"
-        )
     row.revenue = parse.parse_optional_amount("revenue", cells.get("revenue"))
     row.payout = parse.parse_optional_amount("payout", cells.get("payout"))
     row.approval = parse.parse_approval(cells.get("status"), "status")
@@ -271,6 +265,13 @@ def _new_rows_resolve(account: Account, rows: list[Row], now: dt.datetime) -> No
     offers |= Offer.objects.filter(pk__in=linked_offers - set(offers) - {None}).in_bulk()
 
     for row in rows:
+        # What a new conversion must name (a stored one's update needs only its key).
+        if row.contact and row.offer_id is None:
+            row.reject("offer: is required with contact")
+            continue
+        if not (row.click_id or row.link_id or row.contact or row.offer_id is not None):
+            row.reject("click_id: give click_id, link_id or contact (with offer), or offer alone")
+            continue
         if row.offer_id is not None and row.offer_id not in offers:
             row.reject(f"offer: unknown offer {row.offer_id}")
             continue
