@@ -559,7 +559,9 @@ def _logs_insert(
                 "endpoint": ENDPOINT,
                 "now": now,
                 "ids": log_ids,
-                "queries": [urlencode(r.cells)[:cap] for r in rows],
+                "queries": [
+                    urlencode([(k, v) for k, v in r.cells.items() if v])[:cap] for r in rows
+                ],
                 "outcomes": [r.outcome for r in rows],
                 "reasons": [reason(r) for r in rows],
             },
