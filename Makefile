@@ -96,6 +96,11 @@ bench-postbacks: dev-deps
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || sudo apt-get install -y -q wrk)
 	$(PY) bench/postbacks.py
 
+# A 100,000-row CSV conversion import, three times (fills trackly_bench_imports once).
+.PHONY: bench-imports
+bench-imports: dev-deps
+	$(PY) bench/imports.py $(BENCH_ARGS)
+
 # Report API and dashboard pages at 10M raw clicks: fills the database the first time
 # (minutes), reuses it afterwards. BENCH_ARGS="--refill", "--clicks 100000 ...", see the script.
 .PHONY: bench-reports

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from attribution.conversion_events import RELATED, conversion_data
@@ -168,13 +168,38 @@ def _batch_adjust(
         updated.append(conversion)
     if not updated:
         return []
-    Conversion.objects.bulk_update(updated, ["approval", "revenue", "payout"])
+    _figures_save(updated)
     ConversionAdjustment.objects.bulk_create(adjustments)
     for conversion, adjustment in zip(updated, adjustments, strict=True):
         if conversion.announced_at is not None:
             events.append(conversion_updated(conversion, adjustment))
     events_emit(events)
     return adjustments
+
+
+def _figures_save(conversions: list[Conversion]) -> None:
+    """The new figures of a batch, in one statement. On PostgreSQL an UPDATE from arrays:
+    bulk_update's CASE over a batch's ids costs a comparison per id per row (20,000 rows of
+    an import took 20 s; this, under 1 s)."""
+    if connection.vendor != "postgresql":
+        Conversion.objects.bulk_update(conversions, ["approval", "revenue", "payout"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE attribution_conversion cv
+            SET approval = u.approval, revenue = u.revenue, payout = u.payout
+            FROM unnest(%s::bigint[], %s::text[], %s::numeric[], %s::numeric[])
+                 AS u(id, approval, revenue, payout)
+            WHERE cv.id = u.id
+            """,
+            [
+                [c.pk for c in conversions],
+                [c.approval for c in conversions],
+                [c.revenue for c in conversions],
+                [c.payout for c in conversions],
+            ],
+        )
 
 
 def _figures(conversion: Conversion) -> dict[str, Any]:

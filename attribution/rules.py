@@ -14,7 +14,8 @@ and every path follows:
 - the full path (`attribution_find`, through services.conversion_attribution: postbacks,
   pending matches, re-attribution after a verdict change) runs `attribution_sql` for one
   conversion;
-- the scale data generator runs it for a whole load (`conversions_attribute`).
+- the scale data generator runs it for a whole load (`conversions_attribute`), a CSV
+  import for its new rows (`conversions_attribute_listed`, from attribution.imports).
 The embedded SQLite default has no LATERAL: there, and only there, the full path runs the
 ORM form beside it (`attribution_find_embedded`), which the property test in
 tests/attribution/test_fastpath.py holds to the SQL.
@@ -336,5 +337,35 @@ def conversions_attribute(cursor: Any, *, first_id: int, last_id: int) -> int:
         WHERE cv.id = x.key
         """,  # noqa: S608 - fragments of this module
         {"first": first_id, "last": last_id, **attribution_params()},
+    )
+    return cursor.rowcount
+
+
+def conversions_attribute_listed(cursor: Any, *, conversion_ids: list[int]) -> int:
+    """Attribute, in one statement, the accepted contact-level conversions among
+    `conversion_ids` (an import's new ones: attribution.imports), inside the caller's
+    transaction. conversions_attribute for a list rather than a range of ids, so that a
+    postback's conversion inserted between them is left alone. Returns how many rows it
+    wrote."""
+    cursor.execute("SET LOCAL jit = off")  # as conversions_attribute: the estimate misleads
+    source = f"""(
+        SELECT cv.id AS key, cv.account_id, cv.contact_id, cv.offer_id,
+               rl.message_id, cv.occurred_at
+        FROM attribution_conversion cv
+        LEFT JOIN links_messageshortlink rl ON rl.id = cv.reported_link_id
+        WHERE cv.id = ANY(%(ids)s) AND cv.contact_id IS NOT NULL
+          AND cv.status = '{Conversion.Status.ACCEPTED.value}'
+    )"""  # noqa: S608 - a constant
+    cursor.execute(
+        f"""
+        UPDATE attribution_conversion cv
+        SET attribution_type = x.attribution_type,
+            unattributed_reason = x.unattributed_reason,
+            message_click_id = x.message_click_id, raw_click_id = x.raw_click_id,
+            message_id = x.message_id, campaign_id = x.campaign_id, creative_id = x.creative_id
+        FROM ({attribution_sql(source)}) x
+        WHERE cv.id = x.key
+        """,  # noqa: S608 - fragments of this module
+        {"ids": conversion_ids, **attribution_params()},
     )
     return cursor.rowcount

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 
-from attribution import bot_checks, conversion_events, fraud
+from attribution import bot_checks, conversion_events, fraud, imports
 from attribution.services import conversions_pending_match
 from links import counting
 
@@ -40,3 +41,13 @@ def campaigns_click_rate_task() -> int:
 @shared_task(ignore_result=True)
 def sending_list_bot_detection_task(list_id: int, enabled: bool) -> int:
     return counting.sending_list_bot_detection_set(list_id=list_id, enabled=enabled)
+
+
+@shared_task(ignore_result=True)
+def conversion_import_run_task(conversion_import_id: int) -> bool:
+    return imports.conversion_import_run(conversion_import_id)
+
+
+def conversion_import_queue(conversion_import_id: int) -> None:
+    """Run the import once the transaction that stored it commits."""
+    transaction.on_commit(lambda: conversion_import_run_task.delay(conversion_import_id))

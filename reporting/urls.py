@@ -10,6 +10,7 @@ from reporting import (
     automation_views,
     campaign_views,
     conversion_views,
+    import_views,
     pages,
     reconciliation_views,
     report_views,
@@ -62,6 +63,21 @@ urlpatterns = [
         name="dashboard-audience-edit",
     ),
     path("<int:account_id>/conversions/", views.conversions, name="dashboard-conversions"),
+    path(
+        "<int:account_id>/conversions/import/",
+        import_views.conversion_import,
+        name="dashboard-conversion-imports",
+    ),
+    path(
+        "<int:account_id>/conversions/imports/<int:import_id>/",
+        import_views.conversion_import_detail,
+        name="dashboard-conversion-import",
+    ),
+    path(
+        "<int:account_id>/conversions/imports/<int:import_id>/commit/",
+        import_views.conversion_import_commit_view,
+        name="dashboard-conversion-import-commit",
+    ),
     path("<int:account_id>/postbacks/", views.postbacks, name="dashboard-postbacks"),
     path("<int:account_id>/bots/", views.bots, name="dashboard-bots"),
     path(

@@ -13,7 +13,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from attribution import api as attribution_api
-from attribution import reconciliation_api
+from attribution import import_api, reconciliation_api
 from audiences import api as audiences_api
 from automations import api as automations_api
 from core import api as core_api
@@ -55,6 +55,16 @@ api_v1 = [
     re_path(r"^messages/bulk/?$", links_api.MessageBulkCreate.as_view(), name="messages-bulk"),
     re_path(r"^messages/(?P<pk>[0-9]+)/?$", reporting_api.MessageDetail.as_view(), name="message"),
     re_path(r"^conversions/?$", reporting_api.ConversionList.as_view(), name="conversions"),
+    re_path(
+        r"^conversions/import/?$",
+        import_api.ConversionImportCreate.as_view(),
+        name="conversions-import",
+    ),
+    re_path(
+        r"^conversions/imports/(?P<pk>[0-9]+)/?$",
+        import_api.ConversionImportDetail.as_view(),
+        name="conversions-import-detail",
+    ),
     re_path(r"^contacts/(?P<pk>[0-9]+)/journey/?$", reporting_api.ContactJourney.as_view()),
     re_path(r"^contacts/(?P<pk>[0-9]+)/?$", audiences_api.ContactDetail.as_view(), name="contact"),
     re_path(r"^contacts/(?P<pk>[0-9]+)/labels/?$", audiences_api.ContactLabels.as_view()),
