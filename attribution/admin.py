@@ -1,6 +1,6 @@
-"""Conversions, their adjustments, the postback log and fraud flags in Django admin: all
-read-only (a conversion's approval and amounts change through the API or the dashboard,
-kept as adjustments: attribution.adjustments)."""
+"""Conversions, their adjustments, imports, reconciliations, the postback log and fraud
+flags in Django admin: all read-only (a conversion's approval and amounts change through
+the API or the dashboard, kept as adjustments: attribution.adjustments)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,24 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from attribution.models import Conversion, ConversionAdjustment, FraudFlag, PostbackLog
+from attribution.models import (
+    Conversion,
+    ConversionAdjustment,
+    ConversionImport,
+    FraudFlag,
+    PostbackLog,
+    Reconciliation,
+    ReconciliationRow,
+)
 from links.admin import ReadOnlyAdmin
 
 
-class ConversionAdjustmentInline(admin.TabularInline):
-    """Every change of the conversion's approval or amounts, newest first; evidence, so
-    never added, changed or deleted here."""
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown with their parent, never added, changed or deleted here."""
 
-    model = ConversionAdjustment
-    fields = [
-        "created_at", "source", "approval_before", "approval_after", "revenue_before",
-        "revenue_after", "payout_before", "payout_after", "reason", "actor", "postback_log",
-    ]  # fmt: skip
-    readonly_fields = fields
-    ordering = ["-created_at", "-pk"]
     extra = 0
     can_delete = False
-    show_change_link = False
+    max_num = 0
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -36,6 +36,19 @@ class ConversionAdjustmentInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ConversionAdjustmentInline(ReadOnlyInline):
+    """Every change of the conversion's approval or amounts, newest first; evidence."""
+
+    model = ConversionAdjustment
+    fields = [
+        "created_at", "source", "approval_before", "approval_after", "revenue_before",
+        "revenue_after", "payout_before", "payout_after", "reason", "actor", "postback_log",
+    ]  # fmt: skip
+    readonly_fields = fields
+    ordering = ["-created_at", "-pk"]
+    show_change_link = False
 
 
 @admin.register(Conversion)
@@ -73,4 +86,41 @@ class FraudFlagAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "account"]
     search_fields = ["key", "=ip"]
     list_select_related = ["account", "campaign"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(ConversionImport)
+class ConversionImportAdmin(ReadOnlyAdmin):
+    """CSV imports as they ran (POST /api/v1/conversions/import, the dashboard's upload):
+    their counts and rejected rows; the file itself is not shown."""
+
+    list_display = [
+        "id", "created_at", "account", "status", "dry_run", "rows", "created", "updated",
+        "unchanged", "filename",
+    ]  # fmt: skip
+    list_filter = ["status", "dry_run", "account"]
+    exclude = ["body"]
+    list_select_related = ["account"]
+    date_hierarchy = "created_at"
+
+
+class ReconciliationRowInline(ReadOnlyInline):
+    model = ReconciliationRow
+    fields = [
+        "bucket", "line", "txn_id", "click_id", "conversion", "network_approval",
+        "network_revenue", "network_payout", "trackly_approval", "trackly_revenue",
+        "trackly_payout", "restated",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+
+@admin.register(Reconciliation)
+class ReconciliationAdmin(ReadOnlyAdmin):
+    """Network reports compared with Trackly's conversions (POST /api/v1/reconciliations);
+    restating is done from the API or the dashboard, never here."""
+
+    inlines = [ReconciliationRowInline]
+    list_display = ["id", "created_at", "account", "preset", "start", "end", "restated_at"]
+    list_filter = ["preset", "account"]
+    list_select_related = ["account"]
     date_hierarchy = "created_at"

@@ -14,7 +14,7 @@ import csv
 import datetime as dt
 import io
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -33,13 +33,13 @@ from attribution.adjustments import (
     changed,
     conversions_adjust,
 )
+from attribution.contacts import contacts_find
 from attribution.fraud import conversion_injection_check
 from attribution.models import Conversion, ConversionAdjustment, ConversionImport, PostbackLog
 from attribution.rules import conversions_attribute_listed
 from core import bounds
-from core.models import Account, Contact, Offer
+from core.models import Account, Offer
 from links import ids
-from links.mint_input import normalize_phone
 from links.models import MessageShortLink, MessageShortLinkClick
 
 logger = logging.getLogger(__name__)
@@ -213,34 +213,6 @@ def _stored(account: Account, keys: Sequence[tuple[str, str]]) -> dict[tuple[str
         return {(txn_id, event): pk for txn_id, event, pk in cursor.fetchall()}
 
 
-def contacts_find(account: Account, values: Iterable[str]) -> dict[str, int]:
-    """attribution.services.contact_find for many values at once: by external id, else by
-    phone (normalised; the oldest contact with it)."""
-    values = set(values)
-    found = dict(
-        Contact.objects.filter(account=account, external_id__in=values).values_list(
-            "external_id", "pk"
-        )
-    )
-    phones: dict[str, str] = {}
-    for value in values - set(found):
-        try:
-            phones[value] = normalize_phone(value)
-        except ValueError:
-            continue
-    by_phone: dict[str, int] = {}
-    for phone, pk in (
-        Contact.objects.filter(account=account, phone__in=set(phones.values()))
-        .order_by("-id")
-        .values_list("phone", "pk")
-    ):
-        by_phone[phone] = pk  # ordered newest first: the oldest is left
-    for value, phone in phones.items():
-        if phone in by_phone:
-            found[value] = by_phone[phone]
-    return found
-
-
 def _new_rows_resolve(account: Account, rows: list[Row], now: dt.datetime) -> None:
     """The columns of each new row's conversion, or its rejection."""
     offers = Offer.objects.filter(
@@ -348,8 +320,11 @@ def _changes_check(rows: list[Row]) -> list[tuple[int, Change]]:
     stored = Conversion.objects.select_related("offer").in_bulk([r.conversion_id for r in rows])
     changes = []
     for row in rows:
-        change = Change(approval=row.approval, revenue=row.revenue, payout=row.payout)
         conversion = stored[row.conversion_id]
+        revenue, payout = parse.amounts_updated(
+            conversion.revenue, conversion.payout, row.revenue, row.payout
+        )
+        change = Change(approval=row.approval, revenue=revenue, payout=payout)
         try:
             change_check(conversion, change)
         except AdjustmentInvalid as exc:

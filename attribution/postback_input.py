@@ -68,6 +68,20 @@ class PostbackInvalid(ValueError):
         self.message = message
 
 
+def amounts_updated(
+    stored_revenue: Decimal, stored_payout: Decimal, revenue: Decimal | None, payout: Decimal | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """(revenue, payout) an update of a stored conversion sets (None: unchanged), from a
+    postback's or an import row's amounts: what it sent, as new totals; one amount sent
+    alone also moves the other when the two were equal (a conversion reported with one
+    amount, as amounts_filled made it), so a refund sent as `revenue` alone lowers the
+    payout too. The one definition (postbacks, imports)."""
+    if (revenue is None) != (payout is None) and stored_revenue == stored_payout:
+        amount = revenue if revenue is not None else payout
+        return amount, amount
+    return revenue, payout
+
+
 def parse_revenue(value: str | None, default: Decimal) -> Decimal:
     return parse_amount("revenue", value, default)
 

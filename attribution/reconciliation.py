@@ -192,16 +192,6 @@ def days_check(account: Account, start: str | None, end: str | None) -> tuple[dt
     return days["start"], days["end"]
 
 
-def day_bounds(account: Account, start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start 00:00, the day after end 00:00) in the account's time zone: the days as the
-    reports cut them (reporting.report_params.day_bounds, a layer above)."""
-    tz = zoneinfo.ZoneInfo(account.time_zone)
-    return (
-        dt.datetime.combine(start, dt.time(), tz),
-        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz),
-    )
-
-
 def network_amount(name: str, value: str) -> Decimal | None:
     """An amount as a network export writes it; currency symbols, codes and thousands
     separators are dropped, then it parses as a postback's (never negative)."""
@@ -405,7 +395,7 @@ def reconciliation_create(
         if conversion is not None:
             claimed.add(conversion["id"])
         rows.append(_network_row(network, conversion, defaults, click_offers))
-    lower, upper = day_bounds(account, start, end)
+    lower, upper = account.day_bounds(start, end)
     for c in compared.filter(occurred_at__gte=lower, occurred_at__lt=upper).iterator():
         if c["id"] not in claimed:
             rows.append(

@@ -315,30 +315,9 @@ def conversions_attribute(cursor: Any, *, first_id: int, last_id: int) -> int:
     """Attribute, in one statement, the accepted contact-level conversions with ids in
     [first_id, last_id] (a bulk load's), inside the caller's transaction. Returns how many
     rows it wrote."""
-    # Each row is a handful of index lookups; the planner's estimate for thousands of them
-    # crosses the JIT threshold, and compiling took longer than the statement (1 s of 1.3).
-    cursor.execute("SET LOCAL jit = off")
-    source = f"""(
-        SELECT cv.id AS key, cv.account_id, cv.contact_id, cv.offer_id,
-               rl.message_id, cv.occurred_at
-        FROM attribution_conversion cv
-        LEFT JOIN links_messageshortlink rl ON rl.id = cv.reported_link_id
-        WHERE cv.id BETWEEN %(first)s AND %(last)s AND cv.contact_id IS NOT NULL
-          AND cv.status = '{Conversion.Status.ACCEPTED.value}'
-    )"""  # noqa: S608 - a constant
-    cursor.execute(
-        f"""
-        UPDATE attribution_conversion cv
-        SET attribution_type = x.attribution_type,
-            unattributed_reason = x.unattributed_reason,
-            message_click_id = x.message_click_id, raw_click_id = x.raw_click_id,
-            message_id = x.message_id, campaign_id = x.campaign_id, creative_id = x.creative_id
-        FROM ({attribution_sql(source)}) x
-        WHERE cv.id = x.key
-        """,  # noqa: S608 - fragments of this module
-        {"first": first_id, "last": last_id, **attribution_params()},
+    return _conversions_attribute(
+        cursor, "cv.id BETWEEN %(first)s AND %(last)s", {"first": first_id, "last": last_id}
     )
-    return cursor.rowcount
 
 
 def conversions_attribute_listed(cursor: Any, *, conversion_ids: list[int]) -> int:
@@ -347,15 +326,23 @@ def conversions_attribute_listed(cursor: Any, *, conversion_ids: list[int]) -> i
     transaction. conversions_attribute for a list rather than a range of ids, so that a
     postback's conversion inserted between them is left alone. Returns how many rows it
     wrote."""
-    cursor.execute("SET LOCAL jit = off")  # as conversions_attribute: the estimate misleads
+    return _conversions_attribute(cursor, "cv.id = ANY(%(ids)s)", {"ids": conversion_ids})
+
+
+def _conversions_attribute(cursor: Any, which: str, params: dict[str, Any]) -> int:
+    """The set-based UPDATE of both: `which` (a constant condition on `cv`) picks the
+    conversions."""
+    # Each row is a handful of index lookups; the planner's estimate for thousands of them
+    # crosses the JIT threshold, and compiling took longer than the statement (1 s of 1.3).
+    cursor.execute("SET LOCAL jit = off")
     source = f"""(
         SELECT cv.id AS key, cv.account_id, cv.contact_id, cv.offer_id,
                rl.message_id, cv.occurred_at
         FROM attribution_conversion cv
         LEFT JOIN links_messageshortlink rl ON rl.id = cv.reported_link_id
-        WHERE cv.id = ANY(%(ids)s) AND cv.contact_id IS NOT NULL
+        WHERE {which} AND cv.contact_id IS NOT NULL
           AND cv.status = '{Conversion.Status.ACCEPTED.value}'
-    )"""  # noqa: S608 - a constant
+    )"""  # noqa: S608 - constants
     cursor.execute(
         f"""
         UPDATE attribution_conversion cv
@@ -366,6 +353,6 @@ def conversions_attribute_listed(cursor: Any, *, conversion_ids: list[int]) -> i
         FROM ({attribution_sql(source)}) x
         WHERE cv.id = x.key
         """,  # noqa: S608 - fragments of this module
-        {"ids": conversion_ids, **attribution_params()},
+        {**params, **attribution_params()},
     )
     return cursor.rowcount

@@ -17,11 +17,15 @@ from attribution.adjustments import AdjustmentInvalid, Change, Origin, conversio
 from attribution.answer import attribution_answer, log_close_sql, log_closed
 from attribution.fraud import conversion_injection_check
 from attribution.models import Conversion, ConversionAdjustment, PostbackLog
-from attribution.postback_input import ConversionInput, PostbackInvalid, amounts_filled
+from attribution.postback_input import (
+    ConversionInput,
+    PostbackInvalid,
+    amounts_filled,
+    amounts_updated,
+)
 from attribution.rules import Attribution, attribution_find
 from core import bounds
-from core.models import Account, Contact, Offer
-from links.mint_input import normalize_phone
+from core.models import Account, Offer
 from links.models import MessageShortLink, MessageShortLinkClick
 
 logger = logging.getLogger(__name__)
@@ -176,9 +180,13 @@ def conversion_postback_update(
     conversion: Conversion, data: ConversionInput, log: PostbackLog
 ) -> ConversionAdjustment | None:
     """Apply what a repeated postback sent (its status, its amounts as new totals; only
-    what it sent: one amount does not stand for the other here) to the stored
-    `conversion`, updated in place. None when nothing changed (a retry: a duplicate)."""
-    change = Change(approval=data.approval, revenue=data.revenue, payout=data.payout)
+    one amount alone moves both while they are equal: postback_input.amounts_updated) to
+    the stored `conversion`, updated in place. None when nothing changed (a retry: a
+    duplicate)."""
+    revenue, payout = amounts_updated(
+        conversion.revenue, conversion.payout, data.revenue, data.payout
+    )
+    change = Change(approval=data.approval, revenue=revenue, payout=payout)
     if change == Change():
         return None
     try:
@@ -345,16 +353,3 @@ def conversion_result(conversion: Conversion, status: str) -> dict[str, Any]:
             conversion.unattributed_reason or conversion.get_attribution_type_display()
         )
     return result
-
-
-def contact_find(account: Account, value: str) -> Contact | None:
-    """A contact by external id, else by phone (any format with a country code)."""
-
-    contact = Contact.objects.filter(account=account, external_id=value).first()
-    if contact is not None:
-        return contact
-    try:
-        phone = normalize_phone(value)
-    except ValueError:
-        return None
-    return Contact.objects.filter(account=account, phone=phone).order_by("id").first()

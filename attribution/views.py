@@ -24,10 +24,10 @@ from django.utils import timezone
 
 from attribution import fastpath, redaction
 from attribution import postback_input as parse
+from attribution.contacts import contact_find
 from attribution.models import PostbackLog
 from attribution.services import (
     ConversionInput,
-    contact_find,
     conversion_postback,
     conversion_result,
     postback_log_close,

@@ -120,6 +120,11 @@ class MessageDetailOut(MessageOut):
     converted = serializers.BooleanField(help_text="Has a click-credited conversion.")
     conversions = serializers.IntegerField()
     revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    payout = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        help_text="What the approved click-credited conversions pay.",
+    )
     clicks = ClickOut(many=True, help_text="The raw clicks in time order (the first 1,000).")
 
 

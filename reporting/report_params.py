@@ -100,11 +100,9 @@ def days_parse(
 def day_bounds(
     account: Account, start: dt.date | None, end: dt.date | None
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """[start 00:00, the day after end 00:00) in the account's time zone (None: open)."""
-    tz = zoneinfo.ZoneInfo(account.time_zone)
-    lower = dt.datetime.combine(start, dt.time(), tz) if start else None
-    upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz) if end else None
-    return lower, upper
+    """[start 00:00, the day after end 00:00) in the account's time zone (None: open):
+    Account.day_bounds."""
+    return account.day_bounds(start, end)
 
 
 def parse_id(name: str, raw: str) -> int:

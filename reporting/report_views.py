@@ -177,9 +177,18 @@ def _report_row(row: dict[str, Any]) -> dict[str, Any]:
 def _row_links(
     request: HttpRequest, account: Account, dimension: Dimension
 ) -> Callable[[dict[str, Any]], dict[str, str | None]]:
-    """Where a report row leads: a message to its page, a campaign (creative, offer, list)
-    to the messages it sent over the same days."""
+    """Where a report row leads: a message to its page, a campaign to its page (figures by
+    day, holdout lift, a link to its messages) and a creative, offer or list to the
+    messages it sent, over the same days."""
     urls = AccountUrls(account)
+    dates = {k: request.GET[k] for k in ("start", "end") if request.GET.get(k)}
+    if dimension.name == "campaigns":
+        return lambda row: {
+            "url": reverse("dashboard-campaign", args=[account.pk, row["key"]])
+            + query(QueryDict(), **dates)
+            if row["key"] is not None
+            else None
+        }
     if dimension.name == "messages":
         return lambda row: {
             "url": urls.message(row["key"]),
@@ -189,7 +198,6 @@ def _row_links(
     if param is None:
         return lambda row: {}
     messages_url = reverse("dashboard-messages", args=[account.pk])
-    dates = {k: request.GET[k] for k in ("start", "end") if request.GET.get(k)}
     return lambda row: {
         "url": messages_url + query(QueryDict(), **dates, **{param: row["key"]})
         if row["key"] is not None

@@ -29,7 +29,8 @@ def money(value: Decimal | None) -> str:
 
 def message_conversion_summary(message: Message) -> dict[str, Any]:
     """Approved conversions credited to the message through a click (reporting.credit),
-    their revenue and payout, and what sending the message cost."""
+    their revenue and payout. (What sending it cost is the message's own `cost`, to four
+    places, as the mint answered: links.responses.message_result.)"""
     totals = (
         click_credited_conversions()
         .filter(message=message)
@@ -40,7 +41,6 @@ def message_conversion_summary(message: Message) -> dict[str, Any]:
         "conversions": totals["n"],
         "revenue": money(totals["revenue"]),
         "payout": money(totals["payout"]),
-        "cost": money(message.cost),
     }
 
 
@@ -151,8 +151,13 @@ def contact_journey(contact: Contact) -> dict[str, Any]:
     for row in conversions:
         events.append((row["occurred_at"], 2, {"type": "conversion", **conversion_json(row)}))
     events.sort(key=lambda e: (e[0], e[1]))
+    # Approved ones only: a pending, rejected or reversed conversion earned nothing (yet).
     revenue = sum(
-        (c["revenue"] for c in conversions if c["status"] == Conversion.Status.ACCEPTED),
+        (
+            c["revenue"]
+            for c in conversions
+            if Conversion.approved_values(c["status"], c["approval"])
+        ),
         Decimal(0),
     )
     return {

@@ -178,7 +178,7 @@ def message_detail(request: HttpRequest, account: Account, message_id: int) -> H
         for link in message.links.select_related("offer").order_by("name")
     ]  # fmt: skip
     summary = message_click_summary(message, links)  # adds raw_clicks to each link
-    summary.update(selectors.message_conversion_summary(message))
+    summary.update(selectors.message_conversion_summary(message), cost=str(message.cost))
     links_table = python_table(
         request,
         account_tz(account),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import hmac
 import secrets
+import zoneinfo
 from decimal import Decimal
 from typing import Any
 
@@ -163,6 +165,16 @@ class Account(models.Model):
     def is_opt_out_url(self, url: str) -> bool:
         lowered = url.lower()
         return any(fnmatch.fnmatchcase(lowered, p) for p in self.opt_out_pattern_list())
+
+    def day_bounds(
+        self, start: dt.date | None, end: dt.date | None
+    ) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """[start 00:00, the day after end 00:00) in the account's time zone (None: open):
+        its local days, as reports, the dashboard and reconciliations cut them."""
+        tz = zoneinfo.ZoneInfo(self.time_zone)
+        lower = dt.datetime.combine(start, dt.time(), tz) if start else None
+        upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz) if end else None
+        return lower, upper
 
     def clean(self) -> None:
         super().clean()

@@ -181,6 +181,19 @@ class TestAnUpdate:
         conversion.refresh_from_db()
         assert (conversion.revenue, conversion.payout) == (Decimal("100"), Decimal("0"))
 
+    def test_one_amount_alone_moves_both_while_they_are_equal(self, owner: Any) -> None:
+        # A network that only ever sends `revenue`: its conversion pays what it sold, and a
+        # refund sent as revenue alone lowers the payout with it.
+        click_id, conversion = self.stored(owner, revenue="100")
+        assert conversion.payout == Decimal("100")
+        conv(owner, click_id=click_id, txn_id="t1", revenue="30")
+        conversion.refresh_from_db()
+        assert (conversion.revenue, conversion.payout) == (Decimal("30"), Decimal("30"))
+        adjustment = ConversionAdjustment.objects.get()
+        assert (adjustment.revenue_change, adjustment.payout_change) == (
+            Decimal("-70"), Decimal("-70"),
+        )  # fmt: skip
+
     def test_one_that_changes_nothing_is_a_duplicate(self, owner: Any) -> None:
         click_id, conversion = self.stored(owner, revenue="100", status="pending")
         for params in ({}, {"revenue": "100"}, {"status": "pending", "payout": "100.00"}):

@@ -71,7 +71,11 @@ def test_reports_follow_a_restated_reconciliation(owner: Any) -> None:
     assert response.status_code == 201, response.content
     result = response.json()
     assert [result[b]["count"] for b in ("matched", "amount_differs", "status_differs",
-            "missing_in_trackly", "missing_at_network")] == [1, 1, 1, 1, 0]  # fmt: skip
+            "missing_in_trackly", "missing_at_network")] == [1, 1, 1, 1, 4]  # fmt: skip
+    # The network has not paid (or heard of) t6, t7, t8 and t9: missing at the network.
+    assert sorted(r["txn_id"] for r in result["missing_at_network"]["rows"]) == [
+        "t6", "t7", "t8", "t9"
+    ]
     restate = owner.client.post(f"/api/v1/reconciliations/{result['id']}/restate")
     assert restate.json() == {"adjusted": 2, "created": 1, "skipped": []}
     created = Conversion.objects.get(txn_id="t-net")

@@ -171,12 +171,17 @@ class TestDateRange:
 
 @pytest.mark.django_db
 class TestMessages:
-    def test_a_campaign_row_leads_to_its_messages(self, dashboard: Client, data: Dataset) -> None:
+    def test_a_campaign_row_leads_to_its_page_and_on_to_its_messages(
+        self, dashboard: Client, data: Dataset
+    ) -> None:
         campaigns = table(dashboard.get(url(data, "campaigns/"), WIDE), "campaigns")
         spring = Campaign.objects.get(name="Spring")
         link = next(row[0][2] for row in campaigns["rows"] if row[0][0] == "Spring")
-        expected = f"messages/?start={WIDE['start']}&end={WIDE['end']}&campaign={spring.pk}"
-        assert link == url(data, expected)
+        assert link == url(data, f"campaigns/{spring.pk}/?start={WIDE['start']}&end={WIDE['end']}")
+        page = dashboard.get(link)
+        assert page.status_code == 200
+        link = url(data, f"messages/?start={WIDE['start']}&end={WIDE['end']}&campaign={spring.pk}")
+        assert f'href="{link}"' in page.content.decode().replace("&amp;", "&")
         messages = table(dashboard.get(link), "messages")
         assert sorted(int(key) for key in column(messages, "contact_id")) == sorted(
             [data.spring["contact"]["id"], data.old["contact"]["id"]]

@@ -118,7 +118,7 @@ def test_a_message_shows_its_payout_and_cost(owner: Any, dashboard: Any) -> None
     body = owner.get(f"/api/v1/messages/{m2.pk}").json()
     # t2 (approved, 25.50 paying 20.40); t6 awaits approval: not in the summary.
     assert (body["conversions"], body["revenue"], body["payout"]) == (1, "25.50", "20.40")
-    assert body["cost"] == "0.75"
+    assert body["cost"] == "0.7500"  # to four places, as the mint answered
     page = dashboard.get(f"/dashboard/{owner.account.pk}/messages/{m2.pk}/").content.decode()
     assert '<dd data-fact="payout">20.40</dd>' in page
-    assert '<dd data-fact="cost">0.75</dd>' in page
+    assert '<dd data-fact="cost">0.7500</dd>' in page

@@ -82,6 +82,21 @@ def test_a_contacts_journey_is_in_time_order(owner: Any, outsider: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_a_journeys_revenue_counts_approved_conversions_only(owner: Any) -> None:
+    message, click_id = clicked_and_converted(owner)
+    network = Client(HTTP_HOST=owner.domain.host)
+    for txn_id, status in (("t2", "pending"), ("t3", "rejected"), ("t4", "approved")):
+        answer = network.get(
+            "/conv",
+            {"click_id": click_id, "revenue": "5", "txn_id": txn_id, "status": status,
+             "token": owner.postback_token},
+        )  # fmt: skip
+        assert answer.json()["status"] == "accepted"
+    body = owner.get(f"/api/v1/contacts/{message['contact']['id']}/journey").json()
+    assert body["total_revenue"] == "25.00"  # 20 + the approved 5
+
+
+@pytest.mark.django_db
 def test_the_pending_task_matches_a_postback_once_its_click_lands(owner: Any) -> None:
     tracking = Client(HTTP_HOST=owner.domain.host)
     tracking.get("/conv", {"click_id": "C" * 16, "revenue": "3", "token": owner.postback_token})
