@@ -74,7 +74,10 @@ def test_reports_follow_a_restated_reconciliation(owner: Any) -> None:
             "missing_in_trackly", "missing_at_network")] == [1, 1, 1, 1, 4]  # fmt: skip
     # The network has not paid (or heard of) t6, t7, t8 and t9: missing at the network.
     assert sorted(r["txn_id"] for r in result["missing_at_network"]["rows"]) == [
-        "t6", "t7", "t8", "t9"
+        "t6",
+        "t7",
+        "t8",
+        "t9",
     ]
     restate = owner.client.post(f"/api/v1/reconciliations/{result['id']}/restate")
     assert restate.json() == {"adjusted": 2, "created": 1, "skipped": []}
