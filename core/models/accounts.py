@@ -65,8 +65,21 @@ class Account(models.Model):
     data_retention_days = models.PositiveIntegerField(
         default=395,
         validators=[MinValueValidator(1), MaxValueValidator(bounds.MAX_RETENTION_DAYS)],
-        help_text="Not enforced yet: nothing is pruned. A later issue deletes raw clicks "
-        "and postback logs older than this.",
+        help_text="Raw clicks, postback logs, events and webhook deliveries older than this "
+        "are deleted (python manage.py apply_retention, daily); reports, conversions and "
+        "counted clicks stay. At least the click window (the account's and every offer's).",
+    )
+    link_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(bounds.MAX_RETENTION_DAYS)],
+        help_text="Links older than this are retired and answer the domain's fallback; "
+        "empty: links redirect for ever.",
+    )
+    anonymize_ips = models.BooleanField(
+        default=False,
+        help_text="Truncate each click's IP (IPv4 to /24, IPv6 to /48) once the behavioural "
+        "checks are done with it (its time + the IP fan-out window + 5 minutes).",
     )
     internal_ips = models.JSONField(
         default=list,
