@@ -38,4 +38,3 @@ def test_an_area_code_answers_for_its_numbers_once_known() -> None:
     assert costs.phone_region("+18765550123") == "JM"
     assert costs._NANP_REGIONS == {"+1876": "JM"}
     assert costs.phone_region("+18762223333") == "JM"
-
