@@ -149,7 +149,7 @@ def audience_edit(
 def contact_labels_edit(
     request: HttpRequest, account: Account, contact_id: int
 ) -> HttpResponseBase:
-    contact = get_object_or_404(Contact, pk=contact_id, account=account)
+    contact = get_object_or_404(Contact, pk=contact_id, account=account, erased_at__isnull=True)
     add = [n for n in request.POST.get("add", "").split(",") if n.strip()]
     remove = request.POST.getlist("remove")
     try:
