@@ -4,6 +4,7 @@ on their hooks (core/hooks.py, links/hooks.py) in AttributionConfig.ready."""
 from __future__ import annotations
 
 from attribution.models import Conversion
+from attribution.privacy import postback_log_erase
 from attribution.reattribution import conversions_reattribute
 from attribution.services import conversions_pending_match
 from attribution.tasks import sending_list_bot_detection_task
@@ -41,3 +42,4 @@ def register() -> None:
     links_hooks.clicks_stored.register(clicks_stored)
     links_hooks.counted_click_moved.register(counted_click_moved)
     core_hooks.bot_detection_switched.register(bot_detection_switched)
+    core_hooks.contact_erasing.register(postback_log_erase)

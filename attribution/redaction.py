@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import unquote_plus
 
 from django.utils.http import parse_header_parameters
@@ -176,3 +177,42 @@ def _part_end(text: str, start: int, boundary: str | None) -> int:
         return found - 1 if text[found - 1 : found] == "\r" and found - 1 >= start else found
     found = _NEXT_BOUNDARY.search(text, start)
     return found.start() if found else len(text)
+
+
+ERASED = "[erased]"
+_JSON_STRING_VALUE = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def erase_values(text: str, name: str, matches: Callable[[str], bool]) -> str:
+    """The value of every `name` parameter that `matches` (a contact's external id or
+    phone, decoded) becomes `[erased]`: in urlencoded pairs (the query or a form body) and
+    as a JSON object key's string value. Names are read as is_secret_name reads them
+    (decoded, any case). All else is kept character for character."""
+    pieces = []
+    for piece in _AMPERSAND.split(text):
+        key, sep, value = piece.partition("=")
+        if sep and _same_name(key, name) and matches(unquote_plus(value).strip()):
+            piece = f"{key}={ERASED}"
+        pieces.append(piece)
+    text = "".join(pieces)
+    if '"' not in text:
+        return text
+    out: list[str] = []
+    last = 0
+    for match in _JSON_KEY.finditer(text):
+        if match.start() < last or not _same_name(_json_string(match.group(1)), name):
+            continue
+        value = _JSON_STRING_VALUE.match(text, match.end())
+        if value and matches(_json_string(value.group(1)).strip()):
+            out += [text[last : match.end()], f'"{ERASED}"']
+            last = value.end()
+    return "".join(out) + text[last:] if out else text
+
+
+def _same_name(raw: str, name: str) -> bool:
+    for _ in range(_MAX_DECODES):
+        decoded = unquote_plus(raw)
+        if decoded == raw:
+            break
+        raw = decoded
+    return unicodedata.normalize("NFKC", raw).strip().casefold() == name

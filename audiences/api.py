@@ -1,6 +1,8 @@
 """The audiences and contacts API: /api/v1/audiences (config to write; config or read to
 see; read to list an audience's contacts, JSON or CSV) and /api/v1/contacts/<id> (read or
-mint to see; config to set is_test and labels). Another account's id is a 404."""
+mint to see; config to set is_test and labels, and to erase: DELETE /api/v1/contacts/<id>,
+or /api/v1/contacts?external_id= or ?phone=). Another account's id, and an erased
+contact, is a 404."""
 
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ from audiences.labels import contact_labels, contact_labels_change
 from audiences.models import Audience, AudienceMember
 from core.api_input import RefuseUnknownFields, unknown_fields_refuse
 from core.authentication import account_of
+from core.erasure import contact_erase
 from core.events import contact_data, event_timestamp
-from core.models import ApiScope, Contact
+from core.models import ApiScope, Contact, ContactErasure
 from core.pagination import BoundedLimitOffsetPagination
 from core.spreadsheet import formula_defused
 
@@ -255,20 +258,29 @@ def contact_json(contact: Contact) -> dict[str, Any]:
     }
 
 
+def _live_contact(request: Request, pk: int) -> Contact:
+    return get_object_or_404(Contact, pk=pk, account=account_of(request), erased_at__isnull=True)
+
+
+def _erased(request: Request, contact: Contact, lookup: str) -> Response:
+    contact_erase(contact=contact, api_key=request.auth, lookup=lookup)
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ContactDetail(APIView):
     read_scopes = (ApiScope.READ, ApiScope.MINT)
     write_scopes = (ApiScope.CONFIG,)
 
     @extend_schema(operation_id="contacts_retrieve", responses={200: ContactOut})
     def get(self, request: Request, pk: int) -> Response:
-        contact = get_object_or_404(Contact, pk=pk, account=account_of(request))
+        contact = _live_contact(request, pk)
         return Response(contact_json(contact))
 
     @extend_schema(
         operation_id="contacts_partial_update", request=ContactPatchIn, responses={200: ContactOut}
     )
     def patch(self, request: Request, pk: int) -> Response:
-        contact = get_object_or_404(Contact, pk=pk, account=account_of(request))
+        contact = _live_contact(request, pk)
         data = request.data
         if not isinstance(data, dict):
             return _invalid({"non_field_errors": ["Expected a JSON object."]})
@@ -279,13 +291,64 @@ class ContactDetail(APIView):
             services.contact_is_test_change(contact, is_test=data["is_test"])
         return Response(contact_json(contact))
 
+    @extend_schema(
+        operation_id="contacts_erase",
+        responses={204: None},
+        description="Erase the contact (docs/security.md, Erasure): its phone, email and "
+        "external id, its clicks' IP and headers, its messages' bodies, its traces in events, "
+        "audiences, labels and the postback log. Its figures stay in reports. Then 404.",
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        return _erased(request, _live_contact(request, pk), ContactErasure.Lookup.ID)
+
+
+class ContactErase(APIView):
+    """DELETE /api/v1/contacts?external_id=... or ?phone=...: the erasure by the sending
+    platform's own names for the contact."""
+
+    write_scopes = (ApiScope.CONFIG,)
+
+    @extend_schema(
+        operation_id="contacts_erase_by_lookup",
+        parameters=[
+            OpenApiParameter("external_id", str, description="the sending platform's id"),
+            OpenApiParameter(
+                "phone", str, description="any format with a country code, as minting reads it"
+            ),
+        ],
+        responses={204: None},
+        description="Erase the contact named by exactly one of external_id and phone, as "
+        "DELETE /api/v1/contacts/<id> does.",
+    )
+    def delete(self, request: Request) -> Response:
+        params = request.query_params
+        unknown = sorted(set(params) - {"external_id", "phone"})
+        if unknown:
+            return _invalid({name: ["Unknown parameter."] for name in unknown})
+        given = [name for name in ("external_id", "phone") if params.get(name, "").strip()]
+        if len(given) != 1:
+            return _invalid({"non_field_errors": ["Give exactly one of external_id and phone."]})
+        name = given[0]
+        value = params[name].strip()
+        try:
+            contact = services.contact_lookup(
+                account_of(request),
+                external_id=value if name == "external_id" else None,
+                phone=value if name == "phone" else None,
+            )
+        except ValueError as exc:
+            return _invalid({"phone": [str(exc)]})
+        except services.ContactNotFound as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
+        return _erased(request, contact, name)
+
 
 class ContactLabels(APIView):
     write_scopes = (ApiScope.CONFIG,)
 
     @extend_schema(operation_id="contacts_labels", request=LabelsIn, responses={200: ContactOut})
     def post(self, request: Request, pk: int) -> Response:
-        contact = get_object_or_404(Contact, pk=pk, account=account_of(request))
+        contact = _live_contact(request, pk)
         data = request.data
         if not isinstance(data, dict):
             return _invalid({"non_field_errors": ["Expected a JSON object."]})

@@ -9,3 +9,9 @@ from django.apps import AppConfig
 class AudiencesConfig(AppConfig):
     name = "audiences"
     verbose_name = "Audiences and labels"
+
+    def ready(self) -> None:
+        from audiences import services
+        from core import hooks as core_hooks
+
+        core_hooks.contact_erasing.register(services.contact_audiences_erase)

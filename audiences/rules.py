@@ -14,7 +14,7 @@ being a member when every condition holds. A condition is one of:
 
 The filters `campaign`, `offer`, `creative`, `list` (ids of the account) and `within_days`
 (on sent_at for received / not_clicked, clicked_at for clicked, occurred_at for converted)
-are all optional. Test contacts (Contact.is_test) are never members.
+are all optional. Test contacts (Contact.is_test) and erased ones are never members.
 """
 
 from __future__ import annotations
@@ -319,7 +319,7 @@ def rule_members(
 ) -> QuerySet:
     """The account's contacts the rule picks at `now` (of `contact_ids` only, when given):
     one query, Exists subqueries only, so it runs on PostgreSQL and SQLite alike."""
-    contacts = Contact.objects.filter(account_id=account_id, is_test=False)
+    contacts = Contact.objects.filter(account_id=account_id, is_test=False, erased_at__isnull=True)
     if contact_ids is not None:
         contacts = contacts.filter(ids_in(contact_ids))
     if any(c.kind not in (*KINDS, "label") for c in rule.conditions):

@@ -9,12 +9,13 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from audiences.membership import audience_evaluate, contact_audiences_evaluate
-from audiences.models import Audience
+from audiences.models import Audience, AudienceMember, ContactLabel
 from audiences.rules import RuleInvalid, rule_parse
 from audiences.tasks import audience_evaluate_task
 from core import bounds
 from core.models import Account, Contact
 from links.internal import contact_is_test_set
+from links.mint_input import normalize_phone
 
 # An account with more contacts than this has a new or changed rule evaluated by a task
 # (audiences.tasks.audience_evaluate_task) rather than in the request: the answer's count
@@ -148,3 +149,32 @@ def labels_clean(names: Any, field: str) -> list[str]:
             )
         cleaned.append(text)
     return cleaned
+
+
+def contact_audiences_erase(account_id: int, contact_id: int) -> None:
+    """core.hooks.contact_erasing: the contact's labels and memberships go (audiences.rules
+    never picks an erased contact again). No contact.audience_left: the contact is gone
+    from every event, not leaving an audience."""
+    ContactLabel.objects.filter(account_id=account_id, contact_id=contact_id).delete()
+    AudienceMember.objects.filter(contact_id=contact_id, audience__account_id=account_id).delete()
+
+
+def contact_lookup(account: Account, *, external_id: str | None, phone: str | None) -> Contact:
+    """The account's live contact with that external id, or phone (normalised as minting
+    normalises it; the oldest contact with it, as postbacks read it). ContactNotFound names
+    what was not found; ValueError: a phone that is no phone number."""
+    contacts = Contact.objects.filter(account=account, erased_at__isnull=True)
+    if external_id is not None:
+        found = contacts.filter(external_id=external_id).first()
+        what = f"external_id {external_id[:60]!r}"
+    else:
+        assert phone is not None
+        found = contacts.filter(phone=normalize_phone(phone)).order_by("id").first()
+        what = f"phone {phone[:60]!r}"
+    if found is None:
+        raise ContactNotFound(f"No contact with {what}.")
+    return found
+
+
+class ContactNotFound(Exception):
+    pass

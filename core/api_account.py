@@ -147,6 +147,7 @@ class AccountSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer
             "currency",
             "default_click_window_days",
             "data_retention_days",
+            "anonymize_ips",
             "opt_out_patterns",
             "require_postback_token",
             "has_postback_token",

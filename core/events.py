@@ -30,6 +30,7 @@ EVENT_TYPES = (
     "conversion.updated",
     "contact.audience_entered",
     "contact.audience_left",
+    "contact.erased",
     "automation.fired",
     "webhook.test",
 )

@@ -33,3 +33,9 @@ class Hook:
 # A sending list's bot-detection switch changed and the change is committed; called with
 # (list_id, enabled). Its counted clicks must be recomputed (attribution does it).
 bot_detection_switched = Hook("bot_detection_switched")
+
+# A contact is being erased, inside core.erasure.contact_erase's transaction; called with
+# (account_id, contact_id). Each app scrubs what it keeps of the contact (links: raw clicks'
+# IP and headers; attribution: the postback log's `contact=` values; audiences: labels and
+# memberships), set-based, and idempotently (a second erasure finds nothing left).
+contact_erasing = Hook("contact_erasing")

@@ -8,6 +8,8 @@ class LinksConfig(AppConfig):
     verbose_name = "Links and clicks"
 
     def ready(self) -> None:
-        from links import signals
+        from core import hooks as core_hooks
+        from links import privacy, signals
 
         signals.connect()
+        core_hooks.contact_erasing.register(privacy.clicks_erase)

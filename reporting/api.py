@@ -144,7 +144,9 @@ class ContactJourney(APIView):
         "order, and the revenue credited.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        contact = get_object_or_404(Contact, pk=pk, account=account_of(request))
+        contact = get_object_or_404(
+            Contact, pk=pk, account=account_of(request), erased_at__isnull=True
+        )
         return Response(selectors.contact_journey(contact))
 
 

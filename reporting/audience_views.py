@@ -17,7 +17,8 @@ from audiences import services
 from audiences.labels import contact_labels_change
 from audiences.models import Audience, AudienceMember
 from audiences.rules import rule_names, rule_stored, rule_words
-from core.models import Account, Contact, Membership
+from core.erasure import contact_erase
+from core.models import Account, Contact, ContactErasure, Membership
 from reporting import dashboard
 from reporting.access_views import manage_page
 from reporting.dashboard import account_tz
@@ -149,7 +150,7 @@ def audience_edit(
 def contact_labels_edit(
     request: HttpRequest, account: Account, contact_id: int
 ) -> HttpResponseBase:
-    contact = get_object_or_404(Contact, pk=contact_id, account=account)
+    contact = get_object_or_404(Contact, pk=contact_id, account=account, erased_at__isnull=True)
     add = [n for n in request.POST.get("add", "").split(",") if n.strip()]
     remove = request.POST.getlist("remove")
     try:
@@ -161,3 +162,14 @@ def contact_labels_edit(
         contact_labels_change(contact_id=contact.pk, add=add, remove=remove)
         messages.success(request, "Labels saved.")
     return redirect("dashboard-contact", account.pk, contact.pk)
+
+
+@require_POST
+@manage_page(Membership.can_manage_config)
+def contact_erase_page(request: HttpRequest, account: Account, contact_id: int) -> HttpResponseBase:
+    """The dashboard's "Erase this contact" (owners and admins): as the API's erasure, with
+    no API key on the record (docs/security.md, Erasure)."""
+    contact = get_object_or_404(Contact, pk=contact_id, account=account, erased_at__isnull=True)
+    contact_erase(contact=contact, api_key=None, lookup=ContactErasure.Lookup.ID)
+    messages.success(request, f"Contact {contact.pk} erased.")
+    return redirect("dashboard-audiences", account.pk)

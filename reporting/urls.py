@@ -46,6 +46,11 @@ urlpatterns = [
         audience_views.contact_labels_edit,
         name="dashboard-contact-labels",
     ),
+    path(
+        "<int:account_id>/contacts/<int:contact_id>/erase/",
+        audience_views.contact_erase_page,
+        name="dashboard-contact-erase",
+    ),
     path("<int:account_id>/audiences/", audience_views.audiences, name="dashboard-audiences"),
     path(
         "<int:account_id>/audiences/new/",

@@ -220,7 +220,7 @@ JOURNEY_COLUMNS = (
 
 @account_page
 def contact_detail(request: HttpRequest, account: Account, contact_id: int) -> HttpResponseBase:
-    contact = get_object_or_404(Contact, pk=contact_id, account=account)
+    contact = get_object_or_404(Contact, pk=contact_id, account=account, erased_at__isnull=True)
     dates = DateRange.parse(request.GET, account, default_days=None)
     journey = selectors.contact_journey(contact)
     urls = AccountUrls(account)

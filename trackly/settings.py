@@ -177,6 +177,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Accounts with anonymize_ips: truncate the IPs the behavioural checks are done with
+    # (links.privacy; each run reads only the clicks since the account's high-water mark).
+    "ips-anonymize": {
+        "task": "links.tasks.ips_anonymize_task",
+        "schedule": 60.0,
+    },
     # Postbacks that named a click not yet stored: match them, or give up after
     # attribution.services.PENDING_TIMEOUT.
     "conversions-pending-match": {

@@ -65,6 +65,7 @@ api_v1 = [
         import_api.ConversionImportDetail.as_view(),
         name="conversions-import-detail",
     ),
+    re_path(r"^contacts/?$", audiences_api.ContactErase.as_view()),
     re_path(r"^contacts/(?P<pk>[0-9]+)/journey/?$", reporting_api.ContactJourney.as_view()),
     re_path(r"^contacts/(?P<pk>[0-9]+)/?$", audiences_api.ContactDetail.as_view(), name="contact"),
     re_path(r"^contacts/(?P<pk>[0-9]+)/labels/?$", audiences_api.ContactLabels.as_view()),

@@ -20,7 +20,7 @@ from core.models.accounts import (
     Membership,
     all_scopes,
 )
-from core.models.audience import Contact, SendingList
+from core.models.audience import Contact, ContactErasure, SendingList
 from core.models.campaigns import Campaign, Creative
 from core.models.events import Event, EventCursor
 from core.models.hashing import hash_secret, secret_matches
@@ -49,6 +49,7 @@ __all__ = [
     "ApiScope",
     "Campaign",
     "Contact",
+    "ContactErasure",
     "Creative",
     "Event",
     "EventCursor",

@@ -81,6 +81,9 @@ class Account(models.Model):
         help_text="Truncate each click's IP (IPv4 to /24, IPv6 to /48) once the behavioural "
         "checks are done with it (its time + the IP fan-out window + 5 minutes).",
     )
+    # links.anonymize's high-water mark: raw clicks up to this time have had their IP
+    # truncated, so each run reads only the clicks since (null: none yet).
+    ips_anonymized_until = models.DateTimeField(null=True, blank=True, editable=False)
     internal_ips = models.JSONField(
         default=list,
         blank=True,

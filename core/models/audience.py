@@ -24,6 +24,9 @@ class Contact(models.Model):
         help_text="A tester: its clicks are stored as internal and never count.",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Set by core.erasure: an erased contact is scrubbed and invisible (its id stays, for
+    # the counted clicks, conversions and rollups that name it).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "trackly_contact"
@@ -39,6 +42,31 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.phone or self.email or self.external_id
+
+
+class ContactErasure(models.Model):
+    """The record that a contact was erased: when, by which API key (its id and public
+    prefix, never the secret) and by which lookup. It names nothing personal."""
+
+    class Lookup(models.TextChoices):
+        ID = "id", "By id"
+        EXTERNAL_ID = "external_id", "By external id"
+        PHONE = "phone", "By phone"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    # The contact row stays (scrubbed); a plain id keeps the record whatever happens to it.
+    contact_id = models.BigIntegerField()
+    lookup = models.CharField(max_length=16, choices=Lookup.choices)
+    api_key_id = models.BigIntegerField(null=True, blank=True)
+    api_key_prefix = models.CharField(max_length=32, blank=True)
+    erased_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "core_contacterasure"
+        indexes = [models.Index(fields=["account", "erased_at"], name="erasure_account_erased")]
+
+    def __str__(self) -> str:
+        return f"contact {self.contact_id} erased {self.erased_at:%Y-%m-%d %H:%M:%S}"
 
 
 class SendingList(models.Model):

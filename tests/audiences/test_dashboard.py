@@ -106,3 +106,20 @@ def test_another_accounts_audience_is_a_404(setup, outsider):
     assert client.get(f"{base}/audiences/{audience.pk}/edit/").status_code == 404
     assert client.post(f"{base}/contacts/{contact.pk}/labels/", {"add": "x"}).status_code == 404
     assert client.get(f"/dashboard/{a.pk}/audiences/").status_code == 404
+
+
+def test_erase_this_contact_on_the_contact_page(setup):
+    from core.models import ContactErasure
+
+    a, audience, contact = setup
+    page = f"/dashboard/{a.pk}/contacts/{contact.pk}/"
+    viewer = login(a, Membership.Role.VIEWER, name="vic")
+    assert "Erase this contact" not in viewer.get(page).content.decode()
+    assert viewer.post(f"{page}erase/").status_code == 403
+    admin = login(a)
+    assert "Erase this contact" in admin.get(page).content.decode()
+    assert admin.post(f"{page}erase/").status_code == 302
+    record = ContactErasure.objects.get()
+    assert (record.contact_id, record.api_key_id, record.api_key_prefix) == (contact.pk, None, "")
+    assert admin.get(page).status_code == 404
+    assert admin.post(f"{page}erase/").status_code == 404

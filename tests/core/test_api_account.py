@@ -20,6 +20,7 @@ FIELDS = {
     "currency",
     "default_click_window_days",
     "data_retention_days",
+    "anonymize_ips",
     "opt_out_patterns",
     "require_postback_token",
     "has_postback_token",
@@ -243,3 +244,11 @@ def test_the_schema_describes_the_account_endpoints(db: Any) -> None:
     answer = rotate["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     token = schema["components"]["schemas"][answer.rsplit("/", 1)[1]]
     assert set(token["properties"]) == {"postback_token"}
+
+
+def test_anonymize_ips_is_read_and_set(owner: Any) -> None:
+    assert owner.get("/api/v1/account").json()["anonymize_ips"] is False
+    r = owner.client.patch("/api/v1/account", {"anonymize_ips": True}, format="json")
+    assert r.status_code == 200 and r.json()["anonymize_ips"] is True
+    owner.account.refresh_from_db()
+    assert owner.account.anonymize_ips is True
