@@ -1,5 +1,7 @@
-"""Membership follows a burst of 10,000 counted clicks within seconds (issue 16: current
-within 10 s of the clicks being stored; the consumer's share is measured here)."""
+"""Membership follows a burst of 10,000 counted clicks set-based (issue 16: current within
+10 s of the clicks being stored). The time is the benchmark's to measure
+(`make bench-events`, bench/README.md); here the statement count is pinned, which grows
+with the burst if membership ever went a contact at a time."""
 
 from __future__ import annotations
 
@@ -80,4 +82,5 @@ def test_ten_thousand_clicks_with_three_audiences(owner):
     )
     assert AudienceMember.objects.count() == 2 * BURST
     assert Event.objects.filter(type="contact.audience_entered").count() == 2 * BURST
-    assert took < 10
+    # A few statements a batch of events, never one a contact.
+    assert len(timings) <= 200, len(timings)  # 116 on 2026-12-03
