@@ -1,8 +1,9 @@
 """The behavioural judge keeps up with a burst: 10,000 fresh counted clicks (10,000
 contacts, one message each) judged, and their message.clicked written, in seconds (the
 issue gives audiences 10 s from storage; about 4 s here on an idle machine, per-click
-judging took 17). The bound is loose: the machine running the tests is often shared.
-PostgreSQL."""
+judging took 17). The time is printed, not asserted (the machine running the tests is
+shared): what is pinned is the statement count, which would grow with the burst if the
+judge ever went a click at a time. PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 
 T0 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 BURST = 10_000
+BOUND = 200  # 102 on 2026-12-03
 
 
 def burst_stored(account: Any, n: int, prefix: str = "b") -> None:
@@ -63,11 +65,19 @@ def test_the_judge_takes_a_burst_of_10000_counted_clicks_in_seconds(owner: Any) 
     if connection.vendor != "postgresql":
         pytest.skip("the burst is timed on PostgreSQL")
     burst_stored(owner.account, BURST)
+    statements: list[str] = []
+
+    def counted(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
     started = time.perf_counter()
-    judged = clicks_judge_task()
+    with connection.execute_wrapper(counted):
+        judged = clicks_judge_task()
     elapsed = time.perf_counter() - started
-    print(f"\njudged {judged} clicks in {elapsed:.2f} s")  # noqa: T201 - the figure reported
+    print(f"\njudged {judged} clicks in {elapsed:.2f} s, {len(statements)} statements")  # noqa: T201
     assert judged == BURST
     assert not MessageShortLinkClick.objects.filter(judged_at__isnull=True).exists()
     assert Event.objects.filter(type="message.clicked").count() == BURST
-    assert elapsed < 15
+    # A few statements a batch of 2,000, never one a click.
+    assert len(statements) <= BOUND, len(statements)
