@@ -95,14 +95,14 @@ class PrivatePostgres:
 
 
 class PrivateRedis:
-    """A redis-server of the test's own. `options` are its flags as a config file has
-    them, e.g. ("--appendonly", "yes", "--appendfsync", "everysec"): production's
-    durability (docs/deploy.md). The default keeps nothing on disk."""
+    """A redis-server of the test's own. With `config` (e.g. deploy/redis.conf, production's
+    persistence), it runs on that file; without, it keeps nothing on disk."""
 
-    def __init__(self, *options: str) -> None:
+    def __init__(self, config: Path | None = None) -> None:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="trackly-redis-"))
-        self.options = options or ("--save", "", "--appendonly", "no")
+        # The file first (redis-server reads it so); the flags after it win over it.
+        self.options = [str(config)] if config else ["--save", "", "--appendonly", "no"]
         self.process: subprocess.Popen | None = None
 
     @property
@@ -111,8 +111,8 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.dir), *self.options],
+            ["redis-server", *self.options, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", str(self.dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for(self._answers, 10, "redis-server")
