@@ -95,9 +95,14 @@ class PrivatePostgres:
 
 
 class PrivateRedis:
-    def __init__(self) -> None:
+    """A redis-server of the test's own. With `config` (e.g. deploy/redis.conf, production's
+    persistence), it runs on that file; without, it keeps nothing on disk."""
+
+    def __init__(self, config: Path | None = None) -> None:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="trackly-redis-"))
+        # The file first (redis-server reads it so); the flags after it win over it.
+        self.options = [str(config)] if config else ["--save", "", "--appendonly", "no"]
         self.process: subprocess.Popen | None = None
 
     @property
@@ -106,8 +111,8 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)],
+            ["redis-server", *self.options, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", str(self.dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for(self._answers, 10, "redis-server")
@@ -123,6 +128,13 @@ class PrivateRedis:
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
+            self.process.wait()
+            self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no shutdown, no last write to disk."""
+        if self.process is not None:
+            self.process.kill()
             self.process.wait()
             self.process = None
 
