@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 from core import bounds
 
@@ -226,6 +227,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 2.0},
     },
     "events-purge": {"task": "webhooks.tasks.events_purge_task", "schedule": 3600.0},
+    # Each account's data_retention_days (reporting.retention; python manage.py
+    # apply_retention): raw clicks, the postback log, events and deliveries past it go.
+    "retention-apply": {
+        "task": "reporting.tasks.retention_apply_task",
+        "schedule": crontab(hour=3, minute=17),
+    },
     # Audiences (docs/audiences.md): clicks, verdicts and conversions from the event log
     # within seconds; time (within_days) and new sends by the sweep every minute.
     "audiences-consume": {
