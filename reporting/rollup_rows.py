@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from core.models import Account, Message
-from core.retention import retention_first_kept_day
+from core.retention import retention_cutoff
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from reporting.credit import (
     CREDIT,
@@ -87,7 +87,7 @@ def days_rebuild(
 
     traits: dict[TraitSlice, dict[str, Any]] = defaultdict(dict)
 
-    pruned: set[dt.date] = set()
+    pruned = _pruned_days(account_id, tz, first, last)
 
     def trait_add(key: Slice, values: Mapping[str, str | None], **counts: int | Decimal) -> None:
         """Add to the row of each trait dimension in `values` (NULL counted as "")."""
@@ -132,17 +132,14 @@ def days_rebuild(
         trait_add(_key(r, "offer_id"), {"variants": r["variant"]}, sends=r["n"], cost=r["cost"])
     # The clicks, unique clicks and conversions queries group by the click traits too,
     # so that one scan of each table builds both rollups.
-    raw_days: set[dt.date] = set()
     for r in (
         within(MessageShortLinkClick.objects.all(), "clicked_at")
         .values(*by_message, "short_link__offer_id", *_TRAIT_COLUMNS)
         .annotate(raw=Count("id"), bots=Count("id", filter=Q(is_bot=True)))
     ):
         key = _key(r, "short_link__offer_id")
-        raw_days.add(key[0])
         add(key, raw_clicks=r["raw"], bot_clicks=r["bots"])
         trait_add(key, _traits(r, ""), raw_clicks=r["raw"], bot_clicks=r["bots"])
-    pruned.update(_pruned_days(account_id, first, last, raw_days))
     # A day whose raw clicks retention deleted keeps its stored raw and bot clicks.
     stored = DailyRollup.objects.filter(account_id=account_id, day__in=pruned)
     for r in stored.values(
@@ -256,20 +253,30 @@ _TRAIT_COLUMNS = tuple(TRAIT_DIMENSIONS.values())
 
 
 def _pruned_days(
-    account_id: int, first: dt.date | None, last: dt.date | None, raw_days: set[dt.date]
+    account_id: int, tz: zoneinfo.ZoneInfo, first: dt.date | None, last: dt.date | None
 ) -> set[dt.date]:
     """The days in range past the account's retention (core.retention) whose stored rollup
     counts raw clicks that are no longer there: retention deleted them. A day past
     retention whose raw clicks are still there (retention has not run yet) is rebuilt from
-    them as any other."""
+    them as any other. Both reads are small: rollup rows of old days, and an index range
+    of raw clicks before the cutoff (empty once retention has run)."""
     account = Account.objects.values("data_retention_days", "time_zone").get(pk=account_id)
-    kept_from = retention_first_kept_day(
-        account["data_retention_days"], account["time_zone"], timezone.now()
+    cutoff = retention_cutoff(account["data_retention_days"], account["time_zone"], timezone.now())
+    stored = DailyRollup.objects.filter(
+        account_id=account_id, day__lt=cutoff.date(), raw_clicks__gt=0
     )
-    stored = DailyRollup.objects.filter(account_id=account_id, day__lt=kept_from, raw_clicks__gt=0)
     if first is not None:
         stored = stored.filter(day__range=(first, last))
-    return set(stored.values_list("day", flat=True).distinct()) - raw_days
+    days = set(stored.values_list("day", flat=True).distinct())
+    if not days:
+        return days
+    still = (
+        MessageShortLinkClick.objects.filter(account_id=account_id, clicked_at__lt=cutoff)
+        .annotate(day=TruncDate("clicked_at", tzinfo=tz))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    return days - set(still)
 
 
 def _conversion_counts(row: Mapping[str, Any]) -> dict[str, Any]:
