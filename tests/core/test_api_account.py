@@ -20,6 +20,7 @@ FIELDS = {
     "currency",
     "default_click_window_days",
     "data_retention_days",
+    "link_retention_days",
     "opt_out_patterns",
     "require_postback_token",
     "has_postback_token",
