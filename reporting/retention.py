@@ -55,10 +55,12 @@ def retention_apply(
         WebhookAttempt._meta.db_table: TableRetention(),
     }
     cutoffs: list[dt.datetime] = []
-    for account_id, days, time_zone in Account.objects.order_by("pk").values_list(
-        "pk", "data_retention_days", "time_zone"
-    ):
-        cutoff = retention_cutoff(days, time_zone, now)
+    fields = ("pk", "data_retention_days", "default_click_window_days", "time_zone")
+    for account in Account.objects.order_by("pk").only(*fields):
+        account_id = account.pk
+        # Never inside a click window, whatever was stored (Account.retention_uncovered).
+        days = max(account.data_retention_days, account.click_window_widest())
+        cutoff = retention_cutoff(days, account.time_zone, now)
         cutoffs.append(cutoff)
         summary[raw_table].rows += raw_clicks_purge(
             account_id, cutoff, batch=batch, before=_pruned_clicks_tally

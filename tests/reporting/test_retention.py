@@ -18,14 +18,14 @@ from attribution.adjustments import Change, Origin, conversion_adjust
 from attribution.models import Conversion, PostbackLog
 from attribution.services import postback_log_open
 from core.events import event_emit
-from core.models import Account, Event
+from core.models import Account, Event, Offer
 from core.retention import retention_cutoff
 from links.models import MessageClick, MessageShortLinkClick
 from reporting.models import BotReasonRollup, DirtyHour, DirtyMessage, PrunedClicks
 from reporting.reports import DIMENSIONS
 from reporting.tasks import retention_apply_task
 from tests.helpers import tracking
-from tests.reporting.dataset import Dataset, click, convert, dataset_build
+from tests.reporting.dataset import Dataset, click, convert, dataset_build, offer_make
 from tests.reporting.test_reports import (
     assert_reports_match_raw_rows,
     build,
@@ -77,8 +77,10 @@ def test_reports_are_unchanged_by_retention_and_by_rebuilds_after_it(
     data = dataset_build(owner)  # January 2026: about a year old
     recent(data)
     other = dataset_build(outsider)  # the same old rows, under the default 395 days
-    # 60 days: every click window is shorter (the account's default 30, no offer's own).
-    Account.objects.filter(pk=owner.account.pk).update(data_retention_days=60)
+    # 60 days: every click window is shorter (the account's 30, no offer's own).
+    Account.objects.filter(pk=owner.account.pk).update(
+        data_retention_days=60, default_click_window_days=30
+    )
     for account in (owner, outsider):
         log = postback_log_open(
             account_id=account.account.pk, endpoint="conv", method="GET", host="h",
@@ -171,3 +173,21 @@ def test_the_cutoff_is_the_start_of_a_local_day() -> None:
     cutoff = retention_cutoff(30, "America/New_York", now)
     assert cutoff.isoformat() == "2026-11-03T00:00:00-05:00"
     assert retention_cutoff(1, "UTC", now) == dt.datetime(2026, 12, 2, tzinfo=dt.UTC)
+
+
+def test_retention_never_deletes_inside_a_click_window(owner: Any) -> None:
+    """A retention stored shorter than an offer's window (past the API's check) is widened
+    to the window: a postback inside it still finds its click."""
+    data = Dataset(owner)
+    offer = offer_make(owner, "Long window")
+    Offer.objects.filter(pk=offer.pk).update(click_window_days=100)
+    Account.objects.filter(pk=owner.account.pk).update(
+        data_retention_days=30, default_click_window_days=30
+    )
+    data.mint("w1", f"{timezone.now() - dt.timedelta(days=120):%Y-%m-%d %H:%M}", {"a": offer})
+    inside = click(data.link("w1"), timezone.now() - dt.timedelta(days=80))
+    outside = click(data.link("w1"), timezone.now() - dt.timedelta(days=110))
+    apply_retention()
+    left = set(MessageShortLinkClick.objects.values_list("pk", flat=True))
+    assert left == {inside.pk}
+    assert outside.pk not in left
