@@ -76,7 +76,8 @@ def test_reports_are_unchanged_by_retention_and_by_rebuilds_after_it(
     settings.API_RATE_LIMIT = "100000/min"  # thousands of report pages below
     data = dataset_build(owner)  # January 2026: about a year old
     recent(data)
-    other = dataset_build(outsider)  # the same old rows, under the default 395 days
+    other = dataset_build(outsider)  # the same old rows, kept ten years
+    Account.objects.filter(pk=outsider.account.pk).update(data_retention_days=3650)
     # 60 days: every click window is shorter (the account's 30, no offer's own).
     Account.objects.filter(pk=owner.account.pk).update(
         data_retention_days=60, default_click_window_days=30
@@ -105,7 +106,7 @@ def test_reports_are_unchanged_by_retention_and_by_rebuilds_after_it(
     assert summary["links_messageshortlinkclick"]["rows_deleted"] == pruned
     assert summary["attribution_postbacklog"]["rows_deleted"] == 1
     assert summary["links_messageshortlinkclick"]["partitions_dropped"] == []
-    # The owner's recent click stays; the outsider's old ones too (395 days).
+    # The owner's recent click stays; the outsider's old ones too (ten years).
     assert MessageShortLinkClick.objects.filter(account=owner.account).count() == 1
     assert MessageShortLinkClick.objects.filter(account=outsider.account).count() == kept_raw
     assert PostbackLog.objects.filter(account=outsider.account).count() == 1
