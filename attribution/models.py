@@ -103,8 +103,14 @@ class Conversion(models.Model):
     message_click = models.ForeignKey(
         MessageClick, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversions"
     )
+    # No database foreign key: retention deletes raw clicks, this row stays.
     raw_click = models.ForeignKey(
-        MessageShortLinkClick, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        MessageShortLinkClick,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     message = models.ForeignKey(
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversions"
@@ -350,8 +356,14 @@ class FraudFlag(models.Model):
     conversion = models.ForeignKey(
         Conversion, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # No database foreign key: retention deletes raw clicks, this row stays.
     raw_click = models.ForeignKey(
-        MessageShortLinkClick, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        MessageShortLinkClick,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -296,6 +296,14 @@ class OfferSerializer(AccountModelSerializer):
             raise serializers.ValidationError(
                 {"interstitial_template": ["Required when interstitial_mode is 'custom'."]}
             )
+        if "click_window_days" in attrs:
+            account = account_of(self.context["request"])
+            uncovered = account.retention_uncovered(
+                offer_pk=getattr(self.instance, "pk", None),
+                offer_window=attrs["click_window_days"],
+            )
+            if uncovered:
+                raise serializers.ValidationError({"click_window_days": [uncovered]})
         return attrs
 
     def create(self, validated_data: dict[str, Any]) -> Offer:

@@ -7,6 +7,7 @@ when rotated; only its hash is kept, and no answer carries that either.
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from typing import Any
 
@@ -148,6 +149,7 @@ class AccountSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer
             "default_click_window_days",
             "data_retention_days",
             "anonymize_ips",
+            "link_retention_days",
             "opt_out_patterns",
             "require_postback_token",
             "has_postback_token",
@@ -171,6 +173,22 @@ class AccountSettingsSerializer(RefuseUnknownFields, serializers.ModelSerializer
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
         return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The account as it would be, against the rule (Account.retention_uncovered),
+        # the error on the window field when only the window was sent.
+        changed = copy.copy(self.instance)
+        for name in ("data_retention_days", "default_click_window_days"):
+            if name in attrs:
+                setattr(changed, name, attrs[name])
+        if uncovered := changed.retention_uncovered():
+            field = (
+                "default_click_window_days"
+                if "data_retention_days" not in attrs
+                else "data_retention_days"
+            )
+            raise serializers.ValidationError({field: [uncovered]})
+        return attrs
 
     def update(self, instance: Account, validated_data: dict[str, Any]) -> Account:
         for name, value in validated_data.items():

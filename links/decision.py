@@ -33,7 +33,7 @@ METHODS = ("GET", "HEAD")
 class Kind(enum.Enum):
     REDIRECT = "redirect"  # 302 to the destination, with the click id
     INTERSTITIAL = "interstitial"  # 200, the page; its button goes to the destination
-    FALLBACK = "fallback"  # 302 to a fallback URL (offer ended, or unknown link)
+    FALLBACK = "fallback"  # 302 to a fallback URL (offer ended, or unknown or retired link)
     OFFER_ENDED = "offer_ended"  # 410 page: offer ended and no fallback anywhere
     NOT_FOUND = "not_found"  # 404 page: unknown link and no fallback
     NO_SUCH_HOST = "no_such_host"  # plain 404: not (or no longer) a tracking domain
@@ -89,8 +89,8 @@ def decide(
         return unknown(domain)  # not a short link's path, whatever the method
     if method not in METHODS:
         return Answer(Kind.METHOD_NOT_ALLOWED)
-    # Another account's link on this host is treated as unknown.
-    if link is None or link.account_id != domain.account_id:
+    # Another account's link on this host is treated as unknown; so is a retired one.
+    if link is None or link.account_id != domain.account_id or is_retired(link, now):
         return unknown(domain)
     if not link.offer_is_live(now):
         fallback = link.offer_fallback_url or domain.fallback_url
@@ -116,6 +116,16 @@ def decide(
     return Answer(
         Kind.REDIRECT, records_click=True, location=target, variant=variant, traits=traits
     )
+
+
+def is_retired(link: LinkInfo, now: dt.datetime) -> bool:
+    """Whether the account retires its links after link_retention_days and this one is
+    that old: it then answers as an unknown link (the domain's fallback, else 404), and
+    its taps are not clicks."""
+    days = link.link_retention_days
+    if days is None or link.created_at is None:
+        return False
+    return link.created_at + dt.timedelta(days=days) <= now
 
 
 def route(link: LinkInfo, traits: ClickTraits | None, accept_language: str) -> tuple[str, str]:

@@ -114,8 +114,12 @@ class MessageClick(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="message_clicks")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="message_clicks")
     short_link = models.ForeignKey(MessageShortLink, on_delete=models.CASCADE, related_name="+")
+    # No database foreign key: retention deletes raw clicks, the counted click stays.
     raw_click = models.OneToOneField(
-        MessageShortLinkClick, on_delete=models.CASCADE, related_name="message_click"
+        MessageShortLinkClick,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="message_click",
     )
     offer = models.ForeignKey(
         Offer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -150,8 +154,14 @@ class MessageClickAnnouncement(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    # No database foreign key: retention deletes raw clicks, the announcement stays.
     raw_click = models.ForeignKey(
-        MessageShortLinkClick, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        MessageShortLinkClick,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     # The announced click's public id and time, kept if the raw click is purged.
     click_id = models.CharField(max_length=32, blank=True)

@@ -81,6 +81,10 @@ class LinkInfo:
     # names) it lacks (links.routing.utm_missing), worked out once here; the tap appends
     # them (links.decision.target_url) with string work only. Empty without a template.
     utm_pairs: dict[str, str] = field(default_factory=dict)
+    # Retirement (links.decision.is_retired): when the link was minted and the account's
+    # link_retention_days (None: links never retire).
+    created_at: dt.datetime | None = None
+    link_retention_days: int | None = None
 
     def is_internal(self, ip: str | None) -> bool:
         """Whether a click on this link from `ip` is test or internal traffic."""
@@ -115,6 +119,7 @@ SELECT l.id, l.link_id, l.account_id, l.message_id, l.contact_id, l.offer_id,
        CAST(o.variants AS text), CAST(o.rules AS text),
        COALESCE(NULLIF(cp.utm_template, ''), a.utm_template),
        cp.name, cr.name, s.name, m.channel, o.name,
+       l.created_at, a.link_retention_days,
        t.id, t.title, t.description, t.cta_text, t.og_title, t.og_description, t.og_image
 FROM links_messageshortlink l
 JOIN trackly_message m ON m.id = l.message_id
@@ -142,7 +147,7 @@ def link_info_load(link_id: str) -> LinkInfo | None:
      creative_id, bot_detection_enabled, offer_destination, click_param, offer_status,
      expires_at, fallback_url, contact_is_test, list_is_test, internal_ips, variant,
      offer_variants, offer_rules, utm_template, campaign, creative, sending_list, channel,
-     offer, template_id, *template) = row  # fmt: skip
+     offer, created_at, link_retention_days, template_id, *template) = row  # fmt: skip
     has_offer = offer_id is not None
     destination = offer_destination if has_offer else link_destination
     link_click_param = click_param if has_offer else "click_id"
@@ -178,6 +183,8 @@ def link_info_load(link_id: str) -> LinkInfo | None:
         variants=routing.variants,
         rules=routing.rules,
         utm_pairs=routing.utm_pairs,
+        created_at=_aware(created_at),
+        link_retention_days=link_retention_days,
     )
 
 

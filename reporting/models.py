@@ -242,3 +242,16 @@ class DirtyMessage(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.message_id}"
+
+
+class PrunedClicks(models.Model):
+    """A message's raw clicks that retention deleted (reporting.retention), tallied in the
+    transaction that deleted them: its MessageRollup row counts them with the clicks still
+    there, so the messages report is unchanged by retention and by any rebuild after it."""
+
+    message_id = models.BigIntegerField(primary_key=True)
+    raw_clicks = models.BigIntegerField(default=0)
+    bot_clicks = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"message {self.message_id}: {self.raw_clicks} raw clicks pruned"

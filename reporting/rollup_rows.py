@@ -27,8 +27,10 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
-from core.models import Message
+from core.models import Account, Message
+from core.retention import retention_cutoff
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from reporting.credit import (
     CREDIT,
@@ -46,6 +48,7 @@ from reporting.models import (
     BotReasonRollup,
     DailyRollup,
     MessageRollup,
+    PrunedClicks,
     TraitRollup,
 )
 
@@ -84,8 +87,12 @@ def days_rebuild(
 
     traits: dict[TraitSlice, dict[str, Any]] = defaultdict(dict)
 
+    pruned = _pruned_days(account_id, tz, first, last)
+
     def trait_add(key: Slice, values: Mapping[str, str | None], **counts: int | Decimal) -> None:
         """Add to the row of each trait dimension in `values` (NULL counted as "")."""
+        if key[0] in pruned:
+            return  # its stored trait rows stay (see below)
         for dimension, value in values.items():
             row = traits[(*key, dimension, value or "")]
             for name, count in counts.items():
@@ -133,13 +140,37 @@ def days_rebuild(
         key = _key(r, "short_link__offer_id")
         add(key, raw_clicks=r["raw"], bot_clicks=r["bots"])
         trait_add(key, _traits(r, ""), raw_clicks=r["raw"], bot_clicks=r["bots"])
+    # A day whose raw clicks retention deleted keeps its stored raw and bot clicks.
+    stored = DailyRollup.objects.filter(account_id=account_id, day__in=pruned)
+    for r in stored.values(
+        "day",
+        "campaign_id",
+        "creative_id",
+        "sending_list_id",
+        "offer_id",
+        "raw_clicks",
+        "bot_clicks",
+    ):
+        key = (r["day"], r["campaign_id"], r["creative_id"], r["sending_list_id"], r["offer_id"])
+        add(key, raw_clicks=r["raw_clicks"], bot_clicks=r["bot_clicks"])
     for r in (
         within(MessageClick.objects.all(), "clicked_at")
         .values(*by_message, "offer_id", *_traits_through("raw_click"))
         .annotate(n=Count("id"))
     ):
+        if r["day"] in pruned:
+            continue
         add(_key(r, "offer_id"), unique_clicks=r["n"])
         trait_add(_key(r, "offer_id"), _traits(r, "raw_click__"), unique_clicks=r["n"])
+    if pruned:
+        # The counted clicks stay, but their traits went with their raw clicks.
+        for r in (
+            within(MessageClick.objects.all(), "clicked_at")
+            .filter(day__in=pruned)
+            .values(*by_message, "offer_id")
+            .annotate(n=Count("id"))
+        ):
+            add(_key(r, "offer_id"), unique_clicks=r["n"])
     for r in (
         within(counted_conversions(), "occurred_at")
         .values(
@@ -159,6 +190,7 @@ def days_rebuild(
     # Bot clicks by reason (reporting 0003's index answers this alone).
     reasons = (
         within(MessageShortLinkClick.objects.filter(is_bot=True), "clicked_at")
+        .exclude(day__in=pruned)
         .values_list("day", "bot_reason")
         .annotate(n=Count("*"))
         .order_by()
@@ -168,6 +200,10 @@ def days_rebuild(
         stale = model.objects.filter(account_id=account_id)
         if first is not None:
             stale = stale.filter(day__range=(first, last))
+        if model is not DailyRollup:
+            # A pruned day's trait and bot-reason rows were built from its raw clicks:
+            # they stay as they are.
+            stale = stale.exclude(day__in=pruned)
         stale.delete()
     BotReasonRollup.objects.bulk_create(
         [
@@ -214,6 +250,33 @@ def days_rebuild(
 
 
 _TRAIT_COLUMNS = tuple(TRAIT_DIMENSIONS.values())
+
+
+def _pruned_days(
+    account_id: int, tz: zoneinfo.ZoneInfo, first: dt.date | None, last: dt.date | None
+) -> set[dt.date]:
+    """The days in range past the account's retention (core.retention) whose stored rollup
+    counts raw clicks that are no longer there: retention deleted them. A day past
+    retention whose raw clicks are still there (retention has not run yet) is rebuilt from
+    them as any other. Both reads are small: rollup rows of old days, and an index range
+    of raw clicks before the cutoff (empty once retention has run)."""
+    account = Account.objects.values("data_retention_days", "time_zone").get(pk=account_id)
+    cutoff = retention_cutoff(account["data_retention_days"], account["time_zone"], timezone.now())
+    stored = DailyRollup.objects.filter(
+        account_id=account_id, day__lt=cutoff.date(), raw_clicks__gt=0
+    )
+    if first is not None:
+        stored = stored.filter(day__range=(first, last))
+    days = set(stored.values_list("day", flat=True).distinct())
+    if not days:
+        return days
+    still = (
+        MessageShortLinkClick.objects.filter(account_id=account_id, clicked_at__lt=cutoff)
+        .annotate(day=TruncDate("clicked_at", tzinfo=tz))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    return days - set(still)
 
 
 def _conversion_counts(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -352,11 +415,16 @@ def _message_figures(message: str) -> dict[str, Any]:
         rows = queryset.filter(message_id=OuterRef(message)).order_by().values("message_id")
         return Coalesce(Subquery(rows.annotate(v=aggregate).values("v")), zero)
 
+    def pruned(column: str) -> Coalesce:
+        rows = PrunedClicks.objects.filter(message_id=OuterRef(message)).values(column)
+        return Coalesce(Subquery(rows), 0)
+
     clicks = MessageShortLinkClick.objects.all()
     money = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=4))
     figures = {
-        "figure_raw_clicks": one(clicks, Count("pk")),
-        "figure_bot_clicks": one(clicks.filter(is_bot=True), Count("pk")),
+        # With the clicks retention deleted (PrunedClicks) added back.
+        "figure_raw_clicks": one(clicks, Count("pk")) + pruned("raw_clicks"),
+        "figure_bot_clicks": one(clicks.filter(is_bot=True), Count("pk")) + pruned("bot_clicks"),
         "figure_unique_clicks": one(MessageClick.objects.all(), Count("pk")),
     }
     kinds = {

@@ -232,6 +232,13 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 2.0},
     },
     "events-purge": {"task": "webhooks.tasks.events_purge_task", "schedule": 3600.0},
+    # Each account's data_retention_days (reporting.retention; python manage.py
+    # apply_retention): raw clicks, the postback log, events and deliveries past it go.
+    "retention-apply": {
+        "task": "reporting.tasks.retention_apply_task",
+        # Daily, in seconds as every entry here (trackly.embedded runs them by the number).
+        "schedule": 86400.0,
+    },
     # Audiences (docs/audiences.md): clicks, verdicts and conversions from the event log
     # within seconds; time (within_days) and new sends by the sweep every minute.
     "audiences-consume": {

@@ -26,8 +26,16 @@ def events_expired(now: dt.datetime) -> Q:
     return expired
 
 
-def events_purge(*, now: dt.datetime | None = None, batch: int = PURGE_BATCH) -> int:
-    """Delete expired events with their deliveries, in batches. Returns how many events.
+def events_purge(
+    *,
+    now: dt.datetime | None = None,
+    batch: int = PURGE_BATCH,
+    counts: dict[str, int] | None = None,
+) -> int:
+    """Delete expired events with their deliveries, in batches. Returns how many events;
+    `counts`, if given, gains the rows deleted per table (events, deliveries, attempts).
+    The one home of the events' retention: the hourly purge and apply_retention
+    (reporting.retention) both run it.
 
     The newest numbered event is always kept, however old: the sequencer continues from
     the highest number in the log, and an empty log would start again below the cursors
@@ -47,9 +55,17 @@ def events_purge(*, now: dt.datetime | None = None, batch: int = PURGE_BATCH) ->
         if not ids:
             return total
         with transaction.atomic():
-            WebhookAttempt.objects.filter(delivery__event_id__in=ids).delete()
-            WebhookDelivery.objects.filter(event_id__in=ids).delete()
+            attempts, _ = WebhookAttempt.objects.filter(delivery__event_id__in=ids).delete()
+            deliveries, _ = WebhookDelivery.objects.filter(event_id__in=ids).delete()
             Event.objects.filter(pk__in=ids).delete()
         total += len(ids)
+        if counts is not None:
+            for model, n in (
+                (Event, len(ids)),
+                (WebhookDelivery, deliveries),
+                (WebhookAttempt, attempts),
+            ):
+                table = model._meta.db_table
+                counts[table] = counts.get(table, 0) + n
         if len(ids) < batch:
             return total

@@ -150,7 +150,7 @@ class AccountAdmin(TenantScopedAdmin):
                 "give a message's own cost); changing them never reprices sent messages.",
             },
         ),
-        ("Data", {"fields": ["data_retention_days", "anonymize_ips"]}),
+        ("Data", {"fields": ["data_retention_days", "link_retention_days", "anonymize_ips"]}),
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Max
 from django.utils import timezone
 
 from core import bounds, costs
@@ -198,6 +199,37 @@ class Account(models.Model):
             self.sms_rates = costs.sms_rates_parse(self.sms_rates)
         except bounds.OutOfBounds as exc:
             raise ValidationError({"sms_rates": exc.message}) from None
+        if self.pk is not None and (uncovered := self.retention_uncovered()):
+            raise ValidationError({"data_retention_days": uncovered})
+
+    def click_window_widest(
+        self, *, offer_pk: int | None = None, offer_window: int | None = None
+    ) -> int:
+        """The longest click window of the account: its default_click_window_days and
+        every offer's click_window_days, the offer `offer_pk` (None: a new one) counted
+        with `offer_window` instead of what it has stored."""
+        offers = self.offers.filter(click_window_days__isnull=False) if self.pk else None
+        if offers is not None and offer_pk is not None:
+            offers = offers.exclude(pk=offer_pk)
+        stored = offers.aggregate(widest=Max("click_window_days"))["widest"] if offers else None
+        return max(self.default_click_window_days, stored or 0, offer_window or 0)
+
+    def retention_uncovered(
+        self, *, offer_pk: int | None = None, offer_window: int | None = None
+    ) -> str:
+        """The rule that data_retention_days covers every click window, so that every
+        postback inside a window still finds its raw click (the one home: the account API,
+        the offers API, both admins): "" when it holds, else what is wrong. Retention
+        itself never deletes inside the widest window either (reporting.retention), so
+        an account and an offer changed at once past this check lose no click."""
+        widest = self.click_window_widest(offer_pk=offer_pk, offer_window=offer_window)
+        if self.data_retention_days >= widest:
+            return ""
+        return (
+            f"data_retention_days ({self.data_retention_days}) must be at least every click "
+            f"window (the account's default_click_window_days and each offer's "
+            f"click_window_days): the longest is {widest} days."
+        )
 
     def message_cost(self, *, channel: str, segments: int | None, phone: str) -> Decimal:
         """What one message costs this account to send (core.costs)."""

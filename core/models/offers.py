@@ -125,6 +125,12 @@ class Offer(models.Model):
 
     def clean(self) -> None:
         related_in_same_account(self, "interstitial_template")
+        if self.account_id is not None and (
+            uncovered := self.account.retention_uncovered(
+                offer_pk=self.pk, offer_window=self.click_window_days
+            )
+        ):
+            raise ValidationError({"click_window_days": uncovered})
         if (
             self.interstitial_mode == self.InterstitialMode.CUSTOM
             and not self.interstitial_template_id

@@ -100,6 +100,8 @@ class TestOfferAdmin:
         assert offer.expires_at is None and offer.click_window_days is None
 
     def test_values_inside_them_are_saved(self, admin_client: Client, offer: Offer) -> None:
+        # The account keeps raw clicks as long as the window (Account.retention_uncovered).
+        Account.objects.filter(pk=offer.account_id).update(data_retention_days=3650)
         response = change(
             admin_client,
             f"/admin/core/offer/{offer.pk}/change/",

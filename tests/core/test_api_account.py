@@ -21,6 +21,7 @@ FIELDS = {
     "default_click_window_days",
     "data_retention_days",
     "anonymize_ips",
+    "link_retention_days",
     "opt_out_patterns",
     "require_postback_token",
     "has_postback_token",

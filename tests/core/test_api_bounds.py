@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.models import Offer, SendingList
+from core.models import Account, Offer, SendingList
 from tests.conftest import AccountFixture
 
 OFFER = {"name": "Spring", "destination_url": "https://adv.example/land"}
@@ -61,6 +61,8 @@ def test_an_offer_changed_past_the_bounds_is_a_400_and_unchanged(
 
 @pytest.mark.django_db
 def test_the_edges_of_the_bounds_are_stored(owner: AccountFixture) -> None:
+    # The account keeps raw clicks as long as the window (Account.retention_uncovered).
+    Account.objects.filter(pk=owner.account.pk).update(data_retention_days=3650)
     response = owner.post(
         "/api/v1/offers",
         OFFER
