@@ -79,6 +79,17 @@ def _query(alias: str, sql: str) -> Any:
         return cursor.fetchone()[0] if cursor.description else None
 
 
+def _replay_pause() -> None:
+    # pg_wal_replay_pause() only asks: replay goes on until the startup process sees the
+    # request, so a write right after it could still reach the replica. Wait until paused.
+    _query("replica", "SELECT pg_wal_replay_pause()")
+    wait_for(
+        lambda: _query("replica", "SELECT pg_get_wal_replay_pause_state()") == "paused",
+        30,
+        "the replica's replay to pause",
+    )
+
+
 def _caught_up() -> bool:
     return bool(
         _query("replica", "SELECT pg_last_wal_replay_lsn()")
@@ -103,7 +114,7 @@ def test_reads_go_to_the_replica_and_writes_never_do(servers: ReplicatedPostgres
     account, _ = _account()
     wait_for(_caught_up, 30, "the replica to replay the setup")
     assert replica.health().usable(account.pk)  # a check while caught up: lag 0
-    _query("replica", "SELECT pg_wal_replay_pause()")
+    _replay_pause()
     Account.objects.filter(pk=account.pk).update(name="Renamed Co")  # on the primary
 
     def name() -> str:
@@ -124,7 +135,7 @@ def test_after_a_mint_the_account_reads_from_the_primary(servers: ReplicatedPost
     account, key = _account()
     wait_for(_caught_up, 30, "the replica to replay the setup")
     assert replica.health().usable(account.pk)  # a check while caught up: lag 0
-    _query("replica", "SELECT pg_wal_replay_pause()")
+    _replay_pause()
     client = APIClient(HTTP_HOST="localhost")
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     response = client.post(
@@ -162,7 +173,7 @@ def test_a_replica_more_than_the_limit_behind_is_skipped(servers: ReplicatedPost
     health = replica.ReplicaHealth(clock=clock, max_lag=30, check_every=2)
     replica.set_health(health)
     assert health.usable(account.pk)  # caught up: lag 0
-    _query("replica", "SELECT pg_wal_replay_pause()")
+    _replay_pause()
     Account.objects.filter(pk=account.pk).update(name="Later Co")
     clock.now += 10
     assert health.usable(account.pk)  # 10 s behind
