@@ -33,6 +33,7 @@ from attribution.fraud import conversion_injection_check
 from attribution.models import Conversion, PostbackLog
 from attribution.postback_input import ConversionInput
 from core import prepared
+from links import ids
 
 _LOG_INSERT = """
     INSERT INTO attribution_postbacklog
@@ -107,6 +108,14 @@ _SOURCES = {
         "links_messageshortlinkclick k0 JOIN links_messageshortlink l ON l.id = k0.short_link_id",
         "k0.account_id = %(account)s AND k0.click_id = %(ref)s",
     ),
+    # A click id that carries its time (links.ids): the click within it, one partition once
+    # raw clicks are partitioned. A miss takes the full path, which looks again by the id
+    # alone (views.click_by_id), so an older random id that decodes to a time still lands.
+    "timed click": (
+        "links_messageshortlinkclick k0 JOIN links_messageshortlink l ON l.id = k0.short_link_id",
+        "k0.account_id = %(account)s AND k0.click_id = %(ref)s"
+        " AND k0.clicked_at >= %(from)s AND k0.clicked_at < %(to)s",
+    ),
     "link": ("links_messageshortlink l", "l.account_id = %(account)s AND l.link_id = %(ref)s"),
 }
 
@@ -177,9 +186,11 @@ def conversion_credit(
         "reported_click": click_id,
         "log": log.pk,
     }
-    statement = _statement(
-        "click" if click_id else "link", rules.WINDOW_DAYS, rules.CREDIT_ORDER, rules.CREDIT_KIND
-    )
+    window = ids.click_id_window(click_id) if click_id else None
+    if window is not None:
+        params["from"], params["to"] = window
+    by = "link" if not click_id else "click" if window is None else "timed click"
+    statement = _statement(by, rules.WINDOW_DAYS, rules.CREDIT_ORDER, rules.CREDIT_KIND)
     row = prepared.fetchone(statement, params)
     if row is None:
         return None

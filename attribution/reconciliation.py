@@ -42,6 +42,7 @@ from core import bounds
 from core.models import Account, Offer
 from core.spreadsheet import formula_defused
 from links.models import MessageShortLinkClick
+from links.selectors import clicks_by_ids
 
 Bucket = ReconciliationRow.Bucket
 Approval = Conversion.Approval
@@ -429,8 +430,12 @@ def _click_offers(account: Account, rows: list[NetworkRow]) -> dict[str, int | N
     found: dict[str, int | None] = {}
     for chunk in _chunks({r.click_id for r in rows}):
         found.update(
-            MessageShortLinkClick.objects.filter(account=account, click_id__in=chunk).values_list(
-                "click_id", "short_link__offer_id"
+            clicks_by_ids(
+                MessageShortLinkClick.objects.filter(account=account).values_list(
+                    "click_id", "short_link__offer_id"
+                ),
+                chunk,
+                key=lambda c: c[0],
             )
         )
     return found
@@ -703,9 +708,13 @@ def _restate_missing(reconciliation: Reconciliation, skipped: list[dict[str, Any
     for chunk in _chunks({r.click_id for r in rows if r.click_id}):
         clicks.update(
             (c.click_id, c)
-            for c in MessageShortLinkClick.objects.filter(
-                account=account, click_id__in=chunk
-            ).select_related("short_link__offer")
+            for c in clicks_by_ids(
+                MessageShortLinkClick.objects.filter(account=account).select_related(
+                    "short_link__offer"
+                ),
+                chunk,
+                key=lambda c: c.click_id,
+            )
         )
     only_offer = None
     if len(reconciliation.offers) == 1:

@@ -27,6 +27,7 @@ from attribution.rules import Attribution, attribution_find
 from core import bounds
 from core.models import Account, Offer
 from links.models import MessageShortLink, MessageShortLinkClick
+from links.selectors import clicks_by_ids
 
 logger = logging.getLogger(__name__)
 
@@ -260,9 +261,11 @@ def conversions_pending_match(
             return 0
         clicks = {
             c.click_id: c
-            for c in MessageShortLinkClick.objects.filter(
-                click_id__in=[p.reported_click_id for p in pending]
-            ).select_related("short_link__offer")
+            for c in clicks_by_ids(
+                MessageShortLinkClick.objects.select_related("short_link__offer"),
+                [p.reported_click_id for p in pending],
+                key=lambda c: c.click_id,
+            )
         }
         for conversion in pending:
             try:

@@ -77,7 +77,7 @@ def click_counted(
     link = message.links.get()
     with transaction.atomic():
         raw = MessageShortLinkClick.objects.create(
-            click_id=ids.new_click_id(),
+            click_id=ids.new_click_id(at),
             account_id=message.account_id,
             short_link=link,
             message=message,

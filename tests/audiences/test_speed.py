@@ -45,7 +45,7 @@ def test_ten_thousand_clicks_with_three_audiences(owner):
         for m in messages
     )  # fmt: skip
     raws = MessageShortLinkClick.objects.bulk_create(
-        MessageShortLinkClick(click_id=ids.new_click_id(), account=a, short_link=link,
+        MessageShortLinkClick(click_id=ids.new_click_id(now), account=a, short_link=link,
                               message=link.message, contact=link.contact, clicked_at=now,
                               judged_at=now)
         for link in links
