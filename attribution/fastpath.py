@@ -65,12 +65,13 @@ WITH src AS (
            OR %(payout)s::numeric <= o.revenue_cap)
 ),
 credited AS (
+    -- The counted click keeps its raw click's public id: no join to the raw click, which
+    -- retention may have pruned (the counted click stays, and still earns the credit).
     SELECT mc.id, mc.raw_click_id AS click_pk, mc.clicked_at, mc.message_id,
-           m.campaign_id, m.creative_id, k.click_id AS click_ref
+           m.campaign_id, m.creative_id, mc.click_id AS click_ref
     FROM src
     CROSS JOIN LATERAL ({credited_click}) mc
     JOIN trackly_message m ON m.id = mc.message_id
-    JOIN links_messageshortlinkclick k ON k.id = mc.raw_click_id
 ),
 ins AS (
     INSERT INTO attribution_conversion

@@ -103,8 +103,17 @@ class Conversion(models.Model):
     message_click = models.ForeignKey(
         MessageClick, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversions"
     )
+    # No database foreign key into raw clicks (links.models.MessageClick.raw_click): the
+    # conversion stays when retention prunes its click; the credited click's public id is
+    # kept on `message_click` (MessageClick.click_id). DO_NOTHING: an account's deletion
+    # takes its conversions through `account`.
     raw_click = models.ForeignKey(
-        MessageShortLinkClick, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        MessageShortLinkClick,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     message = models.ForeignKey(
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversions"
@@ -350,8 +359,16 @@ class FraudFlag(models.Model):
     conversion = models.ForeignKey(
         Conversion, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # No database foreign key into raw clicks (links.models.MessageClick.raw_click): a flag
+    # stays when retention prunes its click (its evidence says what it saw). DO_NOTHING: an
+    # account's deletion takes its flags through `account`.
     raw_click = models.ForeignKey(
-        MessageShortLinkClick, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        MessageShortLinkClick,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -319,7 +319,9 @@ def _row(
 
 
 _COMPARED = ("id", "txn_id", "event", "offer_id", "occurred_at", "revenue", "payout",
-             "approval", "reported_click_id", "raw_click__click_id")  # fmt: skip
+             "approval", "reported_click_id", "message_click__click_id")  # fmt: skip
+# The credited click's id is read from the counted click, which keeps it: the raw click may
+# have been pruned by retention (attribution.conversion_events.credited_click_ref).
 
 
 def _compared(account: Account, offers: list[int]) -> QuerySet[Conversion, dict[str, Any]]:
@@ -375,8 +377,10 @@ def reconciliation_create(
             by_txn.setdefault(c["txn_id"], []).append(c)
     by_click: dict[str, list[dict[str, Any]]] = {}
     for chunk in _chunks({r.click_id for r in parsed.rows if r.click_id}):
-        for c in compared.filter(Q(reported_click_id__in=chunk) | Q(raw_click__click_id__in=chunk)):
-            for click_id in {c["reported_click_id"], c["raw_click__click_id"]} - {"", None}:
+        for c in compared.filter(
+            Q(reported_click_id__in=chunk) | Q(message_click__click_id__in=chunk)
+        ):
+            for click_id in {c["reported_click_id"], c["message_click__click_id"]} - {"", None}:
                 by_click.setdefault(click_id, []).append(c)
     defaults = dict(
         Offer.objects.filter(account=account, pk__in=offers).values_list("pk", "default_payout")
@@ -403,7 +407,7 @@ def reconciliation_create(
                 ReconciliationRow(
                     bucket=Bucket.MISSING_AT_NETWORK,
                     txn_id=c["txn_id"] or "",
-                    click_id=c["raw_click__click_id"] or c["reported_click_id"] or "",
+                    click_id=c["message_click__click_id"] or c["reported_click_id"] or "",
                     offer_id=c["offer_id"],
                     conversion_id=c["id"],
                     occurred_at=c["occurred_at"],

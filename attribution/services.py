@@ -339,7 +339,7 @@ def conversion_result(conversion: Conversion, status: str) -> dict[str, Any]:
         credited = conversion.message_click
         attribution = attribution_answer(
             type=conversion.attribution_type,
-            click_id=credited.raw_click.click_id if credited is not None else None,
+            click_id=credited.click_id if credited is not None else None,  # kept: raw may be pruned
             message_id=conversion.message_id,
             creative_id=conversion.creative_id,
             offer_id=conversion.offer_id,

@@ -104,7 +104,7 @@ def click_move(click: MessageShortLinkClick, at: dt.datetime) -> None:
     click.clicked_at = at
     click.click_id = ids.click_time_prefix(at) + click.click_id[ids.CLICK_TIME_LENGTH :]
     MessageShortLinkClick.objects.filter(pk=click.pk).update(clicked_at=at, click_id=click.click_id)
-    MessageClick.objects.filter(raw_click=click).update(clicked_at=at)
+    MessageClick.objects.filter(raw_click=click).update(clicked_at=at, click_id=click.click_id)
 
 
 def clicked(account: Any, offer: Offer | None = None) -> tuple[str, str]:

@@ -152,9 +152,8 @@ class ClicksStep:
         # are not built yet).
         message_clicks_build(cursor, account_ids=[plan.account.pk for plan in self.accounts])
         cursor.execute(
-            "SELECT mc.id, mc.message_id, mc.offer_id, mc.clicked_at, mc.raw_click_id, r.click_id"
+            "SELECT mc.id, mc.message_id, mc.offer_id, mc.clicked_at, mc.raw_click_id, mc.click_id"
             " FROM links_messageclick mc"
-            " JOIN links_messageshortlinkclick r ON r.id = mc.raw_click_id"
             " WHERE mc.account_id = ANY(%s) ORDER BY mc.clicked_at, mc.raw_click_id",
             [[plan.account.pk for plan in self.accounts]],
         )

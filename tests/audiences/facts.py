@@ -91,6 +91,7 @@ def click_counted(
             message=message,
             short_link=link,
             raw_click=raw,
+            click_id=raw.click_id,
             offer=link.offer,
             clicked_at=at,
         )

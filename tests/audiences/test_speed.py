@@ -52,7 +52,7 @@ def test_ten_thousand_clicks_with_three_audiences(owner):
     )  # fmt: skip
     MessageClick.objects.bulk_create(
         MessageClick(account=a, contact=r.contact, message=r.message, short_link=r.short_link,
-                     raw_click=r, clicked_at=now)
+                     raw_click=r, click_id=r.click_id, clicked_at=now)
         for r in raws
     )  # fmt: skip
     events_emit(

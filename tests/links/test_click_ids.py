@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import Offer
 from links import ids
-from links.models import MessageShortLink, MessageShortLinkClick
+from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from links.selectors import click_by_id, clicks_by_ids
 from tests.helpers import click_stored
 
@@ -57,6 +57,7 @@ def legacy(click: MessageShortLinkClick, *, decodes: bool) -> str:
     prefix = ids.click_time_prefix(early) if decodes else "zzzzzz"
     click_id = prefix + click.click_id[ids.CLICK_TIME_LENGTH :]
     MessageShortLinkClick.objects.filter(pk=click.pk).update(click_id=click_id)
+    MessageClick.objects.filter(raw_click_id=click.pk).update(click_id=click_id)  # its copy
     return click_id
 
 
