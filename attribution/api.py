@@ -21,7 +21,7 @@ from attribution.adjustments import (
     adjustments_of,
     conversion_adjust,
 )
-from attribution.conversion_events import RELATED
+from attribution.conversion_events import RELATED, credited_click_ref
 from attribution.models import Conversion, ConversionAdjustment
 from core import bounds
 from core.api import money_field
@@ -60,7 +60,7 @@ def conversion_json(conversion: Conversion) -> dict[str, Any]:
         "offer_id": conversion.offer_id,
         "campaign_id": conversion.campaign_id,
         "creative_id": conversion.creative_id,
-        "click_id": conversion.raw_click.click_id if conversion.raw_click else None,
+        "click_id": (credited_click_ref(conversion) or {}).get("id"),
         "adjustments": [adjustment_data(a) for a in adjustments],
     }
 

@@ -18,11 +18,21 @@ from django.utils import timezone
 
 from attribution.models import Conversion
 from core.events import NewEvent, contact_data, event_timestamp, events_emit
-from links.event_data import click_ref, message_data, named
+from links.event_data import click_ref, counted_click_ref, message_data, named
 from links.models import MessageShortLinkClick
 
 ANNOUNCE_BATCH = 500
-RELATED = ("contact", "message", "offer", "campaign", "creative", "raw_click")
+# The credited click is read from the counted click (message_click), which keeps the raw
+# click's id and time: retention may have pruned the raw click.
+RELATED = ("contact", "message", "offer", "campaign", "creative", "message_click")
+
+
+def credited_click_ref(conversion: Conversion) -> dict[str, Any] | None:
+    """The conversion's credited click as events and the API name it, or None (view-through,
+    unattributed). Re-attribution keeps raw_click and message_click one credit."""
+    if conversion.raw_click_id is None:
+        return None
+    return counted_click_ref(conversion.message_click)
 
 
 def conversion_data(conversion: Conversion) -> dict[str, Any]:
@@ -46,7 +56,7 @@ def conversion_data(conversion: Conversion) -> dict[str, Any]:
         "offer": named(conversion.offer),
         "campaign": named(conversion.campaign),
         "creative": named(conversion.creative),
-        "click": click_ref(conversion.raw_click),
+        "click": credited_click_ref(conversion),
     }
 
 

@@ -33,6 +33,7 @@ from attribution.fraud import conversion_injection_check
 from attribution.models import Conversion, PostbackLog
 from attribution.postback_input import ConversionInput
 from core import prepared
+from links import ids
 
 _LOG_INSERT = """
     INSERT INTO attribution_postbacklog
@@ -64,12 +65,13 @@ WITH src AS (
            OR %(payout)s::numeric <= o.revenue_cap)
 ),
 credited AS (
+    -- The counted click keeps its raw click's public id: no join to the raw click, which
+    -- retention may have pruned (the counted click stays, and still earns the credit).
     SELECT mc.id, mc.raw_click_id AS click_pk, mc.clicked_at, mc.message_id,
-           m.campaign_id, m.creative_id, k.click_id AS click_ref
+           m.campaign_id, m.creative_id, mc.click_id AS click_ref
     FROM src
     CROSS JOIN LATERAL ({credited_click}) mc
     JOIN trackly_message m ON m.id = mc.message_id
-    JOIN links_messageshortlinkclick k ON k.id = mc.raw_click_id
 ),
 ins AS (
     INSERT INTO attribution_conversion
@@ -106,6 +108,14 @@ _SOURCES = {
     "click": (
         "links_messageshortlinkclick k0 JOIN links_messageshortlink l ON l.id = k0.short_link_id",
         "k0.account_id = %(account)s AND k0.click_id = %(ref)s",
+    ),
+    # A click id that carries its time (links.ids): the click within it, one partition once
+    # raw clicks are partitioned. A miss takes the full path, which looks again by the id
+    # alone (views.click_by_id), so an older random id that decodes to a time still lands.
+    "timed click": (
+        "links_messageshortlinkclick k0 JOIN links_messageshortlink l ON l.id = k0.short_link_id",
+        "k0.account_id = %(account)s AND k0.click_id = %(ref)s"
+        " AND k0.clicked_at >= %(from)s AND k0.clicked_at < %(to)s",
     ),
     "link": ("links_messageshortlink l", "l.account_id = %(account)s AND l.link_id = %(ref)s"),
 }
@@ -177,9 +187,11 @@ def conversion_credit(
         "reported_click": click_id,
         "log": log.pk,
     }
-    statement = _statement(
-        "click" if click_id else "link", rules.WINDOW_DAYS, rules.CREDIT_ORDER, rules.CREDIT_KIND
-    )
+    window = ids.click_id_window(click_id) if click_id else None
+    if window is not None:
+        params["from"], params["to"] = window
+    by = "link" if not click_id else "click" if window is None else "timed click"
+    statement = _statement(by, rules.WINDOW_DAYS, rules.CREDIT_ORDER, rules.CREDIT_KIND)
     row = prepared.fetchone(statement, params)
     if row is None:
         return None

@@ -41,6 +41,7 @@ from core import bounds
 from core.models import Account, Offer
 from links import ids
 from links.models import MessageShortLink, MessageShortLinkClick
+from links.selectors import clicks_by_ids
 
 logger = logging.getLogger(__name__)
 
@@ -220,9 +221,13 @@ def _new_rows_resolve(account: Account, rows: list[Row], now: dt.datetime) -> No
     ).in_bulk()
     clicks = {
         c["click_id"]: c
-        for c in MessageShortLinkClick.objects.filter(
-            account=account, click_id__in={r.click_id for r in rows if r.click_id}
-        ).values("click_id", "contact_id", "short_link_id", "short_link__offer_id")
+        for c in clicks_by_ids(
+            MessageShortLinkClick.objects.filter(account=account).values(
+                "click_id", "contact_id", "short_link_id", "short_link__offer_id"
+            ),
+            {r.click_id for r in rows if r.click_id},
+            key=lambda c: c["click_id"],
+        )
     }
     links = {
         link["link_id"]: link

@@ -103,7 +103,10 @@ class Conversion(models.Model):
     message_click = models.ForeignKey(
         MessageClick, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversions"
     )
-    # No database foreign key: retention deletes raw clicks, this row stays.
+    # No database foreign key into raw clicks (links.models.MessageClick.raw_click): the
+    # conversion stays when retention prunes its click; the credited click's public id is
+    # kept on `message_click` (MessageClick.click_id). DO_NOTHING: an account's deletion
+    # takes its conversions through `account`.
     raw_click = models.ForeignKey(
         MessageShortLinkClick,
         on_delete=models.DO_NOTHING,
@@ -356,7 +359,9 @@ class FraudFlag(models.Model):
     conversion = models.ForeignKey(
         Conversion, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    # No database foreign key: retention deletes raw clicks, this row stays.
+    # No database foreign key into raw clicks (links.models.MessageClick.raw_click): a flag
+    # stays when retention prunes its click (its evidence says what it saw). DO_NOTHING: an
+    # account's deletion takes its flags through `account`.
     raw_click = models.ForeignKey(
         MessageShortLinkClick,
         on_delete=models.DO_NOTHING,

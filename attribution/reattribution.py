@@ -23,6 +23,8 @@ def conversions_reattribute(*, contact_id: int, offer_id: int | None) -> int:
             Conversion.objects.select_for_update(of=("self",))
             .filter(contact_id=contact_id, offer_id=offer_id, status=Conversion.Status.ACCEPTED)
             .exclude(attribution_type=Conversion.AttributionType.OFFER)
+            # raw_click: the previous credit's raw click, for the event; a LEFT JOIN (the
+            # column is nullable), so a raw click pruned by retention reads as None.
             .select_related("account", "offer", "raw_click")
         ):
             before = (conversion.message_click_id, conversion.attribution_type)
@@ -48,5 +50,5 @@ def conversions_reattribute(*, contact_id: int, offer_id: int | None) -> int:
 def _loaded(conversion: Conversion) -> Conversion:
     """The conversion with what its event names (the new credit's click, message...)."""
     return Conversion.objects.select_related(
-        "contact", "message", "offer", "campaign", "creative", "raw_click"
+        "contact", "message", "offer", "campaign", "creative", "message_click"
     ).get(pk=conversion.pk)

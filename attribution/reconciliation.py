@@ -42,6 +42,7 @@ from core import bounds
 from core.models import Account, Offer
 from core.spreadsheet import formula_defused
 from links.models import MessageShortLinkClick
+from links.selectors import clicks_by_ids
 
 Bucket = ReconciliationRow.Bucket
 Approval = Conversion.Approval
@@ -318,7 +319,9 @@ def _row(
 
 
 _COMPARED = ("id", "txn_id", "event", "offer_id", "occurred_at", "revenue", "payout",
-             "approval", "reported_click_id", "raw_click__click_id")  # fmt: skip
+             "approval", "reported_click_id", "message_click__click_id")  # fmt: skip
+# The credited click's id is read from the counted click, which keeps it: the raw click may
+# have been pruned by retention (attribution.conversion_events.credited_click_ref).
 
 
 def _compared(account: Account, offers: list[int]) -> QuerySet[Conversion, dict[str, Any]]:
@@ -374,8 +377,10 @@ def reconciliation_create(
             by_txn.setdefault(c["txn_id"], []).append(c)
     by_click: dict[str, list[dict[str, Any]]] = {}
     for chunk in _chunks({r.click_id for r in parsed.rows if r.click_id}):
-        for c in compared.filter(Q(reported_click_id__in=chunk) | Q(raw_click__click_id__in=chunk)):
-            for click_id in {c["reported_click_id"], c["raw_click__click_id"]} - {"", None}:
+        for c in compared.filter(
+            Q(reported_click_id__in=chunk) | Q(message_click__click_id__in=chunk)
+        ):
+            for click_id in {c["reported_click_id"], c["message_click__click_id"]} - {"", None}:
                 by_click.setdefault(click_id, []).append(c)
     defaults = dict(
         Offer.objects.filter(account=account, pk__in=offers).values_list("pk", "default_payout")
@@ -402,7 +407,7 @@ def reconciliation_create(
                 ReconciliationRow(
                     bucket=Bucket.MISSING_AT_NETWORK,
                     txn_id=c["txn_id"] or "",
-                    click_id=c["raw_click__click_id"] or c["reported_click_id"] or "",
+                    click_id=c["message_click__click_id"] or c["reported_click_id"] or "",
                     offer_id=c["offer_id"],
                     conversion_id=c["id"],
                     occurred_at=c["occurred_at"],
@@ -429,8 +434,12 @@ def _click_offers(account: Account, rows: list[NetworkRow]) -> dict[str, int | N
     found: dict[str, int | None] = {}
     for chunk in _chunks({r.click_id for r in rows}):
         found.update(
-            MessageShortLinkClick.objects.filter(account=account, click_id__in=chunk).values_list(
-                "click_id", "short_link__offer_id"
+            clicks_by_ids(
+                MessageShortLinkClick.objects.filter(account=account).values_list(
+                    "click_id", "short_link__offer_id"
+                ),
+                chunk,
+                key=lambda c: c[0],
             )
         )
     return found
@@ -703,9 +712,13 @@ def _restate_missing(reconciliation: Reconciliation, skipped: list[dict[str, Any
     for chunk in _chunks({r.click_id for r in rows if r.click_id}):
         clicks.update(
             (c.click_id, c)
-            for c in MessageShortLinkClick.objects.filter(
-                account=account, click_id__in=chunk
-            ).select_related("short_link__offer")
+            for c in clicks_by_ids(
+                MessageShortLinkClick.objects.filter(account=account).select_related(
+                    "short_link__offer"
+                ),
+                chunk,
+                key=lambda c: c.click_id,
+            )
         )
     only_offer = None
     if len(reconciliation.offers) == 1:

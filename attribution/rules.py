@@ -217,7 +217,9 @@ def attribution_find(
     _, _, kind, reason, message_click_id, _, message, campaign_id, creative_id = row
     credited = None
     if message_click_id is not None:
-        credited = MessageClick.objects.select_related("raw_click").get(pk=message_click_id)
+        # Not through the raw click: retention may have pruned it (the counted click keeps
+        # its id), and MessageClick.raw_click has no database foreign key to join on.
+        credited = MessageClick.objects.get(pk=message_click_id)
     return Attribution(
         type=kind,
         reason=reason,
@@ -250,7 +252,7 @@ def attribution_find_embedded(
         MessageClick.objects.filter(
             contact_id=contact_id, clicked_at__gte=start, clicked_at__lte=occurred_at, **scope
         )
-        .select_related("message", "raw_click")
+        .select_related("message")  # not the raw click: it may be pruned
         .order_by("clicked_at", "id")
         .first()
     )

@@ -27,6 +27,7 @@ from attribution.rules import Attribution, attribution_find
 from core import bounds
 from core.models import Account, Offer
 from links.models import MessageShortLink, MessageShortLinkClick
+from links.selectors import clicks_by_ids
 
 logger = logging.getLogger(__name__)
 
@@ -260,9 +261,11 @@ def conversions_pending_match(
             return 0
         clicks = {
             c.click_id: c
-            for c in MessageShortLinkClick.objects.filter(
-                click_id__in=[p.reported_click_id for p in pending]
-            ).select_related("short_link__offer")
+            for c in clicks_by_ids(
+                MessageShortLinkClick.objects.select_related("short_link__offer"),
+                [p.reported_click_id for p in pending],
+                key=lambda c: c.click_id,
+            )
         }
         for conversion in pending:
             try:
@@ -336,7 +339,7 @@ def conversion_result(conversion: Conversion, status: str) -> dict[str, Any]:
         credited = conversion.message_click
         attribution = attribution_answer(
             type=conversion.attribution_type,
-            click_id=credited.raw_click.click_id if credited is not None else None,
+            click_id=credited.click_id if credited is not None else None,  # kept: raw may be pruned
             message_id=conversion.message_id,
             creative_id=conversion.creative_id,
             offer_id=conversion.offer_id,

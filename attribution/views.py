@@ -40,6 +40,7 @@ from links import ids
 from links.domains import DomainInfo
 from links.models import MessageShortLink, MessageShortLinkClick
 from links.redirect import client_ip, request_too_large
+from links.selectors import click_by_id
 
 logger = logging.getLogger(__name__)
 
@@ -243,10 +244,11 @@ def _credit(
     account = Account.objects.get(pk=domain.account_id)
     data = replace(data, currency=data.currency or account.currency)
     if click_id:
-        click = (
-            MessageShortLinkClick.objects.select_related("short_link__offer")
-            .filter(account=account, click_id=click_id)
-            .first()
+        click = click_by_id(
+            MessageShortLinkClick.objects.select_related("short_link__offer").filter(
+                account=account
+            ),
+            click_id,
         )
         if click is None:
             # Well-formed but not stored yet: the click may still be on its way in.

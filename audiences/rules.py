@@ -32,7 +32,7 @@ from attribution.models import Conversion
 from audiences.models import ContactLabel
 from core import bounds
 from core.models import Campaign, Contact, Creative, Message, Offer, SendingList
-from links.models import MessageClick, MessageShortLink
+from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 
 KINDS = ("clicked", "not_clicked", "received", "converted")
 FILTERS = ("campaign", "offer", "creative", "list", "within_days")
@@ -259,8 +259,13 @@ def _messages(c: Condition, now: dt.datetime, contact: Any) -> QuerySet:
 
 
 def _counted_clicks(**where: Any) -> QuerySet:
-    """Counted clicks whose raw click has been judged: what `message.clicked` announced."""
-    return MessageClick.objects.filter(raw_click__judged_at__isnull=False, **where)
+    """Counted clicks whose raw click has been judged: what `message.clicked` announced.
+    Not judged is an anti-join, so a counted click whose raw click retention pruned (judged
+    long before; no database foreign key) still counts."""
+    unjudged = MessageShortLinkClick.objects.filter(
+        pk=OuterRef("raw_click_id"), judged_at__isnull=True
+    )
+    return MessageClick.objects.filter(~Exists(unjudged), **where)
 
 
 def _exists(c: Condition, now: dt.datetime) -> Exists:

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from attribution.models import Conversion
@@ -20,7 +21,7 @@ from core.events import contact_data, event_emit
 from core.models import WebhookEndpoint
 from links.bots import INTERNAL_REASON
 from links.event_data import message_data
-from links.models import MessageClick
+from links.models import MessageClick, MessageShortLinkClick
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +92,14 @@ def trigger_refusal(run: AutomationRun) -> str | None:
     if run.trigger_event == CLICKED:
         if run.message_id is None:
             return "The message was deleted."
+        # Not a bot nor internal, as an anti-join: a raw click pruned by retention leaves
+        # its counted click (no database foreign key), which counted a person.
+        not_a_person = MessageShortLinkClick.objects.filter(
+            Q(is_bot=True) | Q(bot_reason=INTERNAL_REASON), pk=OuterRef("raw_click_id")
+        )
         clicks = MessageClick.objects.filter(
-            contact_id=run.contact_id, message_id=run.message_id, raw_click__is_bot=False
-        ).exclude(raw_click__bot_reason=INTERNAL_REASON)
+            ~Exists(not_a_person), contact_id=run.contact_id, message_id=run.message_id
+        )
         if "link" in trigger:
             clicks = clicks.filter(short_link__name=trigger["link"])
         if "offer" in trigger:

@@ -26,6 +26,7 @@ from core.events import events_batch, events_sequence
 from core.models import Contact, Event
 from links.bots import INTERNAL_REASON
 from links.models import MessageShortLinkClick
+from links.selectors import clicks_by_ids
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +100,13 @@ def _runs_for(events: list[Event]) -> list[AutomationRun]:
     } - {None}
     # Internal (and bot) clicks never count, so never make a message.clicked; held here too.
     not_counted = set(
-        MessageShortLinkClick.objects.filter(click_id__in=click_ids)
-        .filter(Q(is_bot=True) | Q(bot_reason=INTERNAL_REASON))
-        .values_list("click_id", flat=True)
+        clicks_by_ids(
+            MessageShortLinkClick.objects.filter(
+                Q(is_bot=True) | Q(bot_reason=INTERNAL_REASON)
+            ).values_list("click_id", flat=True),
+            click_ids,
+            key=str,
+        )
     )
     runs = []
     for event, automation in candidates:

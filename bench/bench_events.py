@@ -262,8 +262,8 @@ def _burst_setup(run: int) -> tuple[Account, int]:
     # One human tap per link, each from an IP of its own, spread over the last minutes.
     events = [
         ClickEvent(
-            click_id=new_click_id(), link_id=link_id, account_id=account.pk,
-            clicked_at=now - dt.timedelta(seconds=600 * i / BURST),
+            click_id=new_click_id(at := now - dt.timedelta(seconds=600 * i / BURST)),
+            link_id=link_id, account_id=account.pk, clicked_at=at,
             ip=f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
             user_agent=MOBILE_UA, referer="", accept_language="en-US", method="GET",
         )

@@ -55,6 +55,6 @@ class MessageShortLinkClickAdmin(ReadOnlyAdmin):
 @admin.register(MessageClick)
 class MessageClickAdmin(ReadOnlyAdmin):
     list_display = ["message", "contact", "short_link", "offer", "clicked_at"]
-    search_fields = ["=raw_click__click_id", "=short_link__link_id"]
+    search_fields = ["=click_id", "=short_link__link_id"]
     list_select_related = ["message", "contact", "short_link", "offer"]
     date_hierarchy = "clicked_at"

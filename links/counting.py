@@ -45,9 +45,15 @@ ORDER: tuple[tuple[str, str], ...] = (("clicked_at", "ASC"), ("id", "ASC"))
 KEPT_AS = {"clicked_at": "clicked_at", "id": "raw_click_id"}
 
 # MessageClick's columns, and what each is made of (c: the raw click, l: its short link).
-_COLUMNS = "account_id, contact_id, message_id, short_link_id, raw_click_id, offer_id, clicked_at"
+# click_id: the raw click's public id, kept on the counted click (raw clicks are pruned by
+# retention; MessageClick.raw_click has no database foreign key).
+_COLUMNS = (
+    "account_id, contact_id, message_id, short_link_id, raw_click_id, offer_id, clicked_at,"
+    " click_id"
+)
 _MADE_OF = (
-    "c.account_id, c.contact_id, c.message_id, c.short_link_id, c.id, l.offer_id, c.clicked_at"
+    "c.account_id, c.contact_id, c.message_id, c.short_link_id, c.id, l.offer_id, c.clicked_at,"
+    " c.click_id"
 )
 
 
@@ -94,7 +100,8 @@ def _upsert() -> str:
     return (
         "ON CONFLICT (contact_id, message_id) DO UPDATE SET"
         " short_link_id = EXCLUDED.short_link_id, raw_click_id = EXCLUDED.raw_click_id,"
-        " offer_id = EXCLUDED.offer_id, clicked_at = EXCLUDED.clicked_at"
+        " offer_id = EXCLUDED.offer_id, clicked_at = EXCLUDED.clicked_at,"
+        " click_id = EXCLUDED.click_id"
         f" WHERE {beats_sql('EXCLUDED', table)}"
     )
 
@@ -106,9 +113,10 @@ def message_click_offer_sql() -> str:
     return (
         f"INSERT INTO {_table(MessageClick)} ({_COLUMNS})"  # noqa: S608 - names from models
         " SELECT c.account_id, c.contact_id, c.message_id, c.short_link_id, c.id, c.offer_id,"
-        " c.clicked_at FROM (SELECT %s AS account_id, %s AS contact_id, %s AS message_id,"
-        " %s AS short_link_id, %s AS id, CAST(%s AS bigint) AS offer_id, %s AS clicked_at,"
-        " %s AS is_bot, %s AS bot_reason, %s AS bot_detection_enabled) c"
+        " c.clicked_at, c.click_id FROM (SELECT %s AS account_id, %s AS contact_id,"
+        " %s AS message_id, %s AS short_link_id, %s AS id, CAST(%s AS bigint) AS offer_id,"
+        " %s AS clicked_at, %s AS is_bot, %s AS bot_reason, %s AS bot_detection_enabled,"
+        " %s AS click_id) c"
         f" WHERE {counts_sql('c', 'c')} {_upsert()}"
     )
 
@@ -137,7 +145,7 @@ def message_click_offer(
             [
                 click.account_id, click.contact_id, click.message_id, click.short_link_id, click.pk,
                 offer_id, connection.ops.adapt_datetimefield_value(click.clicked_at),
-                click.is_bot, click.bot_reason, bot_detection_enabled,
+                click.is_bot, click.bot_reason, bot_detection_enabled, click.click_id,
             ],
         )  # fmt: skip
 
@@ -189,14 +197,14 @@ def message_click_recompute(*, contact_id: int, message_id: int, announce: bool 
         if first is None:
             current.delete()  # type: ignore[union-attr]
         else:
-            account_id, _, _, short_link_id, click_pk, first_offer_id, clicked_at = first
+            account_id, _, _, short_link_id, click_pk, first_offer_id, clicked_at, click_id = first
             MessageClick.objects.update_or_create(
                 contact_id=contact_id,
                 message_id=message_id,
                 defaults={
                     "account_id": account_id, "short_link_id": short_link_id,
                     "raw_click_id": click_pk, "offer_id": first_offer_id,
-                    "clicked_at": clicked_at,
+                    "clicked_at": clicked_at, "click_id": click_id,
                 },
             )  # fmt: skip
         hooks.counted_click_moved.send(contact_id, message_id, offer_id)

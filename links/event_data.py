@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from core.events import contact_data, event_timestamp
-from links.models import MessageShortLinkClick
+from links.models import MessageClick, MessageShortLinkClick
 
 
 def named(obj: Any) -> dict[str, Any] | None:
@@ -33,6 +33,14 @@ def message_data(message: Any) -> dict[str, Any] | None:
 
 def click_ref(click: MessageShortLinkClick | None) -> dict[str, Any] | None:
     """A raw click as events name it: its public id and time, or None."""
+    if click is None:
+        return None
+    return {"id": click.click_id, "clicked_at": event_timestamp(click.clicked_at)}
+
+
+def counted_click_ref(click: MessageClick | None) -> dict[str, Any] | None:
+    """A counted click's raw click as events name it (click_ref), from what the counted click
+    keeps: the raw click may have been pruned by retention."""
     if click is None:
         return None
     return {"id": click.click_id, "clicked_at": event_timestamp(click.clicked_at)}

@@ -114,13 +114,18 @@ class MessageClick(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="message_clicks")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="message_clicks")
     short_link = models.ForeignKey(MessageShortLink, on_delete=models.CASCADE, related_name="+")
-    # No database foreign key: retention deletes raw clicks, the counted click stays.
+    # No database foreign key into raw clicks: they are to be partitioned by time (a
+    # partitioned table's unique keys include its time) and pruned by retention while the
+    # counted click stays, so the reference is a plain column, with the raw click's public id
+    # kept beside it. DO_NOTHING: deleting a raw click leaves its counted click; an account,
+    # contact, message or link still takes its counted clicks through their own CASCADEs.
     raw_click = models.OneToOneField(
         MessageShortLinkClick,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="message_click",
     )
+    click_id = models.CharField(max_length=32, default="", blank=True)
     offer = models.ForeignKey(
         Offer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -154,7 +159,7 @@ class MessageClickAnnouncement(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
-    # No database foreign key: retention deletes raw clicks, the announcement stays.
+    # No database foreign key (see MessageClick.raw_click): the id may name a pruned click.
     raw_click = models.ForeignKey(
         MessageShortLinkClick,
         on_delete=models.DO_NOTHING,

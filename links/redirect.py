@@ -261,11 +261,12 @@ def _event(
     meta: dict, domain: DomainInfo, link_id: str, link: LinkInfo | None, *, app: bool = False
 ) -> ClickEvent:
     ip = environ_ip(meta)
+    clicked_at = timezone.now()
     return ClickEvent(
-        click_id=ids.new_click_id(),
+        click_id=ids.new_click_id(clicked_at),  # carries clicked_at's second (links.ids)
         link_id=link_id,
         account_id=domain.account_id,
-        clicked_at=timezone.now(),
+        clicked_at=clicked_at,
         ip=ip,
         user_agent=meta.get("HTTP_USER_AGENT", ""),
         referer=meta.get("HTTP_REFERER", ""),

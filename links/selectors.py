@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from core.models import Message
+from links import ids
 from links.models import MessageClick, MessageShortLinkClick
+
+Row = TypeVar("Row")
 
 # What a raw click came from (links.traits) and the A/B variant it was sent to, as the
 # message's API and page and the contact's journey show it: device is mobile, tablet,
@@ -18,6 +22,43 @@ CLICK_TRAIT_FIELDS = ("device", "os", "browser", "country", "network", "variant"
 # The message API's `clicks`: a forwarded message can be opened thousands of times; the
 # first this many, in time order, are listed (`raw_clicks` counts them all).
 MESSAGE_CLICKS_SHOWN = 1000
+
+
+def click_by_id(queryset: QuerySet[Row], click_id: str) -> Row | None:
+    """The raw click of `queryset` named `click_id`, looked up within the time the id carries
+    (one partition once raw clicks are partitioned), then, on a miss, by the id alone: an id
+    minted before ids carried time holds random characters that may decode to any time."""
+    window = ids.click_id_window(click_id)
+    if window is not None:
+        found = queryset.filter(
+            click_id=click_id, clicked_at__gte=window[0], clicked_at__lt=window[1]
+        ).first()
+        if found is not None:
+            return found
+    return queryset.filter(click_id=click_id).first()
+
+
+def clicks_by_ids(
+    queryset: QuerySet[Row], click_ids: Iterable[str], key: Callable[[Row], str]
+) -> list[Row]:
+    """The raw clicks of `queryset` named by `click_ids` (`key`: a row's click id): those
+    whose ids carry time within the span of those times, then the ids not found by the id
+    alone (minted before ids carried time, or not stored). Two queries at most."""
+    wanted = set(click_ids)
+    windows = [w for c in wanted if (w := ids.click_id_window(c)) is not None]
+    rows: list[Row] = []
+    if windows:
+        rows = list(
+            queryset.filter(
+                click_id__in=wanted,
+                clicked_at__gte=min(w[0] for w in windows),
+                clicked_at__lt=max(w[1] for w in windows),
+            )
+        )
+    rest = wanted - {key(row) for row in rows}
+    if rest:
+        rows += list(queryset.filter(click_id__in=rest))
+    return rows
 
 
 def click_traits_of(click: MessageShortLinkClick) -> dict[str, Any]:

@@ -99,9 +99,12 @@ def tap(
 
 
 def click_move(click: MessageShortLinkClick, at: dt.datetime) -> None:
-    """The stored click (and the counted click it made, if any) as if made at `at`."""
-    MessageShortLinkClick.objects.filter(pk=click.pk).update(clicked_at=at)
-    MessageClick.objects.filter(raw_click=click).update(clicked_at=at)
+    """The stored click (and the counted click it made, if any) as if made at `at`, its id
+    re-minted to carry `at` as a click made then would (links.ids; `click` updated too)."""
+    click.clicked_at = at
+    click.click_id = ids.click_time_prefix(at) + click.click_id[ids.CLICK_TIME_LENGTH :]
+    MessageShortLinkClick.objects.filter(pk=click.pk).update(clicked_at=at, click_id=click.click_id)
+    MessageClick.objects.filter(raw_click=click).update(clicked_at=at, click_id=click.click_id)
 
 
 def clicked(account: Any, offer: Offer | None = None) -> tuple[str, str]:
@@ -139,7 +142,7 @@ def click_stored(
     one is given."""
     return click_record(
         link=link_info_load(link.link_id),  # type: ignore[arg-type]
-        click_id=ids.new_click_id(),
+        click_id=ids.new_click_id(at),
         clicked_at=at,
         ip=ip or f"198.51.100.{next(_ips) % 250 + 1}",
         user_agent=user_agent,

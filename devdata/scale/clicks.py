@@ -15,6 +15,7 @@ from devdata.scale.catalogue import HOUR, MINUTE, SECOND
 from devdata.scale.draw import CHUNK, cumulative, random_ids
 from devdata.scale.pg import copy_rows, next_id
 from links.counting import message_clicks_build
+from links.ids import CLICK_ID_LENGTH, CLICK_TIME_LENGTH, click_time_prefix
 from links.traits import click_traits
 
 
@@ -120,7 +121,8 @@ class ClicksStep:
         with copy_rows(cursor, "links_messageshortlinkclick", columns) as write:
             for chunk_start in range(0, len(order), CHUNK):
                 chunk = order[chunk_start : chunk_start + CHUNK]
-                click_ids = random_ids(len(chunk), 16)
+                # The random part of each click id (links.ids: 6 characters of time first).
+                click_ids = random_ids(len(chunk), CLICK_ID_LENGTH - CLICK_TIME_LENGTH)
                 for j, e in enumerate(chunk):
                     m, agent = messages[e], agents[agents_of[e]]
                     on_link1 = links_of[e] == 1
@@ -130,7 +132,8 @@ class ClicksStep:
                     # The product's traits (links.traits; cached per agent and per IP).
                     traits = click_traits(str(ip), agent.user_agent)
                     write((
-                        click_pk, click_ids[j], account_of[creative],
+                        click_pk, click_time_prefix(clicked_at) + click_ids[j],
+                        account_of[creative],
                         msg_link1[m] if on_link1 else msg_link2[m], first_message_id + m,
                         msg_contact[m], clicked_at, ip, agent.user_agent, "",
                         language_of[creative] if agent.sends_language else "", agent.method,
@@ -149,9 +152,8 @@ class ClicksStep:
         # are not built yet).
         message_clicks_build(cursor, account_ids=[plan.account.pk for plan in self.accounts])
         cursor.execute(
-            "SELECT mc.id, mc.message_id, mc.offer_id, mc.clicked_at, mc.raw_click_id, r.click_id"
+            "SELECT mc.id, mc.message_id, mc.offer_id, mc.clicked_at, mc.raw_click_id, mc.click_id"
             " FROM links_messageclick mc"
-            " JOIN links_messageshortlinkclick r ON r.id = mc.raw_click_id"
             " WHERE mc.account_id = ANY(%s) ORDER BY mc.clicked_at, mc.raw_click_id",
             [[plan.account.pk for plan in self.accounts]],
         )

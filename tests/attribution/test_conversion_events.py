@@ -18,7 +18,7 @@ from attribution.tasks import conversions_announce_task
 from core.events import event_timestamp
 from core.models import Event
 from links.clicks import click_verdict_set
-from links.models import MessageShortLink, MessageShortLinkClick
+from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from tests.helpers import make_offer, make_offer_and_secret, tap
 
 
@@ -102,6 +102,7 @@ class TestConversionRecorded:
         assert conversions_announce() == 0 and recorded() == []
         tap(owner, message, at=timezone.now() - dt.timedelta(hours=1))
         MessageShortLinkClick.objects.update(click_id=early)
+        MessageClick.objects.update(click_id=early)  # the counted click keeps the id
         assert conversions_pending_match() == 1
         assert conversions_announce() == 1
         (event,) = recorded()

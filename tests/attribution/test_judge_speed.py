@@ -53,7 +53,8 @@ def burst_stored(account: Any, n: int, prefix: str = "b") -> None:
     MessageClick.objects.bulk_create(
         MessageClick(
             account=account, contact_id=c.contact_id, message_id=c.message_id,
-            short_link_id=c.short_link_id, raw_click=c, clicked_at=c.clicked_at,
+            short_link_id=c.short_link_id, raw_click=c, click_id=c.click_id,
+            clicked_at=c.clicked_at,
         )
         for c in clicks
     )  # fmt: skip

@@ -77,7 +77,7 @@ def click_counted(
     link = message.links.get()
     with transaction.atomic():
         raw = MessageShortLinkClick.objects.create(
-            click_id=ids.new_click_id(),
+            click_id=ids.new_click_id(at),
             account_id=message.account_id,
             short_link=link,
             message=message,
@@ -91,6 +91,7 @@ def click_counted(
             message=message,
             short_link=link,
             raw_click=raw,
+            click_id=raw.click_id,
             offer=link.offer,
             clicked_at=at,
         )

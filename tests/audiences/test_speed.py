@@ -47,14 +47,14 @@ def test_ten_thousand_clicks_with_three_audiences(owner):
         for m in messages
     )  # fmt: skip
     raws = MessageShortLinkClick.objects.bulk_create(
-        MessageShortLinkClick(click_id=ids.new_click_id(), account=a, short_link=link,
+        MessageShortLinkClick(click_id=ids.new_click_id(now), account=a, short_link=link,
                               message=link.message, contact=link.contact, clicked_at=now,
                               judged_at=now)
         for link in links
     )  # fmt: skip
     MessageClick.objects.bulk_create(
         MessageClick(account=a, contact=r.contact, message=r.message, short_link=r.short_link,
-                     raw_click=r, clicked_at=now)
+                     raw_click=r, click_id=r.click_id, clicked_at=now)
         for r in raws
     )  # fmt: skip
     events_emit(

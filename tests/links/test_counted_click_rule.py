@@ -53,7 +53,7 @@ def link_of(account: Any) -> MessageShortLink:
 def record(link: MessageShortLink, minute: int, verdict: Verdict = HUMAN) -> MessageShortLinkClick:
     return click_record(
         link=link_info_load(link.link_id),  # type: ignore[arg-type]
-        click_id=ids.new_click_id(),
+        click_id=ids.new_click_id(T0 + minute * MINUTE),
         clicked_at=T0 + minute * MINUTE,
         ip="198.51.100.7",
         user_agent="test",
@@ -89,7 +89,8 @@ def test_the_consumer_follows_the_rule(
     link = link_of(owner)
     for minute, agent in ((1, BROWSER), (2, BROWSER), (0, BROWSER), (3, GOOGLEBOT)):
         event = ClickEvent(
-            click_id=ids.new_click_id(), link_id=link.link_id, account_id=owner.account.pk,
+            click_id=ids.new_click_id(T0 + minute * MINUTE), link_id=link.link_id,
+            account_id=owner.account.pk,
             clicked_at=T0 + minute * MINUTE, ip="203.0.113.9", user_agent=agent, referer="",
             accept_language="", method="GET",
         )  # fmt: skip

@@ -70,6 +70,8 @@ class TestRedirect:
         assert not response.cookies
         click = MessageShortLinkClick.objects.get()
         assert ids.is_click_id(click.click_id)  # 16 letters or digits, as postbacks check
+        # The id carries the click's time to the second (a lookup by id bounds its time).
+        assert ids.click_id_time(click.click_id) == click.clicked_at.replace(microsecond=0)
         location = urlsplit(response["Location"])
         assert location.netloc == "shop.example.com"
         assert parse_qs(location.query) == {"a": ["1"], "click_id": [click.click_id]}

@@ -54,8 +54,8 @@ def link_of(account: Any) -> str:
 
 def stream_event(account: Any, link_id: str, **fields: Any) -> ClickEvent:
     return ClickEvent(
-        click_id=ids.new_click_id(), link_id=link_id, account_id=account.account.pk,
-        clicked_at=timezone.now(), ip=fields.pop("ip", COMCAST),
+        click_id=ids.new_click_id(now := timezone.now()), link_id=link_id,
+        account_id=account.account.pk, clicked_at=now, ip=fields.pop("ip", COMCAST),
         user_agent=fields.pop("user_agent", IPHONE), referer="", accept_language="",
         method="GET", **fields,
     )  # fmt: skip
@@ -157,7 +157,8 @@ class TestThroughTheClickPipeline:
 class TestTheDirectWrite:
     def record(self, link_id: str, **fields: Any) -> MessageShortLinkClick:
         return click_record(
-            link=link_info_load(link_id), click_id=ids.new_click_id(), clicked_at=timezone.now(),
+            link=link_info_load(link_id), click_id=ids.new_click_id(timezone.now()),
+            clicked_at=timezone.now(),
             ip=fields.pop("ip", BRITISH), user_agent=fields.pop("user_agent", IPHONE),
             referer="", accept_language="", method="GET", verdict=HUMAN, **fields,
         )  # fmt: skip
@@ -208,7 +209,7 @@ class TestTheDirectWrite:
 def click_before_traits(account: Any, link_id: str) -> str:
     """A raw click as stored before issue 17: the trait columns left to their defaults."""
     link = MessageShortLink.objects.get(link_id=link_id)
-    click_id = ids.new_click_id()
+    click_id = ids.new_click_id(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO links_messageshortlinkclick (click_id, account_id, short_link_id,"

@@ -110,8 +110,9 @@ def test_clicks_written_by_raw_sql_batches_are_counted(owner: Any) -> None:
             """
             INSERT INTO links_messageclick
                 (account_id, contact_id, message_id, short_link_id, raw_click_id, offer_id,
-                 clicked_at)
-            SELECT account_id, contact_id, message_id, short_link_id, id, %s, clicked_at
+                 clicked_at, click_id)
+            SELECT account_id, contact_id, message_id, short_link_id, id, %s, clicked_at,
+                   click_id
             FROM links_messageshortlinkclick WHERE click_id = 'RAWSQL000000002'
             ON CONFLICT (contact_id, message_id) DO NOTHING
             """,

@@ -271,7 +271,7 @@ class Command(BaseCommand):
             info = link_info_load(link.link_id)
             clicks = [
                 click_record(
-                    link=info, click_id=ids.new_click_id(), clicked_at=at, ip=ip,
+                    link=info, click_id=ids.new_click_id(at), clicked_at=at, ip=ip,
                     user_agent=ua, referer="", accept_language="en-US", method="GET",
                     verdict=classify_request(method="GET", user_agent=ua),
                 )
@@ -370,7 +370,7 @@ class Command(BaseCommand):
             if at > now:
                 continue
             click_record(
-                link=link_info_load(link.link_id), click_id=ids.new_click_id(), clicked_at=at,
+                link=link_info_load(link.link_id), click_id=ids.new_click_id(at), clicked_at=at,
                 ip="192.0.2.77", user_agent=PEOPLE[0], referer="", accept_language="en-US",
                 method="GET", verdict=classify_request(method="GET", user_agent=PEOPLE[0]),
             )  # fmt: skip
