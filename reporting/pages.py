@@ -23,7 +23,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from core import replica
 from core.models import Account, Membership
 from reporting import dashboard
 from reporting.report_params import ReportParamError
@@ -57,8 +56,7 @@ def account_page(view: View) -> View:
         account = membership.account
         try:
             with timezone.override(account.time_zone):  # pages show the account's clock
-                # The page's reads on the replica when it may serve them (core.replica).
-                return replica.read_for(account.pk, view, request, account, **kwargs)
+                return view(request, account, **kwargs)
         except (BadParam, ReportParamError) as exc:
             # ReportObjectNotFound (a filter naming another account's campaign) is a 404.
             status = getattr(exc, "status", 400)

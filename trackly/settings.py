@@ -86,8 +86,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The API's rate-limit headers (trackly.ratelimit), on every answer to a keyed request.
     "trackly.ratelimit.RateLimitHeadersMiddleware",
-    # Read-your-write for the read replica (core.replica); nothing without one.
-    "core.replica.ReplicaStickMiddleware",
     # Last, as axes asks: turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -131,26 +129,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-# A read replica (core.replica): dashboard and report reads go to it, everything else to the
-# primary; reads stay on the primary while it is down, more than
-# DATABASE_REPLICA_MAX_LAG_SECONDS behind, or has not replayed the account's last write.
-DATABASE_REPLICA_MAX_LAG_SECONDS = env.int("DATABASE_REPLICA_MAX_LAG_SECONDS", default=30)
-DATABASE_REPLICA_CHECK_SECONDS = env.int("DATABASE_REPLICA_CHECK_SECONDS", default=2)
-if env.str("DATABASE_REPLICA_URL", default=""):
-    DATABASES["replica"] = {
-        **DATABASES["default"],
-        **env.db_url("DATABASE_REPLICA_URL"),
-        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
-        "CONN_HEALTH_CHECKS": True,
-        # A replica that does not answer costs a page this long, then it is marked down.
-        "OPTIONS": {
-            **DATABASES["default"].get("OPTIONS", {}),
-            "connect_timeout": env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2),
-        },
-        "TEST": {"MIRROR": "default"},
-    }
-    DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
