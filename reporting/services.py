@@ -177,7 +177,9 @@ def _hours_rebuild(
         return 0
     rebuilt = 0
     if zone_was and None not in hours:  # a whole rebuild cuts every day in the new zone
-        rebuilt += _zone_change_rebuild(account_id, tz, zone_was, kept)
+        rebuilt, since = _zone_change_rebuild(account_id, tz, zone_was, kept)
+        if since is not None:  # the hours from `since` on were just rebuilt
+            hours = {hour for hour in hours if hour is not None and hour < since}
     if None in hours:
         _account_messages_mark(account_id)
         try:
@@ -232,30 +234,33 @@ def _hours_rebuild(
     return rebuilt
 
 
-def _zone_change_rebuild(account_id: int, tz: zoneinfo.ZoneInfo, zone_was: str, kept: _Kept) -> int:
+def _zone_change_rebuild(
+    account_id: int, tz: zoneinfo.ZoneInfo, zone_was: str, kept: _Kept
+) -> tuple[int, dt.datetime | None]:
     """After the account's zone changed from `zone_was` to `tz`: cut again, in `tz`, the
     days whose raw rows are kept, and only those (issue 19). The days before the first kept
     day (retention's cutoff, in the old zone, as those days were cut) keep their rows, cut
     in the old zone: their raw clicks are gone, so they cannot be cut again. Every row from
     the cutoff on goes to a new day, the first of them taking the hours between the old
     zone's midnight and the new one's (each row on one day: none lost, none twice). Their
-    messages' rows are cut again too."""
+    messages' rows are cut again too. Returns the days rebuilt and the cutoff (None: it
+    failed, logged and marked again)."""
     account = Account.objects.get(pk=account_id)
     try:
         since = account_retention_cutoff(account, timezone.now(), time_zone=zone_was)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         _failure_log(kept, account_id, f"every kept day (time zone was {zone_was!r})", exc)
         _zone_change_mark_again(account_id, zone_was, kept)
-        return 0
+        return 0, None
     _account_messages_mark(account_id, since=since)
     try:
         with transaction.atomic():
-            return days_rebuild(account_id, tz, since.date(), None, since=since)
+            return days_rebuild(account_id, tz, since.date(), None, since=since), since
     except BUILD_ERRORS as exc:
         _raise_if_broken(exc)
         _failure_log(kept, account_id, f"every day from {since.date().isoformat()}", exc)
         _zone_change_mark_again(account_id, zone_was, kept)
-        return 0
+        return 0, None
 
 
 def _zone_change_mark_again(account_id: int, zone_was: str, kept: _Kept) -> None:
