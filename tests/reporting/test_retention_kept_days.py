@@ -61,6 +61,10 @@ def test_a_kept_days_conversion_keeps_its_pruned_clicks_traits(owner: Any) -> No
     data.mint("old", f"{at_day(70, 10):%Y-%m-%d %H:%M}", {"a": data.offers["A"]})
     click(data.link("old"), at_day(70, 10, 5))
     convert(owner, data.messages["old"], data.offers["A"], at_day(45, 12), "9.00", "t-kept")
+    # The judge fills in a click's place after the counted click was made: the counted
+    # click's copy follows (links 0013's trigger), whoever writes it.
+    MessageShortLinkClick.objects.update(country="FR")
+    assert MessageClick.objects.get().country == "FR"
     build()
     kept_day = at_day(45, 12).date().isoformat()
     traits = {d: fetch_all(owner, d) for d in TRAIT_DIMENSIONS if d != "variants"}
@@ -71,6 +75,7 @@ def test_a_kept_days_conversion_keeps_its_pruned_clicks_traits(owner: Any) -> No
     }
     # The conversion is on the iPhone's traits, not the no-click ones.
     assert on_kept_day["devices"]["rows"]["mobile"]["conversions"] == 1
+    assert on_kept_day["countries"]["rows"]["FR"]["conversions"] == 1
     assert MessageClick.objects.get().device == "mobile"
 
     apply_retention()
