@@ -71,11 +71,15 @@ class PrivatePostgres:
     def url(self) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
-    def _run(self, tool: str, *args: str) -> None:
+    def command(self, tool: str, *args: str) -> list[str]:
+        """The command line that runs one of the server's tools, as its owner."""
         command = [str(self.bin / tool), *args]
         if self.as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True)
+        return command
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(self.command(tool, *args), check=True, capture_output=True)
 
     def start(self) -> None:
         options = (
@@ -85,8 +89,11 @@ class PrivatePostgres:
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"),
                   "-w", "start")  # fmt: skip
 
+    def stop_command(self, mode: str = "fast") -> list[str]:
+        return self.command("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
     def stop(self, mode: str = "fast") -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+        subprocess.run(self.stop_command(mode), check=True, capture_output=True)
 
     def destroy(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):

@@ -9,7 +9,9 @@ be given an injected clock (ReplicaHealth(clock=...)).
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Callable
@@ -184,16 +186,28 @@ def reads_after_a_write_stay_on_the_primary() -> None:
 
 
 def reads_go_to_the_primary_when_the_replica_is_down() -> None:
-    # The test stopped the replica before this ran.
-    replica.set_health(replica.ReplicaHealth(check_every=0))
-    tenant = Tenant()
+    health = replica.ReplicaHealth(check_every=0, down_for=3600)
+    tenant = _start(health)
+    health.check_every = 3600  # seen up: no check again for an hour unless it fails
+    assert tenant.report_labels() == ["Before"]  # on the replica, which is up
+    _pause()
     tenant.rename_on_the_primary("Current")
-    assert tenant.report_labels() == ["Current"]
+    assert tenant.report_labels() == ["Before"]
+    # The replica goes away between the check and the next page's reads: the page fails
+    # on it, marks it down and runs again on the primary.
+    subprocess.run(json.loads(os.environ["REPLICA_STOP"]), check=True, capture_output=True)
     page = tenant.page("campaigns/")
-    assert page.status_code == 200 and b"Current" in page.content
-    assert replica.health().clock() < replica.health().down_until  # marked down
+    assert page.status_code == 200, page.status_code
+    assert b"Current" in page.content
+    assert health.clock() < health.down_until  # marked down
+    # Down: the reads go to the primary without trying the replica.
+    assert tenant.report_labels() == ["Current"]
     with replica.read_from_replica(tenant.account.pk) as on_replica:
         assert not on_replica
+    # A fresh process (no check yet): its first check fails, and marks it down.
+    replica.set_health(replica.ReplicaHealth(check_every=0))
+    assert tenant.report_labels() == ["Current"]
+    assert replica.health().clock() < replica.health().down_until
 
 
 def reads_go_to_the_primary_when_the_replica_is_behind() -> None:
