@@ -31,7 +31,6 @@ import contextlib
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from functools import wraps
@@ -97,29 +96,36 @@ class ReplicaHealth:
         self.max_lag = settings.REPLICA_MAX_LAG_SECONDS if max_lag is None else max_lag
         self.check_every = settings.REPLICA_CHECK_SECONDS if check_every is None else check_every
         self.down_for = settings.REPLICA_DOWN_SECONDS if down_for is None else down_for
-        # (clock time, primary WAL position), oldest first, none older than max_lag.
-        self.samples: deque[tuple[float, int]] = deque()
-        self.replayed = -1  # the replica's replay position at the last check
+        # (clock time, primary WAL position), oldest first, none older than max_lag; and
+        # the replica's replay position at the last check. One tuple, replaced whole by
+        # each check, so a thread reading it never sees half a check.
+        self._seen: tuple[tuple[tuple[float, int], ...], int] = ((), -1)
         self.checked_at: float | None = None
         self.down_until = float("-inf")
         self._lock = threading.Lock()
+
+    @property
+    def replayed(self) -> int:
+        return self._seen[1]
 
     def mark_down(self) -> None:
         self.down_until = self.clock() + self.down_for
         self.checked_at = None
 
     def record(self, at: float, primary: int, replayed: int) -> None:
-        self.samples.append((at, primary))
-        while self.samples and at - self.samples[0][0] > self.max_lag:
-            self.samples.popleft()
-        self.replayed = replayed
+        kept = [(t, lsn) for t, lsn in self._seen[0] if at - t <= self.max_lag]
+        self._seen = ((*kept, (at, primary)), replayed)
         self.checked_at = at
 
     def lag(self) -> float | None:
         """Seconds since the newest sample the replica has replayed past; None when it has
         replayed none of the last max_lag seconds' samples (too far behind, or no check
         yet)."""
-        caught_up = [at for at, lsn in self.samples if lsn <= self.replayed]
+        return self._lag(self._seen)
+
+    def _lag(self, seen: tuple[tuple[tuple[float, int], ...], int]) -> float | None:
+        samples, replayed = seen
+        caught_up = [at for at, lsn in samples if lsn <= replayed]
         return self.clock() - caught_up[-1] if caught_up else None
 
     def check(self) -> None:
@@ -151,10 +157,11 @@ class ReplicaHealth:
         self.check()
         if self.clock() < self.down_until:
             return False
-        lag = self.lag()
+        seen = self._seen
+        lag = self._lag(seen)
         if lag is None or lag > self.max_lag:
             return False
-        return written is None or self.replayed >= written
+        return written is None or seen[1] >= written
 
 
 _health: ReplicaHealth | None = None
