@@ -50,6 +50,7 @@ import psycopg
 
 os.environ.setdefault("BENCH_PORT", "8794")  # reports.py's harness port, not its 8792
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import capacity  # noqa: E402 - the redirect's click events, appended as it appends them
 import redirect as harness  # noqa: E402 - database, manage.py, server, consumer helpers
 import reports  # noqa: E402 - the report probes, the login-free API opener, percentiles
 
@@ -59,13 +60,6 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 SIZES = (10_000_000, 30_000_000)
 BASE_WEEKS = 8  # at 10M clicks, as fill_scale_data's default
 TARGET = 0.20
-AGENTS = [
-    harness.UA,
-    harness.ANDROID_UA,
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
-]
 
 
 def database_name(clicks: int) -> str:
@@ -203,41 +197,22 @@ def consumer(count: int, seed: int) -> dict:
     import redis
     from django.conf import settings
 
-    from links import ids
-    from links.click_stream import ClickEvent
     from links.models import MessageShortLink
 
     rng = random.Random(seed)
-    links = list(MessageShortLink.objects.values_list("pk", flat=True).order_by("-pk")[:1])
-    top = links[0]
-    picked = rng.sample(range(1, top + 1), min(count * 2, top))
+    top = MessageShortLink.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    picked = rng.sample(range(1, top + 1), min(count, top))
     chosen: list[tuple[str, int]] = []
     for start in range(0, len(picked), 10_000):
         chosen += MessageShortLink.objects.filter(
             pk__in=picked[start : start + 10_000]
         ).values_list("link_id", "account_id")
-    chosen = (chosen * (count // max(1, len(chosen)) + 1))[:count]
-    # Addresses from a pool a tenth the clicks' size: new ones and repeats, as a blast's.
-    ips = [".".join(str(rng.randint(1, 223 if i == 0 else 254)) for i in range(4))
-           for _ in range(max(1, count // 10))]  # fmt: skip
+    events = capacity.click_events(chosen, count, seed)
+    click_ids = [e.click_id for e in events]
     client = redis.Redis.from_url(REDIS_URL)
     stream = settings.CLICK_STREAM_KEY
     client.delete(stream)
-    click_ids = []
-    now = dt.datetime.now(dt.UTC)
-    pipe = client.pipeline(transaction=False)
-    for n, (link_id, account_id) in enumerate(chosen):
-        at = now + dt.timedelta(microseconds=n)
-        event = ClickEvent(
-            click_id=ids.new_click_id(at), link_id=link_id, account_id=account_id,
-            clicked_at=at, ip=rng.choice(ips), user_agent=rng.choice(AGENTS),
-            referer="", accept_language="en-US,en;q=0.9", method="GET",
-        )  # fmt: skip
-        click_ids.append(event.click_id)
-        pipe.xadd(stream, event.fields())
-        if n % 1000 == 999:
-            pipe.execute()
-    pipe.execute()
+    capacity.stream_append(client, events)
     backlog = client.xlen(stream)  # the consumer deletes each entry once it is stored
     process = harness.consumer_start()
     try:
