@@ -171,6 +171,7 @@ def measure(clicks: int, args: argparse.Namespace) -> None:
     print(f"\n== {clicks:,} raw clicks: {url}")
     out: dict = {"clicks": clicks, "database": database_name(clicks),
                  "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes")}  # fmt: skip
+    out.update(sizes())  # before this run adds its clicks and deletes its day
     out["rollups_initial_s"] = timed_rollups()
     out.update(consumer(args.stream, args.seed))
     out["rollups_after_stream_s"] = timed_rollups()
@@ -181,7 +182,6 @@ def measure(clicks: int, args: argparse.Namespace) -> None:
         out.update(retention(summary, days))
     finally:
         harness.stop_server(server)
-    out.update(sizes())
     results_path(clicks).write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
 
@@ -304,9 +304,10 @@ def report_p95(summary: dict, args: argparse.Namespace) -> dict:
     }
 
 
-def retention_days(summary: dict) -> dict[int, tuple[int, bool]]:
+def retention_days(summary: dict) -> dict[int, tuple[int, bool, int]]:
     """For each account: the data_retention_days that puts exactly one more whole local
-    day past retention, and whether the oldest day is a partial one (the fill's first)."""
+    day past retention, whether the oldest day is a partial one (the fill's first), and
+    its default click window."""
     from django.db.models import Min
 
     from core.models import Account
@@ -326,26 +327,33 @@ def retention_days(summary: dict) -> dict[int, tuple[int, bool]]:
         first_day = start.astimezone(tz)
         partial = day == first_day.date() and first_day.time() != dt.time()
         # retention_cutoff: the first kept day is today (local) minus the days.
-        out[account.pk] = ((now.astimezone(tz).date() - (day + dt.timedelta(days=1))).days, partial)
+        n = (now.astimezone(tz).date() - (day + dt.timedelta(days=1))).days
+        out[account.pk] = (n, partial, account.default_click_window_days)
     return out
 
 
-def retention(summary: dict, days: dict[int, tuple[int, bool]]) -> dict:
+def retention(summary: dict, days: dict[int, tuple[int, bool, int]]) -> dict:
     """Set each account's retention through the API, run apply_retention, timed."""
     from links.models import MessageShortLinkClick
 
     keys = {a["account_id"]: a["api_key"] for a in summary["accounts"]}
 
     def set_days(shift: int) -> None:
-        for account_id, (n, _) in days.items():
-            harness.api(keys[account_id], "PATCH", "account", {"data_retention_days": n - shift})
+        for account_id, (n, _, window) in days.items():
+            # The fill's default click window (90 days) is longer than a small fill's
+            # period, and retention never goes inside a click window: narrowed as needed.
+            body = {
+                "data_retention_days": n - shift,
+                "default_click_window_days": min(window, n - shift),
+            }
+            harness.api(keys[account_id], "PATCH", "account", body)
 
     def apply() -> tuple[float, list[dict]]:
         started = time.perf_counter()
         out = harness.manage("apply_retention")
         return time.perf_counter() - started, [json.loads(line) for line in out.splitlines()]
 
-    if any(partial for _, partial in days.values()):
+    if any(partial for _, partial, _ in days.values()):
         set_days(0)  # the partial first day goes first, untimed
         took, _ = apply()
         print(f"retention: the fill's partial first day removed first ({took:.1f} s, untimed)")
@@ -375,9 +383,12 @@ def sizes() -> dict:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_database_size(current_database()),"
-            " COALESCE(sum(pg_table_size(relid)), 0), COALESCE(sum(pg_indexes_size(relid)), 0)"
-            " FROM pg_partition_tree(%s::regclass) WHERE isleaf",
-            [table],
+            " COALESCE(sum(pg_table_size(relid)), 0)::bigint,"
+            " COALESCE(sum(pg_indexes_size(relid)), 0)::bigint"
+            " FROM (SELECT relid FROM pg_partition_tree(%s::regclass) WHERE isleaf"
+            # pg_partition_tree() has no rows for a table that is not partitioned.
+            " UNION SELECT oid FROM pg_class WHERE oid = %s::regclass AND relkind = 'r') AS t",
+            [table, table],
         )
         database, data, indexes = cursor.fetchone()
     rows = MessageShortLinkClick.objects.count()
