@@ -77,6 +77,9 @@ def table_partition(
         def run(statement: str, params: list | None = None) -> None:
             cursor.execute(statement, params)
 
+        # Deferred foreign-key checks of rows written earlier in the transaction must run
+        # before the table can be altered.
+        run("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             "SELECT conrelid::regclass::text, conname FROM pg_constraint"
             " WHERE contype = 'f' AND confrelid = %s::regclass",
@@ -205,6 +208,7 @@ def table_unpartition(schema_editor, table: str) -> None:
         def run(statement: str, params: list | None = None) -> None:
             cursor.execute(statement, params)
 
+        run("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
         sequence = cursor.fetchone()[0]
         cursor.execute(

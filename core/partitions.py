@@ -135,6 +135,9 @@ def partitions_ensure(
         # Two maintenance runs at once (beat and a deploy's migrate) would both see a month
         # missing and the second CREATE would fail on the overlap: one at a time per table.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"partitions:{table}"])
+        # A partition with deferred foreign-key checks pending (rows written earlier in this
+        # transaction) can be neither detached nor dropped: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         existing = partitions(table, using=using)
         default = next((p.name for p in existing if p.is_default), None)
         month = month_start(start)
@@ -197,6 +200,9 @@ def partitions_drop_before(table: str, cutoff: dt.datetime, *, using: str = "def
     dropped: list[str] = []
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"partitions:{table}"])
+        # A partition with deferred foreign-key checks pending (rows written earlier in this
+        # transaction) can be neither detached nor dropped: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for partition in partitions(table, using=using):
             if partition.is_default or partition.upper is None or partition.upper > cutoff:
                 continue
