@@ -3,6 +3,8 @@ replay, and the log of its attempts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 
@@ -61,6 +63,13 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return self.msg_id
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A delivery made one at a time (admin, tests) has its event's time too, as the
+        # fan-out's and a replay's bulk inserts give it (see created_at).
+        if self._state.adding and self.event_id is not None:
+            self.created_at = self.event.created_at
+        super().save(*args, **kwargs)
 
 
 class WebhookAttempt(models.Model):
