@@ -263,6 +263,13 @@ CELERY_BEAT_SCHEDULE = {
         # Daily, in seconds as every entry here (trackly.embedded runs them by the number).
         "schedule": 86400.0,
     },
+    # Month partitions of the partitioned tables (core.partitions; python manage.py
+    # partitions_maintain): three months ahead and back exist, so a click or a postback
+    # dated days back, or a clock ahead, lands in its month and not the default partition.
+    "partitions-maintain": {
+        "task": "core.tasks.partitions_maintain_task",
+        "schedule": 86400.0,
+    },
     # Audiences (docs/audiences.md): clicks, verdicts and conversions from the event log
     # within seconds; time (within_days) and new sends by the sweep every minute.
     "audiences-consume": {
