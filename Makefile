@@ -107,6 +107,20 @@ bench-imports: dev-deps
 bench-reports: dev-deps
 	$(PY) bench/reports.py $(BENCH_ARGS)
 
+# Costs as the data grows (issue 19): the consumer's rows/s, the report API's p95 and
+# apply_retention's time for one day, at 10M and 30M raw clicks, each size in a database of
+# its own (trackly_scale10, trackly_scale30) filled under nice the first time (long), reused
+# afterwards. BENCH_ARGS="--sizes 1000000,3000000", "--table", see the script.
+.PHONY: bench-scale
+bench-scale: dev-deps
+	$(PY) bench/scale.py $(BENCH_ARGS)
+
+# Redis memory per million links cached and per million clicks of stream backlog, on a
+# private redis-server of its own (bench/capacity.py).
+.PHONY: bench-capacity
+bench-capacity: dev-deps
+	$(PY) bench/capacity.py $(BENCH_ARGS)
+
 # The event log and webhooks: deliveries/s from one worker to a local receiver; audience
 # membership after a 10,000-click burst; the redirect with every event type subscribed
 # (wrk). BENCH_SECTIONS=deliveries,audience,redirect, BENCH_EVENTS=..., see the script.

@@ -130,8 +130,15 @@ class Conversion(models.Model):
     creative = models.ForeignKey(
         Creative, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # No database foreign key: the postback log is partitioned by time (its keys include
+    # received_at) and pruned by retention while this row stays (retention clears the column).
     postback_log = models.ForeignKey(
-        PostbackLog, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        PostbackLog,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     # When its conversion.recorded was written (attribution.conversion_events); NULL: not yet.
     announced_at = models.DateTimeField(null=True, blank=True)
@@ -206,8 +213,15 @@ class ConversionAdjustment(models.Model):
     revenue_after = models.DecimalField(max_digits=14, decimal_places=4)
     payout_before = models.DecimalField(max_digits=14, decimal_places=4)
     payout_after = models.DecimalField(max_digits=14, decimal_places=4)
+    # No database foreign key: the postback log is partitioned by time (its keys include
+    # received_at) and pruned by retention while this row stays (retention clears the column).
     postback_log = models.ForeignKey(
-        PostbackLog, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        PostbackLog,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     conversion_import = models.ForeignKey(
         "ConversionImport", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -20,8 +20,18 @@ from dataclasses import dataclass
 
 from django.db import connections, transaction
 
-# table -> its partition key (a timestamptz column, part of every unique key).
-PARTITIONED: dict[str, str] = {}
+# table -> its partition key (a timestamptz column, part of every unique key). Each is
+# partitioned by its app's migration (core.partitioning.table_partition) on PostgreSQL.
+PARTITIONED: dict[str, str] = {
+    "links_messageshortlinkclick": "clicked_at",
+    "attribution_postbacklog": "received_at",
+    "core_event": "created_at",
+    "webhooks_webhookdelivery": "created_at",
+}
+
+# How far ahead and back partitions_maintain (the beat task) keeps months.
+MONTHS_AHEAD = 3
+MONTHS_BACK = 3
 
 _BOUND = re.compile(r"FOR VALUES FROM \((?P<lower>[^)]*)\) TO \((?P<upper>[^)]*)\)")
 
@@ -105,20 +115,29 @@ def partitions(table: str, *, using: str = "default") -> list[Partition]:
 
 
 def partitions_ensure(
-    table: str, *, start: dt.datetime, end: dt.datetime, using: str = "default"
+    table: str,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    column: str | None = None,
+    using: str = "default",
 ) -> list[str]:
     """Create the month partitions of `table` covering start..end that no partition covers
     yet; rows the default partition holds for such a month move into it. Returns the names
-    created. Does nothing for a table that is not partitioned."""
+    created. Does nothing for a table that is not partitioned. `column`: its partition key,
+    when not (yet) the one PARTITIONED names (a migration)."""
     if not is_partitioned(table, using=using):
         return []
-    column = PARTITIONED[table]
+    column = column or PARTITIONED[table]
     created: list[str] = []
     connection = connections[using]
     with transaction.atomic(using=using), connection.cursor() as cursor:
         # Two maintenance runs at once (beat and a deploy's migrate) would both see a month
         # missing and the second CREATE would fail on the overlap: one at a time per table.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"partitions:{table}"])
+        # A partition with deferred foreign-key checks pending (rows written earlier in this
+        # transaction) can be neither detached nor dropped: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         existing = partitions(table, using=using)
         default = next((p.name for p in existing if p.is_default), None)
         month = month_start(start)
@@ -181,6 +200,9 @@ def partitions_drop_before(table: str, cutoff: dt.datetime, *, using: str = "def
     dropped: list[str] = []
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"partitions:{table}"])
+        # A partition with deferred foreign-key checks pending (rows written earlier in this
+        # transaction) can be neither detached nor dropped: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for partition in partitions(table, using=using):
             if partition.is_default or partition.upper is None or partition.upper > cutoff:
                 continue
@@ -188,3 +210,22 @@ def partitions_drop_before(table: str, cutoff: dt.datetime, *, using: str = "def
             cursor.execute(f"DROP TABLE {qn(partition.name)}")
             dropped.append(partition.name)
     return dropped
+
+
+def partitions_maintain(
+    *, now: dt.datetime | None = None, using: str = "default"
+) -> dict[str, list[str]]:
+    """The months every partitioned table needs around `now`: MONTHS_BACK months back (a
+    click or a postback dated days back lands in its month) to MONTHS_AHEAD ahead, each
+    moving what the default partition caught for it. Run by the beat task and
+    `python manage.py partitions_maintain`. Returns the partitions created per table."""
+    now = now or dt.datetime.now(dt.UTC)
+    start = month_start(now)
+    for _ in range(MONTHS_BACK):
+        start = month_start(start - dt.timedelta(days=1))
+    end = month_start(now)
+    for _ in range(MONTHS_AHEAD + 1):
+        end = month_after(end)
+    return {
+        table: partitions_ensure(table, start=start, end=end, using=using) for table in PARTITIONED
+    }

@@ -5,7 +5,7 @@ They share one consumer group, so each click goes to one of them.
 
 Guarantees: at-least-once out of the stream (an entry is acknowledged, and deleted, only
 after the transaction that wrote it committed), into an idempotent write (the raw click's
-unique `click_id`, ON CONFLICT DO NOTHING), so each click is stored exactly once:
+unique (`click_id`, `clicked_at`), ON CONFLICT DO NOTHING), so each click is stored exactly once:
 - PostgreSQL down or failing: nothing is acknowledged; the batch is retried, with
   back-off, until it commits. The stream holds everything meanwhile.
 - A consumer killed mid-batch: its entries stay pending in the group; any consumer takes
@@ -53,7 +53,8 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 # served, or, for an entry that does not say (NULL), its link's (links.clicks.click_record
 # takes the same default).
 # Race: two consumers holding the same entry (one was presumed dead) both insert; the
-# unique click_id lets one row in and the other's ON CONFLICT skips it.
+# unique (click_id, clicked_at) lets one row in and the other's ON CONFLICT skips it (the
+# entry carries both: a re-read entry is the same pair; partitioned tables key on the time).
 _WRITE = """
 WITH traits AS (
     SELECT * FROM unnest(
@@ -77,7 +78,7 @@ WITH traits AS (
     FROM incoming i
     JOIN links_messageshortlink l ON l.link_id = i.link_code AND l.account_id = i.account_id
     JOIN traits t ON t.n = i.traits
-    ON CONFLICT (click_id) DO NOTHING
+    ON CONFLICT (click_id, clicked_at) DO NOTHING
     RETURNING id, account_id, short_link_id, message_id, contact_id, clicked_at, is_bot,
               bot_reason, click_id, device, os, country, variant
 ), counted AS (

@@ -49,7 +49,9 @@ class MessageShortLinkClick(models.Model):
         GET = "GET", "GET"
         HEAD = "HEAD", "HEAD"
 
-    click_id = models.CharField(max_length=32, unique=True, editable=False)
+    # Unique with clicked_at (rawclick_unique_click): on PostgreSQL the table is partitioned
+    # by clicked_at, whose unique keys must include it (core.partitions).
+    click_id = models.CharField(max_length=32, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     short_link = models.ForeignKey(
         MessageShortLink, on_delete=models.CASCADE, related_name="clicks"
@@ -81,6 +83,13 @@ class MessageShortLinkClick(models.Model):
 
     class Meta:
         verbose_name = "raw click"
+        constraints = [
+            # Deduplication by click id: a click's id and time travel together (the stream
+            # entry carries both, and the id's first characters are the time, links.ids), so
+            # a click written twice (a batch retried) is one row, skipped by ON CONFLICT. Its
+            # index also serves a lookup by click id alone (click_id leads).
+            models.UniqueConstraint(fields=["click_id", "clicked_at"], name="rawclick_unique_click")
+        ]
         indexes = [
             models.Index(fields=["short_link", "clicked_at"], name="rawclick_link_clicked"),
             models.Index(

@@ -71,9 +71,25 @@ def retention_apply(
     if cutoffs:
         # A partition goes only when every account is done with its months.
         oldest = min(cutoffs)
+        kept = _events_kept_from(oldest)
         for table, result in summary.items():
-            result.partitions = partitions.partitions_drop_before(table, oldest)
+            cutoff = kept if table in _EVENT_TABLES else oldest
+            result.partitions = partitions.partitions_drop_before(table, cutoff)
     return summary
+
+
+_EVENT_TABLES = (Event._meta.db_table, WebhookDelivery._meta.db_table)
+
+
+def _events_kept_from(cutoff: dt.datetime) -> dt.datetime:
+    """How far event partitions (and deliveries', stamped with their event's time) may be
+    dropped: never the newest numbered event's month, which events_purge keeps however old
+    (the sequencer continues from it), nor an event not numbered yet."""
+    kept = Event.objects.filter(sequence__isnull=False).order_by("-sequence")
+    newest = kept.values_list("created_at", flat=True).first()
+    unnumbered = Event.objects.filter(sequence__isnull=True).order_by("created_at")
+    first_unnumbered = unnumbered.values_list("created_at", flat=True).first()
+    return min(t for t in (cutoff, newest, first_unnumbered) if t is not None)
 
 
 def _pruned_clicks_tally(ids: list[int]) -> None:

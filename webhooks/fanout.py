@@ -42,7 +42,13 @@ def events_fan_out(*, limit: int = FANOUT_BATCH) -> int:
             else:
                 endpoint_ids = subscribed.get((event.account_id, event.type), [])
             rows.extend(
-                WebhookDelivery(event=event, endpoint_id=endpoint_id, msg_id=new_msg_id())
+                # In its event's month, with its event's time (WebhookDelivery.created_at).
+                WebhookDelivery(
+                    event=event,
+                    endpoint_id=endpoint_id,
+                    msg_id=new_msg_id(),
+                    created_at=event.created_at,
+                )
                 for endpoint_id in endpoint_ids
             )
         # Race: a replay (webhooks.services) creating the delivery of a pair this batch

@@ -282,13 +282,18 @@ def webhook_replay(
         missing = covered.filter(
             ~Exists(WebhookDelivery.objects.filter(endpoint=endpoint, event=OuterRef("pk")))
         )
-        ids = list(missing.order_by("sequence").values_list("pk", flat=True))
+        ids = list(missing.order_by("sequence").values_list("pk", "created_at"))
         for start in range(0, len(ids), _REPLAY_CHUNK):
             rows = [
+                # The event's time, as the fan-out gives it (WebhookDelivery.created_at).
                 WebhookDelivery(
-                    endpoint=endpoint, event_id=pk, msg_id=new_msg_id(), next_attempt_at=now
+                    endpoint=endpoint,
+                    event_id=pk,
+                    msg_id=new_msg_id(),
+                    next_attempt_at=now,
+                    created_at=created_at,
                 )
-                for pk in ids[start : start + _REPLAY_CHUNK]
+                for pk, created_at in ids[start : start + _REPLAY_CHUNK]
             ]
             # Race: the fan-out making the same delivery meanwhile (an event it had not
             # reached yet): the (event, endpoint) constraint keeps one, the fan-out's or this.

@@ -20,7 +20,9 @@ class Event(models.Model):
     type = models.CharField(max_length=64)
     data = models.JSONField()
     occurred_at = models.DateTimeField(default=timezone.now)
-    sequence = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    # Unique with created_at (event_unique_sequence: the table is partitioned by created_at
+    # on PostgreSQL); the sequencer's advisory lock hands each number out once.
+    sequence = models.BigIntegerField(null=True, blank=True, editable=False)
     # Set for an event meant for one endpoint whatever it subscribed to (automation.fired).
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
@@ -29,6 +31,10 @@ class Event(models.Model):
 
     class Meta:
         db_table = "core_event"
+        constraints = [
+            # Also the index of the readers' `sequence > cursor` and the sequencer's MAX.
+            models.UniqueConstraint(fields=["sequence", "created_at"], name="event_unique_sequence")
+        ]
         indexes = [
             models.Index(fields=["account", "sequence"], name="event_account_sequence"),
             # The sequencer's queue: events not numbered yet.

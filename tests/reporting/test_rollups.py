@@ -100,7 +100,7 @@ def test_clicks_written_by_raw_sql_batches_are_counted(owner: Any) -> None:
                  user_agent, referer, accept_language, method, is_bot, bot_reason)
             SELECT c, %s, %s, %s, %s, t, NULL, '', '', '', 'GET', b, ''
             FROM unnest(%s::text[], %s::timestamptz[], %s::boolean[]) AS x(c, t, b)
-            ON CONFLICT (click_id) DO NOTHING
+            ON CONFLICT (click_id, clicked_at) DO NOTHING
             """,
             [owner.account.pk, link.pk, link.message_id, link.contact_id,
              ["RAWSQL000000001", "RAWSQL000000002"],

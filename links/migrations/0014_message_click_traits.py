@@ -78,7 +78,7 @@ _FILL = (
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("links", "0012_raw_click_references"),
+        ("links", "0013_partitioned"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0008_contact_erasure"),
+        ("core", "0010_event_partitioned"),
     ]
 
     operations = [
