@@ -62,7 +62,7 @@ def test_a_kept_days_conversion_keeps_its_pruned_clicks_traits(owner: Any) -> No
     click(data.link("old"), at_day(70, 10, 5))
     convert(owner, data.messages["old"], data.offers["A"], at_day(45, 12), "9.00", "t-kept")
     # The judge fills in a click's place after the counted click was made: the counted
-    # click's copy follows (links 0013's trigger), whoever writes it.
+    # click's copy follows (links 0014's trigger), whoever writes it.
     MessageShortLinkClick.objects.update(country="FR")
     assert MessageClick.objects.get().country == "FR"
     build()
