@@ -12,8 +12,12 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
+
+if TYPE_CHECKING:
+    from core.models import Account
 
 # Set (transaction-local) while retention deletes: reporting's dirty-marking trigger on the
 # raw clicks skips a statement run under it (reporting 0009).
@@ -27,6 +31,16 @@ def retention_cutoff(days: int, time_zone: str, now: dt.datetime) -> dt.datetime
     tz = zoneinfo.ZoneInfo(time_zone or "UTC")
     day = (now.astimezone(tz) - dt.timedelta(days=days)).date()
     return dt.datetime.combine(day, dt.time(), tz)
+
+
+def account_retention_cutoff(
+    account: Account, now: dt.datetime, *, time_zone: str | None = None
+) -> dt.datetime:
+    """The cutoff retention applies to `account` at `now`: its data_retention_days, never
+    inside a click window (Account.retention_uncovered, whatever was stored), in its time
+    zone or in `time_zone` (the zone it had: a time-zone change, reporting.services)."""
+    days = max(account.data_retention_days, account.click_window_widest())
+    return retention_cutoff(days, time_zone or account.time_zone, now)
 
 
 def retention_first_kept_day(days: int, time_zone: str, now: dt.datetime) -> dt.date:

@@ -80,7 +80,7 @@ WITH traits AS (
     JOIN traits t ON t.n = i.traits
     ON CONFLICT (click_id, clicked_at) DO NOTHING
     RETURNING id, account_id, short_link_id, message_id, contact_id, clicked_at, is_bot,
-              bot_reason, click_id
+              bot_reason, click_id, device, os, country, variant
 ), counted AS (
     {counted_upsert} RETURNING 1
 )

@@ -44,16 +44,20 @@ COUNTS = (
 ORDER: tuple[tuple[str, str], ...] = (("clicked_at", "ASC"), ("id", "ASC"))
 KEPT_AS = {"clicked_at": "clicked_at", "id": "raw_click_id"}
 
+# The raw click's traits a counted click keeps (the same columns on both models): what
+# reports cut counted clicks and conversions by, after retention has pruned the raw click.
+KEPT_TRAITS = ("device", "os", "country", "variant")
+
 # MessageClick's columns, and what each is made of (c: the raw click, l: its short link).
 # click_id: the raw click's public id, kept on the counted click (raw clicks are pruned by
-# retention; MessageClick.raw_click has no database foreign key).
+# retention; MessageClick.raw_click has no database foreign key); likewise its traits.
 _COLUMNS = (
     "account_id, contact_id, message_id, short_link_id, raw_click_id, offer_id, clicked_at,"
-    " click_id"
+    " click_id, " + ", ".join(KEPT_TRAITS)
 )
 _MADE_OF = (
     "c.account_id, c.contact_id, c.message_id, c.short_link_id, c.id, l.offer_id, c.clicked_at,"
-    " c.click_id"
+    " c.click_id, " + ", ".join(f"c.{column}" for column in KEPT_TRAITS)
 )
 
 
@@ -101,8 +105,9 @@ def _upsert() -> str:
         "ON CONFLICT (contact_id, message_id) DO UPDATE SET"
         " short_link_id = EXCLUDED.short_link_id, raw_click_id = EXCLUDED.raw_click_id,"
         " offer_id = EXCLUDED.offer_id, clicked_at = EXCLUDED.clicked_at,"
-        " click_id = EXCLUDED.click_id"
-        f" WHERE {beats_sql('EXCLUDED', table)}"
+        " click_id = EXCLUDED.click_id, "
+        + ", ".join(f"{column} = EXCLUDED.{column}" for column in KEPT_TRAITS)
+        + f" WHERE {beats_sql('EXCLUDED', table)}"
     )
 
 
@@ -113,10 +118,12 @@ def message_click_offer_sql() -> str:
     return (
         f"INSERT INTO {_table(MessageClick)} ({_COLUMNS})"  # noqa: S608 - names from models
         " SELECT c.account_id, c.contact_id, c.message_id, c.short_link_id, c.id, c.offer_id,"
-        " c.clicked_at, c.click_id FROM (SELECT %s AS account_id, %s AS contact_id,"
+        " c.clicked_at, c.click_id, "
+        + ", ".join(f"c.{column}" for column in KEPT_TRAITS)
+        + " FROM (SELECT %s AS account_id, %s AS contact_id,"
         " %s AS message_id, %s AS short_link_id, %s AS id, CAST(%s AS bigint) AS offer_id,"
         " %s AS clicked_at, %s AS is_bot, %s AS bot_reason, %s AS bot_detection_enabled,"
-        " %s AS click_id) c"
+        " %s AS click_id, " + ", ".join(f"%s AS {column}" for column in KEPT_TRAITS) + ") c"
         f" WHERE {counts_sql('c', 'c')} {_upsert()}"
     )
 
@@ -146,6 +153,7 @@ def message_click_offer(
                 click.account_id, click.contact_id, click.message_id, click.short_link_id, click.pk,
                 offer_id, connection.ops.adapt_datetimefield_value(click.clicked_at),
                 click.is_bot, click.bot_reason, bot_detection_enabled, click.click_id,
+                *(getattr(click, column) for column in KEPT_TRAITS),
             ],
         )  # fmt: skip
 
@@ -193,11 +201,26 @@ def message_click_recompute(*, contact_id: int, message_id: int, announce: bool 
         current = MessageClick.objects.filter(contact_id=contact_id, message_id=message_id).first()
         if (current and current.raw_click_id) == (first and first[4]):
             return False
+        if current is not None and _raw_click_pruned(current):
+            # Retention pruned its raw click (the oldest go first, so it still comes first):
+            # it can be judged no more, and a verdict or a list's switch applies only to
+            # the raw clicks that are kept. It stays.
+            return False
         offer_id = current.offer_id if current else first[5]  # type: ignore[index]
         if first is None:
             current.delete()  # type: ignore[union-attr]
         else:
-            account_id, _, _, short_link_id, click_pk, first_offer_id, clicked_at, click_id = first
+            (
+                account_id,
+                _,
+                _,
+                short_link_id,
+                click_pk,
+                first_offer_id,
+                clicked_at,
+                click_id,
+                *traits,
+            ) = first
             MessageClick.objects.update_or_create(
                 contact_id=contact_id,
                 message_id=message_id,
@@ -205,12 +228,21 @@ def message_click_recompute(*, contact_id: int, message_id: int, announce: bool 
                     "account_id": account_id, "short_link_id": short_link_id,
                     "raw_click_id": click_pk, "offer_id": first_offer_id,
                     "clicked_at": clicked_at, "click_id": click_id,
+                    **dict(zip(KEPT_TRAITS, traits, strict=True)),
                 },
             )  # fmt: skip
         hooks.counted_click_moved.send(contact_id, message_id, offer_id)
         if announce:
             click_events_reconcile([(contact_id, message_id)])
         return True
+
+
+def _raw_click_pruned(counted: MessageClick) -> bool:
+    """Whether the counted click's raw click is gone (retention). By id and time: one
+    partition of a partitioned raw-click table."""
+    return not MessageShortLinkClick.objects.filter(
+        pk=counted.raw_click_id, clicked_at=counted.clicked_at
+    ).exists()
 
 
 def sending_list_bot_detection_set(*, list_id: int, enabled: bool) -> int:

@@ -139,6 +139,13 @@ class MessageClick(models.Model):
         Offer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     clicked_at = models.DateTimeField()
+    # The raw click's traits the reports cut counted clicks and their conversions by
+    # (reporting's TraitRollup), copied when the counted click is made (links.counting):
+    # retention prunes the raw click, the counted click and its traits stay.
+    device = models.CharField(max_length=8, db_default="other", default="other")
+    os = models.CharField(max_length=40, blank=True, db_default="", default="")
+    country = models.CharField(max_length=2, null=True, blank=True)
+    variant = models.CharField(max_length=64, blank=True, db_default="", default="")
 
     class Meta:
         verbose_name = "first click"

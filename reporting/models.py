@@ -173,8 +173,10 @@ class TraitRollup(Figures):
     campaign, creative, sending list and offer, and one value `key` of one click trait
     `dimension` (TRAIT_DIMENSIONS): the device, OS family, country or A/B variant.
 
-    Clicks fall on their own trait; unique clicks on their raw click's; conversions on
-    their credited click's (`Conversion.raw_click`), view-through ones (no click) on the
+    Clicks fall on their own trait; unique clicks on their raw click's (kept on the counted
+    click, MessageClick); conversions on
+    their credited counted click's (`Conversion.message_click`, which keeps its raw click's
+    traits after retention prunes it), view-through ones (no click) on the
     no-click key (TRAIT_NO_CLICK). `key` is "" for an unknown OS or country and for no
     variant. `sends` is only counted for variants: the messages carrying a link of the
     offer with that variant (a send has no device, OS or country), and `cost` likewise:
@@ -226,10 +228,15 @@ class DirtyHour(models.Model):
     """An hour (UTC) of an account whose rollup days must be rebuilt; `hour` NULL: every
     day of the account. Written by database triggers (migration 0002) on every insert,
     update and delete that changes a figure, whoever the writer is; the build deletes
-    the markers it has handled. Duplicates are expected and harmless."""
+    the markers it has handled. Duplicates are expected and harmless.
+
+    `time_zone_was` (with `hour` NULL): the account's time zone changed from this one
+    (migration 0011): every day whose raw rows are kept is cut again in the new zone, and
+    the days past retention keep their rows, cut in this one (reporting.services)."""
 
     account_id = models.BigIntegerField()
     hour = models.DateTimeField(null=True)
+    time_zone_was = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return f"account {self.account_id} at {self.hour or 'every hour'}"

@@ -23,7 +23,7 @@ from attribution.models import PostbackLog
 from attribution.retention import postback_log_purge
 from core import partitions
 from core.models import Account, Event
-from core.retention import DELETE_BATCH, retention_cutoff
+from core.retention import DELETE_BATCH, account_retention_cutoff
 from links.models import MessageShortLinkClick
 from links.retention import raw_clicks_purge
 from reporting.models import PrunedClicks
@@ -58,9 +58,7 @@ def retention_apply(
     fields = ("pk", "data_retention_days", "default_click_window_days", "time_zone")
     for account in Account.objects.order_by("pk").only(*fields):
         account_id = account.pk
-        # Never inside a click window, whatever was stored (Account.retention_uncovered).
-        days = max(account.data_retention_days, account.click_window_widest())
-        cutoff = retention_cutoff(days, account.time_zone, now)
+        cutoff = account_retention_cutoff(account, now)
         cutoffs.append(cutoff)
         summary[raw_table].rows += raw_clicks_purge(
             account_id, cutoff, batch=batch, before=_pruned_clicks_tally

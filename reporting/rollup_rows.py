@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import (
     Count,
+    DateField,
     DecimalField,
     Exists,
     F,
@@ -26,7 +27,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
 from core.models import Account, Message
@@ -57,14 +58,25 @@ TraitSlice = tuple[dt.date, int | None, int | None, int | None, int | None, str,
 
 
 def days_rebuild(
-    account_id: int, tz: zoneinfo.ZoneInfo, first: dt.date | None, last: dt.date | None
+    account_id: int,
+    tz: zoneinfo.ZoneInfo,
+    first: dt.date | None,
+    last: dt.date | None,
+    *,
+    since: dt.datetime | None = None,
 ) -> int:
     """Rebuild the DailyRollup, BotReasonRollup and TraitRollup rows of one account from `first` to
-    `last` (local days, inclusive; None: every day). Returns how many days now have rows."""
+    `last` (local days, inclusive; None: every day). With `since` (a time-zone change:
+    reporting.services), every day from `first` on, from the rows at or after `since` alone,
+    a row whose day in `tz` is before `first` going to `first`. Returns how many days now
+    have rows."""
     slices: dict[Slice, dict[str, Any]] = defaultdict(dict)
 
     def within(queryset: QuerySet, column: str) -> QuerySet:
         queryset = queryset.filter(account_id=account_id)
+        if since is not None:
+            day = Greatest(TruncDate(column, tzinfo=tz), Value(first), output_field=DateField())
+            return queryset.filter(**{f"{column}__gte": since}).annotate(day=day)
         if first is not None and last is not None:
             # A day's UTC bounds, widened by a day on each side (DST, odd offsets); the
             # exact cut is the local day computed by the database below. Open at the ends
@@ -153,36 +165,32 @@ def days_rebuild(
     ):
         key = (r["day"], r["campaign_id"], r["creative_id"], r["sending_list_id"], r["offer_id"])
         add(key, raw_clicks=r["raw_clicks"], bot_clicks=r["bot_clicks"])
+    # Counted clicks carry their raw click's traits (links.counting.KEPT_TRAITS): they
+    # outlive the raw click that retention prunes.
     for r in (
         within(MessageClick.objects.all(), "clicked_at")
-        .values(*by_message, "offer_id", *_traits_through("raw_click"))
+        .values(*by_message, "offer_id", *_TRAIT_COLUMNS)
         .annotate(n=Count("id"))
     ):
-        if r["day"] in pruned:
-            continue
         add(_key(r, "offer_id"), unique_clicks=r["n"])
-        trait_add(_key(r, "offer_id"), _traits(r, "raw_click__"), unique_clicks=r["n"])
-    if pruned:
-        # The counted clicks stay, but their traits went with their raw clicks.
-        for r in (
-            within(MessageClick.objects.all(), "clicked_at")
-            .filter(day__in=pruned)
-            .values(*by_message, "offer_id")
-            .annotate(n=Count("id"))
-        ):
-            add(_key(r, "offer_id"), unique_clicks=r["n"])
+        trait_add(_key(r, "offer_id"), _traits(r, ""), unique_clicks=r["n"])
     for r in (
         within(counted_conversions(), "occurred_at")
         .values(
-            *by_message, "offer_id", "attribution_type", "approval", *_traits_through("raw_click")
-        )
+            *by_message,
+            "offer_id",
+            "attribution_type",
+            "approval",
+            *_traits_through("message_click"),
+        )  # fmt: skip
         .annotate(n=Count("id"), revenue=Sum("revenue"), payout=Sum("payout"))
     ):
         key = _key(r, "offer_id")
-        # A conversion falls on its credited click's traits; one with no click (view-
-        # through, or its click deleted) on TRAIT_NO_CLICK's.
-        clicked = r["attribution_type"] != VIEW_THROUGH and r["raw_click__device"] is not None
-        credited = _traits(r, "raw_click__") if clicked else TRAIT_NO_CLICK
+        # A conversion falls on its credited (counted) click's traits, kept on the counted
+        # click when the raw click is pruned; one with no click (view-through, or its
+        # counted click deleted) on TRAIT_NO_CLICK's.
+        clicked = r["attribution_type"] != VIEW_THROUGH and r["message_click__device"] is not None
+        credited = _traits(r, "message_click__") if clicked else TRAIT_NO_CLICK
         counts = _conversion_counts(r)
         add(key, **counts)
         trait_add(key, credited, **counts)
@@ -197,9 +205,7 @@ def days_rebuild(
     )
 
     for model in (DailyRollup, BotReasonRollup, TraitRollup):
-        stale = model.objects.filter(account_id=account_id)
-        if first is not None:
-            stale = stale.filter(day__range=(first, last))
+        stale = _days(model.objects.filter(account_id=account_id), first, last)
         if model is not DailyRollup:
             # A pruned day's trait and bot-reason rows were built from its raw clicks:
             # they stay as they are.
@@ -262,11 +268,11 @@ def _pruned_days(
     of raw clicks before the cutoff (empty once retention has run)."""
     account = Account.objects.values("data_retention_days", "time_zone").get(pk=account_id)
     cutoff = retention_cutoff(account["data_retention_days"], account["time_zone"], timezone.now())
-    stored = DailyRollup.objects.filter(
-        account_id=account_id, day__lt=cutoff.date(), raw_clicks__gt=0
+    stored = _days(
+        DailyRollup.objects.filter(account_id=account_id, day__lt=cutoff.date(), raw_clicks__gt=0),
+        first,
+        last,
     )
-    if first is not None:
-        stored = stored.filter(day__range=(first, last))
     days = set(stored.values_list("day", flat=True).distinct())
     if not days:
         return days
@@ -277,6 +283,15 @@ def _pruned_days(
         .distinct()
     )
     return days - set(still)
+
+
+def _days(queryset: QuerySet, first: dt.date | None, last: dt.date | None) -> QuerySet:
+    """Rollup rows from `first` to `last` (None: every day; `last` None: from `first` on)."""
+    if first is None:
+        return queryset
+    if last is None:
+        return queryset.filter(day__gte=first)
+    return queryset.filter(day__range=(first, last))
 
 
 def _conversion_counts(row: Mapping[str, Any]) -> dict[str, Any]:

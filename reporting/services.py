@@ -32,12 +32,15 @@ from django.db.models import (
     Exists,
     Model,
     OuterRef,
+    Q,
     QuerySet,
 )
 from django.db.models.functions import TruncHour
+from django.utils import timezone
 
 from attribution.models import Conversion
 from core.models import Account, Message
+from core.retention import account_retention_cutoff
 from links.models import MessageClick, MessageShortLink, MessageShortLinkClick
 from reporting.models import (
     BotReasonRollup,
@@ -132,11 +135,19 @@ def _build_step(kept: _Kept) -> BuildResult | None:
         account_id = pending.order_by("id").values_list("account_id", flat=True).first()
         if account_id is not None:
             marked = pending.filter(account_id=account_id)
-            hours = set(marked.values_list("hour", flat=True).distinct())
+            hours = set(marked.filter(time_zone_was="").values_list("hour", flat=True).distinct())
+            # A time-zone change: the zone the account had before the first one claimed (the
+            # days past retention were cut in it).
+            zone_was = (
+                marked.exclude(time_zone_was="")
+                .order_by("id")
+                .values_list("time_zone_was", flat=True)
+                .first()
+            )
             if None not in hours:
-                marked = marked.filter(hour__in=hours)
+                marked = marked.filter(Q(hour__in=hours) | ~Q(time_zone_was=""))
             marked.delete()
-            result.days = _hours_rebuild(account_id, hours, kept)
+            result.days = _hours_rebuild(account_id, hours, kept, zone_was)
         message_ids = list(
             DirtyMessage.objects.exclude(message_id__in=kept.messages)
             .order_by("message_id")
@@ -149,8 +160,11 @@ def _build_step(kept: _Kept) -> BuildResult | None:
     return result if account_id is not None or message_ids else None
 
 
-def _hours_rebuild(account_id: int, hours: set[dt.datetime | None], kept: _Kept) -> int:
-    """Rebuild the local days these UTC hours touch (None: every day, and every message).
+def _hours_rebuild(
+    account_id: int, hours: set[dt.datetime | None], kept: _Kept, zone_was: str | None = None
+) -> int:
+    """Rebuild the local days these UTC hours touch (None: every day, and every message)
+    and, after a time-zone change from `zone_was`, every day whose raw rows are kept.
     Returns how many days were rebuilt; the hours of days that failed are marked again."""
     time_zone = Account.objects.filter(pk=account_id).values_list("time_zone", flat=True).first()
     if time_zone is None:
@@ -158,7 +172,14 @@ def _hours_rebuild(account_id: int, hours: set[dt.datetime | None], kept: _Kept)
     tz = _zone(kept, account_id, time_zone)
     if tz is None:
         _hours_mark_again(account_id, hours, kept)
+        if zone_was:
+            _zone_change_mark_again(account_id, zone_was, kept)
         return 0
+    rebuilt = 0
+    if zone_was and None not in hours:  # a whole rebuild cuts every day in the new zone
+        rebuilt, since = _zone_change_rebuild(account_id, tz, zone_was, kept)
+        if since is not None:  # the hours from `since` on were just rebuilt
+            hours = {hour for hour in hours if hour is not None and hour < since}
     if None in hours:
         _account_messages_mark(account_id)
         try:
@@ -205,13 +226,46 @@ def _hours_rebuild(account_id: int, hours: set[dt.datetime | None], kept: _Kept)
         _failure_log(kept, account_id, f"day {day.isoformat()}", exc)
         failed.update(hours_of_day[day])
 
-    rebuilt = 0
     for first, last in _spans(sorted(hours_of_day)):
         days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
         rebuild = functools.partial(_days_list_rebuild, account_id, tz)
         rebuilt += _isolated(days, rebuild, day_failed)
     _hours_mark_again(account_id, failed, kept)
     return rebuilt
+
+
+def _zone_change_rebuild(
+    account_id: int, tz: zoneinfo.ZoneInfo, zone_was: str, kept: _Kept
+) -> tuple[int, dt.datetime | None]:
+    """After the account's zone changed from `zone_was` to `tz`: cut again, in `tz`, the
+    days whose raw rows are kept, and only those (issue 19). The days before the first kept
+    day (retention's cutoff, in the old zone, as those days were cut) keep their rows, cut
+    in the old zone: their raw clicks are gone, so they cannot be cut again. Every row from
+    the cutoff on goes to a new day, the first of them taking the hours between the old
+    zone's midnight and the new one's (each row on one day: none lost, none twice). Their
+    messages' rows are cut again too. Returns the days rebuilt and the cutoff (None: it
+    failed, logged and marked again)."""
+    account = Account.objects.get(pk=account_id)
+    try:
+        since = account_retention_cutoff(account, timezone.now(), time_zone=zone_was)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        _failure_log(kept, account_id, f"every kept day (time zone was {zone_was!r})", exc)
+        _zone_change_mark_again(account_id, zone_was, kept)
+        return 0, None
+    _account_messages_mark(account_id, since=since)
+    try:
+        with transaction.atomic():
+            return days_rebuild(account_id, tz, since.date(), None, since=since), since
+    except BUILD_ERRORS as exc:
+        _raise_if_broken(exc)
+        _failure_log(kept, account_id, f"every day from {since.date().isoformat()}", exc)
+        _zone_change_mark_again(account_id, zone_was, kept)
+        return 0, None
+
+
+def _zone_change_mark_again(account_id: int, zone_was: str, kept: _Kept) -> None:
+    DirtyHour.objects.create(account_id=account_id, hour=None, time_zone_was=zone_was)
+    kept.hours.add((account_id, None))  # this build passes the account's markers over
 
 
 def _days_list_rebuild(account_id: int, tz: zoneinfo.ZoneInfo, days: Sequence[dt.date]) -> int:
@@ -322,17 +376,21 @@ def _spans(days: list[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
     yield first, last
 
 
-def _account_messages_mark(account_id: int) -> None:
-    """Every message row of the account goes stale (its local sent day may have moved);
-    rows of messages that no longer exist go now."""
-    MessageRollup.objects.filter(account_id=account_id).exclude(
-        Exists(Message.objects.filter(pk=OuterRef("message_id")))
-    ).delete()
+def _account_messages_mark(account_id: int, *, since: dt.datetime | None = None) -> None:
+    """Every message row of the account (sent from `since`, if given) goes stale (its local
+    sent day may have moved); rows of messages that no longer exist go now."""
+    if since is None:
+        MessageRollup.objects.filter(account_id=account_id).exclude(
+            Exists(Message.objects.filter(pk=OuterRef("message_id")))
+        ).delete()
     table, messages = DirtyMessage._meta.db_table, Message._meta.db_table
+    where, params = "account_id = %s", [account_id]
+    if since is not None:
+        where, params = f"{where} AND sent_at >= %s", [*params, since]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (message_id) SELECT id FROM {messages} WHERE account_id = %s",  # noqa: S608 - table names from models
-            [account_id],
+            f"INSERT INTO {table} (message_id) SELECT id FROM {messages} WHERE {where}",  # noqa: S608 - table names from models
+            params,
         )
 
 

@@ -5,6 +5,7 @@ back. `core.events` writes and reads it; the webhooks app delivers it."""
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from core.models.accounts import Account
@@ -41,6 +42,13 @@ class Event(models.Model):
                 fields=["id"], condition=models.Q(sequence__isnull=True), name="event_unsequenced"
             ),
             models.Index(fields=["created_at"], name="event_created"),
+            # An erasure's search for the events naming a contact (core.erasure): the
+            # expression its filter on data -> contact -> id compiles to, per account.
+            models.Index(
+                "account",
+                KeyTransform("id", KeyTransform("contact", "data")),
+                name="event_account_contact",
+            ),
         ]
 
     def __str__(self) -> str:
