@@ -126,12 +126,13 @@ def failed(exc: BaseException, what: str) -> None:
 
 def reset() -> None:
     """Forget the clients and close the circuit (tests, after a fork)."""
-    global _client, _down_until, _generation
+    global _client, _down_until, _generation, _on_cluster
     if _client is not None and isinstance(_client, RedisCluster):
         _client.close()
     _client, _down_until = None, 0.0
     _generation += 1
     _slots.clear()
+    _on_cluster = None
 
 
 class _Bare:
@@ -225,7 +226,9 @@ def round_trip(commands: Sequence[tuple[object, ...]], key: str | None = None) -
 
     On a cluster, every key the commands name must hash to `key`'s slot (a hash tag,
     links.shards); without `key` (a PING), any node."""
-    if settings.REDIS_CLUSTER_NODES:
+    if _on_cluster is None:
+        _on_cluster_learn()
+    if _on_cluster:
         return _cluster_round_trip(commands, key)
     bare = _wire.single
     try:
@@ -241,6 +244,16 @@ def round_trip(commands: Sequence[tuple[object, ...]], key: str | None = None) -
         raise
     _wire.round_trips += 1
     return replies
+
+
+# Whether round_trip goes to a cluster: REDIS_CLUSTER_NODES, read once (a setting costs
+# about 1 us a read, the redirect's budget is tens), again after reset().
+_on_cluster: bool | None = None
+
+
+def _on_cluster_learn() -> None:
+    global _on_cluster
+    _on_cluster = bool(settings.REDIS_CLUSTER_NODES)
 
 
 def _cluster_round_trip(commands: Sequence[tuple[object, ...]], key: str | None) -> list[object]:

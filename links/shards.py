@@ -23,12 +23,13 @@ Redis node takes far more than the web tier sends it.
 
 from __future__ import annotations
 
-import functools
 import zlib
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 CONFIG_VERSION_KEY = "linkcfg:version"
 
@@ -46,14 +47,30 @@ def count() -> int:
 
 
 def all_shards() -> tuple[Shard, ...]:
-    return _layout(
-        count(), settings.CLICK_STREAM_KEY, bool(settings.REDIS_CLUSTER_NODES), cache.key_prefix
-    )
+    # Worked out once (the redirect asks on every tap: this costs it an attribute read),
+    # again when a test changes a setting it depends on.
+    return _shards or _shards_set()
+
+
+_shards: tuple[Shard, ...] = ()
+
+
+def _shards_set() -> tuple[Shard, ...]:
+    global _shards
+    _shards = _layout(count(), settings.CLICK_STREAM_KEY, bool(settings.REDIS_CLUSTER_NODES))
+    return _shards
+
+
+@receiver(setting_changed)
+def _shards_forget(*, setting: str, **_: object) -> None:
+    global _shards
+    if setting in ("CLICK_STREAM_SHARDS", "CLICK_STREAM_KEY", "REDIS_CLUSTER_NODES", "CACHES"):
+        _shards = ()
 
 
 def of_link(link_id: str) -> Shard:
     """The shard a click on this link goes to."""
-    shards = all_shards()
+    shards = _shards or _shards_set()
     if len(shards) == 1:
         return shards[0]
     return shards[zlib.crc32(link_id.encode()) % len(shards)]
@@ -71,9 +88,7 @@ def stream_keys() -> list[str]:
     return [shard.stream for shard in all_shards()]
 
 
-@functools.cache
-def _layout(n: int, stream: str, cluster: bool, prefix: str) -> tuple[Shard, ...]:
-    # `prefix` only keys the memo: make_and_validate_key applies the cache's own.
+def _layout(n: int, stream: str, cluster: bool) -> tuple[Shard, ...]:
     if n == 1 and not cluster:
         return (Shard(0, stream, cache.make_and_validate_key(CONFIG_VERSION_KEY), ""),)
     shards = []
