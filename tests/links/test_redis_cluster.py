@@ -30,6 +30,7 @@ from links.click_stream import ClickEvent
 from links.models import MessageClick, MessageShortLinkClick
 from tests.helpers import BROWSER, make_offer_and_secret, wait_for
 from tests.servers import PrivateRedisCluster, Trackly
+from trackly import ratelimit
 
 SHARDS = 4  # shards 0..3 hash to slots 13907, 9842, 5649, 1584: all three nodes
 
@@ -105,6 +106,8 @@ def test_the_cache_works_on_the_cluster(on_cluster: PrivateRedisCluster) -> None
     assert cache.add("counter", 5) is False
     cache.delete_many(list(values))
     assert cache.get_many(list(values)) == {}
+    # The API rate limit's counter (a transaction on one key).
+    assert [ratelimit._redis_count("cluster-test", 0, 60) for _ in range(2)] == [1, 2]
     # The config entries' bare-connection path (links.resolve): one round trip each.
     calls: list[int] = []
     assert resolve.config_cached("thing:1", lambda: calls.append(1) or "v", seconds=60) == "v"
