@@ -396,7 +396,7 @@ def link_config_changed() -> None:
     """Invalidate every cached link, on every web process (this one at once, the others
     within LOCAL_TRUST_SECONDS)."""
     local.clear()
-    if shards.all_shards()[0].tag:
+    if shards.all_shards()[0].tag and redis_conn.configured():
         _versions_bump()
         return
     try:
