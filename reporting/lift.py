@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 
 from attribution.models import Conversion
 from attribution.rules import window_days_sql
@@ -103,7 +103,8 @@ def lift_groups(campaign: Campaign) -> tuple[Group, Group]:
     approved_sql, approved_params = approved.query.sql_with_params()
     ids = [campaign.account_id, campaign.pk]
     sql = _sql().replace("{approved}", approved_sql)
-    with connection.cursor() as cursor:
+    # The database the router reads Conversion from: the replica in the lift report.
+    with connections[approved.db].cursor() as cursor:
         cursor.execute(sql, [*ids, *ids, *ids, *ids, *approved_params])
         rows = {grp: Group(int(n), int(x), Decimal(rev)) for grp, n, x, rev in cursor.fetchall()}
     empty = Group(0, 0, Decimal(0))

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import replica
 from core.api_errors import ErrorOut
 from core.authentication import account_of
 from core.models import ApiScope, Campaign
@@ -65,6 +66,10 @@ class LiftReport(APIView):
         "See docs/holdout.md.",
     )
     def get(self, request: Request) -> Response:
+        # The report's reads on the replica when it may serve them (core.replica).
+        return replica.read(account_of(request).pk, self._get, request)
+
+    def _get(self, request: Request) -> Response:
         account = account_of(request)
         raw = request.query_params.get("campaign") or ""
         unknown = sorted(set(request.query_params) - {"campaign"})

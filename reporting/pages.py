@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core import replica
 from core.models import Account, Membership
 from reporting import dashboard
 from reporting.report_params import ReportParamError
@@ -56,7 +57,9 @@ def account_page(view: View) -> View:
         account = membership.account
         try:
             with timezone.override(account.time_zone):  # pages show the account's clock
-                return view(request, account, **kwargs)
+                # The page's reads on the replica when it may serve them (core.replica);
+                # the session, the user and the membership were read on the primary.
+                return replica.read(account.pk, view, request, account, **kwargs)
         except (BadParam, ReportParamError) as exc:
             # ReportObjectNotFound (a filter naming another account's campaign) is a 404.
             status = getattr(exc, "status", 400)

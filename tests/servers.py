@@ -71,11 +71,15 @@ class PrivatePostgres:
     def url(self) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
-    def _run(self, tool: str, *args: str) -> None:
+    def command(self, tool: str, *args: str) -> list[str]:
+        """The command line that runs one of the server's tools, as its owner."""
         command = [str(self.bin / tool), *args]
         if self.as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True)
+        return command
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(self.command(tool, *args), check=True, capture_output=True)
 
     def start(self) -> None:
         options = (
@@ -85,13 +89,51 @@ class PrivatePostgres:
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"),
                   "-w", "start")  # fmt: skip
 
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+    def stop_command(self, mode: str = "fast") -> list[str]:
+        return self.command("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(self.stop_command(mode), check=True, capture_output=True)
 
     def destroy(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ReplicatedPostgres:
+    """A private primary and a streaming hot-standby replica of it, made with
+    `pg_basebackup -R` (as production makes one, docs/deploy.md), each on a free port."""
+
+    def __init__(self) -> None:
+        self.primary = PrivatePostgres()
+        with (self.primary.data / "postgresql.conf").open("a") as f:
+            f.write("wal_level = replica\nmax_wal_senders = 5\nhot_standby = on\n")
+        with (self.primary.data / "pg_hba.conf").open("a") as f:
+            f.write("host replication all 127.0.0.1/32 trust\n")
+        self.primary.start()
+        # The replica: no initdb, its data directory is the primary's base backup, with
+        # standby.signal and primary_conninfo written by -R.
+        self.replica = PrivatePostgres.__new__(PrivatePostgres)
+        self.replica.bin = self.primary.bin
+        self.replica.port = free_port()
+        self.replica.dir = Path(tempfile.mkdtemp(prefix="trackly-pg-replica-"))
+        self.replica.data = self.replica.dir / "data"
+        self.replica.as_postgres = self.primary.as_postgres
+        if self.replica.as_postgres:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.replica.dir, user.pw_uid, user.pw_gid)
+        self.replica._run(
+            "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
+            "-D", str(self.replica.data), "-R", "-X", "stream", "-c", "fast",
+        )  # fmt: skip
+        self.replica.start()
+
+    def destroy(self) -> None:
+        for server in (self.replica, self.primary):
+            with contextlib.suppress(subprocess.CalledProcessError):
+                server.stop("immediate")
+            shutil.rmtree(server.dir, ignore_errors=True)
 
 
 class PrivateRedis:

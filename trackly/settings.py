@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The API's rate-limit headers (trackly.ratelimit), on every answer to a keyed request.
     "trackly.ratelimit.RateLimitHeadersMiddleware",
+    # Read-your-write for the read replica (core.replica); nothing without one.
+    "core.replica.ReadYourWritesMiddleware",
     # Last, as axes asks: turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -129,6 +131,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A read replica (core.replica, docs/deploy.md "A read replica"): dashboard and report reads
+# go to it, everything else to the primary; reads stay on the primary while it is down, more
+# than REPLICA_MAX_LAG_SECONDS behind, or has not replayed the account's last write.
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=1.0)
+REPLICA_DOWN_SECONDS = env.float("REPLICA_DOWN_SECONDS", default=5.0)
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **env.db_url("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        # A replica that does not answer costs a page this long; then it is marked down.
+        "OPTIONS": {
+            **DATABASES["default"].get("OPTIONS", {}),
+            "connect_timeout": env.int("REPLICA_CONNECT_TIMEOUT", default=2),
+        },
+        # The test suite's replica is the test database itself.
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 
 REDIS_URL = env.str("REDIS_URL", default="")
 # A Redis Cluster (host:port,host:port,...): the caches and the click stream go there
