@@ -2,7 +2,7 @@
 
 One round trip per redirect, on this thread's bare connection (core.redis_conn
 .round_trip): the config version GET (so this process's link cache is checked on every
-request, links.resolve) and the XADD. `manage.py
+request, links.resolve) and the XADD, both on the link's shard (links.shards). `manage.py
 consume_clicks` (links.click_writer) writes the stream to PostgreSQL in batches.
 
 What a stream entry holds is what the request said (link id, time, client) and whether the
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from core import redis_conn
-from links.resolve import config_version_key, local
+from links import shards
+from links.resolve import local
 from links.traits import ClickTraits
 
 
@@ -115,9 +116,12 @@ def publish(event: ClickEvent) -> bool | None:
     """
     if not redis_conn.available():
         return None
+    # The link's shard (links.shards): its stream and its copy of the version share a
+    # slot, so on a cluster too this is one round trip, to one node.
+    shard = shards.of_link(event.link_id)
     try:
         version, _ = redis_conn.round_trip(
-            (("GET", config_version_key()), ("XADD", settings.CLICK_STREAM_KEY, "*", *event.flat()))
+            (("GET", shard.version), ("XADD", shard.stream, "*", *event.flat())), shard.version
         )
     except redis_conn.ROUND_TRIP_ERRORS as exc:
         # Refused, timed out or OOM: the entry may or may not be in the stream. Writing it

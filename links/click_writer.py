@@ -149,9 +149,13 @@ def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
 class ClickConsumer:
     """One member of the consumer group. `run()` until stopped; `drain()` for tests."""
 
-    def __init__(self, client: redis.Redis, *, name: str | None = None) -> None:
+    def __init__(
+        self, client: redis.Redis, *, name: str | None = None, stream: str | None = None
+    ) -> None:
         self.client = client
-        self.stream = settings.CLICK_STREAM_KEY
+        # One stream: CLICK_STREAM_KEY, or a shard's (links.click_shards reads each shard
+        # it holds with one of these).
+        self.stream = stream or settings.CLICK_STREAM_KEY
         self.group = settings.CLICK_STREAM_GROUP
         self.batch = settings.CLICK_STREAM_BATCH
         self.linger = settings.CLICK_STREAM_LINGER_SECONDS
@@ -296,7 +300,12 @@ class ClickConsumer:
                 logger.warning("PostgreSQL unavailable (%s); retrying in %.1fs", exc, backoff)
                 _connection_drop()
                 time.sleep(backoff)
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
+            except (
+                redis.ConnectionError,
+                redis.TimeoutError,
+                redis.exceptions.ClusterError,
+                redis.exceptions.RedisClusterException,
+            ) as exc:
                 backoff = _backoff(backoff)
                 logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, backoff)
                 time.sleep(backoff)

@@ -20,19 +20,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
 from core import prepared, redis_conn
 from core.models import Offer
 from core.networks import Network, networks_parse
+from links import shards
 from links.bots import is_internal
 from links.routing import Rule, rules_of, utm_expand, utm_missing, variants_of
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-CONFIG_VERSION_KEY = "linkcfg:version"
+CONFIG_VERSION_KEY = shards.CONFIG_VERSION_KEY
 LINK_CACHE_SECONDS = 3600
 _MISSING = "-"
 
@@ -316,7 +316,7 @@ def config_cached(key: str, load: Callable[[], T | None], *, seconds: int) -> T 
     value = local.get(key)
     if value is not _ABSENT:
         return value
-    if settings.REDIS_URL and redis_conn.client() is None:
+    if redis_conn.configured() and redis_conn.client() is None:
         return load()  # Redis is down: the circuit is open, read the source
     try:
         version, entry = _shared_get(key)
@@ -344,30 +344,40 @@ def config_cached(key: str, load: Callable[[], T | None], *, seconds: int) -> T 
 # (core.redis_conn.round_trip: redis-py's client costs about 50 us of Python per call,
 # and a blast's first clicks each make two), in the format Django's Redis cache uses (an
 # int as digits, anything else pickled), so `cache` reads and clears the same entries.
+# Sharded (links.shards), an entry's key carries a shard's hash tag and is read with
+# that shard's copy of the version: one slot, so one node of a cluster, one round trip.
 def _shared_get(key: str) -> tuple[int, Any]:
     """(the config version, the entry or None)."""
-    if not settings.REDIS_URL:
+    if not redis_conn.configured():
         cached = cache.get_many([key, CONFIG_VERSION_KEY])
         return cached.get(CONFIG_VERSION_KEY, 0), cached.get(key)
+    shard = shards.of_key(key)
     [(version, entry)] = redis_conn.round_trip(
-        (("MGET", config_version_key(), cache.make_key(key)),)
+        (("MGET", shard.version, shared_key(key, shard)),), shard.version
     )
     return int(version or 0), pickle.loads(entry) if entry is not None else None  # noqa: S301 - our own cache
 
 
 def _shared_set(key: str, entry: tuple[int, Any], seconds: int) -> None:
-    if not settings.REDIS_URL:
+    if not redis_conn.configured():
         cache.set(key, entry, seconds)
         return
+    shard = shards.of_key(key)
     data = pickle.dumps(entry, pickle.HIGHEST_PROTOCOL)
-    redis_conn.round_trip((("SET", cache.make_key(key), data, "EX", seconds),))
+    redis_conn.round_trip((("SET", shared_key(key, shard), data, "EX", seconds),), shard.version)
 
 
-@functools.cache
+def shared_key(key: str, shard: shards.Shard | None = None) -> str:
+    """A config entry's key as stored in Redis: the cache's key (`cache.get(key)` reads
+    it) unsharded; sharded, with the hash tag of its shard (links.shards.of_key) first."""
+    shard = shard or shards.of_key(key)
+    return cache.make_key(f"{shard.tag}:{key}" if shard.tag else key)
+
+
 def config_version_key() -> str:
-    """The version's key as stored in Redis (with the cache's prefix, which is settled at
-    start-up; worked out once, as the redirect asks on every request)."""
-    return cache.make_and_validate_key(CONFIG_VERSION_KEY)
+    """The version's key as stored in Redis, unsharded (with the cache's prefix, settled
+    at start-up; links.shards works it out once)."""
+    return shards.all_shards()[0].version
 
 
 def link_info(link_id: str) -> LinkInfo | None:
@@ -386,6 +396,9 @@ def link_config_changed() -> None:
     """Invalidate every cached link, on every web process (this one at once, the others
     within LOCAL_TRUST_SECONDS)."""
     local.clear()
+    if shards.all_shards()[0].tag and redis_conn.configured():
+        _versions_bump()
+        return
     try:
         try:
             cache.incr(CONFIG_VERSION_KEY)
@@ -397,3 +410,47 @@ def link_config_changed() -> None:
     except redis_conn.ERRORS as exc:
         # The change is saved; cached copies expire on their own (LINK_CACHE_SECONDS).
         logger.error("config changed but Redis is unreachable (%s): caches not invalidated", exc)
+
+
+# Raise a key's counter to ARGV[1] if it is lower (or missing); never lowers it.
+_RAISE = """
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+"""
+
+
+def _versions_bump() -> None:
+    """Sharded: bump every shard's copy of the version (links.shards), then raise any
+    copy left behind to the highest, so all copies agree again (a process that saw two
+    different versions would keep dropping its cached links).
+    Race: two changes at once each INCR every copy (each copy strictly increases, so each
+    change invalidates) and each raises the laggards to its own highest; raising never
+    lowers a copy, so once both are done every copy holds the higher of the two."""
+    client = redis_conn.client()
+    try:
+        if client is None:
+            raise redis_conn.ERRORS[0]("Redis left alone after a failure")
+        versions_level(client, bump=True)
+    except redis_conn.ROUND_TRIP_ERRORS as exc:
+        logger.error("config changed but Redis is unreachable (%s): caches not invalidated", exc)
+
+
+def versions_level(client: Any, *, bump: bool = False) -> int:
+    """Each shard's copy of the config version brought to the highest of them (after an
+    INCR of each, with `bump`), which is returned. The consumers call this now and then,
+    so a copy that a Redis node lost (restarted empty) comes back level with the others.
+    One pipeline (on a cluster, one round trip per node), then a raise per laggard."""
+    keys = [shard.version for shard in shards.all_shards()]
+    pipeline = client.pipeline(transaction=False)
+    for key in keys:
+        if bump:
+            pipeline.incr(key)
+        else:
+            pipeline.get(key)
+    values = [int(v or 0) for v in pipeline.execute()]
+    top = max(values)
+    for key, value in zip(keys, values, strict=True):
+        if value < top:
+            client.eval(_RAISE, 1, key, top)
+    return top

@@ -185,6 +185,63 @@ class PrivateRedis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class PrivateRedisCluster:
+    """A Redis Cluster of the test's own: `size` primaries (no replicas) on free loopback
+    ports, each with its cluster config in a temp dir, joined by `redis-cli --cluster
+    create`; `start()` returns once every node reports cluster_state:ok."""
+
+    def __init__(self, size: int = 3) -> None:
+        self.nodes = [PrivateRedis() for _ in range(size)]
+        for node in self.nodes:
+            node.port = _cluster_port()  # its bus listens on port + 10000 too
+            node.options += ["--cluster-enabled", "yes",
+                             "--cluster-config-file", str(node.dir / "nodes.conf")]  # fmt: skip
+
+    @property
+    def addresses(self) -> list[str]:
+        """host:port of each node, as REDIS_CLUSTER_NODES takes them."""
+        return [f"127.0.0.1:{node.port}" for node in self.nodes]
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *self.addresses,
+             "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        wait_for(self._ok, 30, "the Redis Cluster to be ok")
+
+    def _ok(self) -> bool:
+        for node in self.nodes:
+            info = subprocess.run(
+                ["redis-cli", "-p", str(node.port), "cluster", "info"],
+                capture_output=True, text=True, timeout=5,
+            ).stdout  # fmt: skip
+            if "cluster_state:ok" not in info:
+                return False
+        return True
+
+    def destroy(self) -> None:
+        for node in self.nodes:
+            node.destroy()
+
+
+def _cluster_port() -> int:
+    """A free port whose port + 10000 (a cluster node's bus) is free too."""
+    for _ in range(100):
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise OSError("no free port pair for a cluster node")
+
+
 class Trackly:
     """The web server and click consumers, as production runs them, on given servers."""
 

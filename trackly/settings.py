@@ -155,8 +155,24 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# A Redis Cluster (host:port,host:port,...): the caches and the click stream go there
+# instead of REDIS_URL (core.redis_conn, core.cluster_cache); Celery's broker stays a
+# single Redis (CELERY_BROKER_URL). Empty: the single Redis of REDIS_URL, as before.
+REDIS_CLUSTER_NODES = env.list("REDIS_CLUSTER_NODES", default=[])
 
-if REDIS_URL:
+if REDIS_CLUSTER_NODES:
+    CACHES = {
+        "default": {
+            "BACKEND": "core.cluster_cache.RedisClusterCache",
+            "LOCATION": REDIS_CLUSTER_NODES,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="trackly"),
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+            },
+        }
+    }
+elif REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -181,9 +197,17 @@ REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=1.0)
 # both are configured; the embedded default (no Redis) writes each click in the request.
 CLICK_STREAM = env.bool(
     "CLICK_STREAM",
-    default=bool(REDIS_URL) and DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    default=bool(REDIS_URL or REDIS_CLUSTER_NODES)
+    and DATABASES["default"]["ENGINE"].endswith("postgresql"),
 )
 CLICK_STREAM_KEY = env.str("CLICK_STREAM_KEY", default="trackly:clicks")
+# How many streams the clicks are spread over (links.shards): 1 keeps CLICK_STREAM_KEY;
+# N > 1 makes shard i `<CLICK_STREAM_KEY>:{i}` (a hash tag: a cluster spreads them), each
+# read by the consumer holding its lease (links.click_shards).
+CLICK_STREAM_SHARDS = env.int("CLICK_STREAM_SHARDS", default=1)
+# A consumer's lease on a shard lasts this long unless renewed: a dead consumer's shards
+# are taken over by the others after at most this.
+CLICK_STREAM_LEASE_SECONDS = env.float("CLICK_STREAM_LEASE_SECONDS", default=10.0)
 CLICK_STREAM_GROUP = env.str("CLICK_STREAM_GROUP", default="click-writers")
 CLICK_STREAM_BATCH = env.int("CLICK_STREAM_BATCH", default=2000)
 # A batch that is not full waits this long for more clicks before it is written: fewer,
@@ -193,9 +217,11 @@ CLICK_STREAM_LINGER_SECONDS = env.float("CLICK_STREAM_LINGER_SECONDS", default=0
 # (its consumer died mid-batch).
 CLICK_STREAM_CLAIM_IDLE_SECONDS = env.float("CLICK_STREAM_CLAIM_IDLE_SECONDS", default=30.0)
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Celery's broker: a single Redis, also with REDIS_CLUSTER_NODES (Celery's Redis transport
+# does not speak cluster).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
