@@ -2,10 +2,11 @@
 
 Two layers: this process's memory (no round trip), then Redis (one MGET of the entry and
 the config version). On a miss it runs one query, joining the link to its message, list,
-offer and interstitial template. Any change to a link, offer, list, interstitial, domain
-or account bumps the config version: the shared entries stop matching at once, and every
-process drops its own copies within LOCAL_TRUST_SECONDS (the redirect, which reads the
-version on every request, at once).
+offer and interstitial template. Minting writes its links ahead (links_cache, the same
+query for a thousand links at once), so a blast's first taps find them in Redis. Any
+change to a link, offer, list, interstitial, domain or account bumps the config version:
+the shared entries stop matching at once, and every process drops its own copies within
+LOCAL_TRUST_SECONDS (the redirect, which reads the version on every request, at once).
 """
 
 from __future__ import annotations
