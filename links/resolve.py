@@ -137,9 +137,13 @@ LEFT JOIN links_interstitialtemplate t ON t.id = CASE o.interstitial_mode
 END
 """
 _LINK_LOAD = _LINK_SELECT + "WHERE l.link_id = %s"
-# The same for many links at once (minting's cache writes, link_infos_load): one array
-# parameter on PostgreSQL, as links.bulk.values_in sends it.
-_LINKS_LOAD = _LINK_SELECT + "WHERE l.link_id = ANY(%s)"
+# The same for many links at once (minting's cache writes, link_infos_load): the one-link
+# statement run for each id of one array parameter. LATERAL ... LIMIT 1 keeps it that
+# plan (index lookups per id) whatever the table's statistics: written as
+# `l.link_id = ANY(%s)`, the planner chose parallel sequential scans and hash joins on
+# tables a bulk mint had just filled, at twice the cost.
+_LINKS_WANTED = "SELECT x.* FROM unnest(%s::text[]) AS wanted(link_id) CROSS JOIN LATERAL ("
+_LINKS_LOAD = f"{_LINKS_WANTED}{_LINK_SELECT}WHERE l.link_id = wanted.link_id LIMIT 1) AS x"  # noqa: S608 - constant text
 
 
 def _modes() -> list[str]:
@@ -155,17 +159,17 @@ def link_info_load(link_id: str) -> LinkInfo | None:
 
 def link_infos_load(link_ids: Sequence[str]) -> list[LinkInfo]:
     """link_info_load for many links in one statement (the same SELECT, the same LinkInfo
-    from each row); links not found are left out. Not prepared: it runs once per thousand
-    links minted, not once per tap."""
+    from each row); links not found are left out. Prepared on PostgreSQL: planning it
+    was a sixth of its cost."""
     if not link_ids:
         return []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_LINKS_LOAD, [*_modes(), list(link_ids)])
-        else:  # the embedded default (SQLite): one placeholder per link
-            marks = ", ".join(["%s"] * len(link_ids))
-            cursor.execute(f"{_LINK_SELECT}WHERE l.link_id IN ({marks})", [*_modes(), *link_ids])  # noqa: S608 - placeholders only
-        return [_link_info_of(row) for row in cursor.fetchall()]
+    if connection.vendor == "postgresql":
+        rows = prepared.fetchall(_LINKS_LOAD, [list(link_ids), *_modes()])
+    else:  # the embedded default (SQLite): one placeholder per link
+        marks = ", ".join(["%s"] * len(link_ids))
+        sql = f"{_LINK_SELECT}WHERE l.link_id IN ({marks})"  # noqa: S608 - placeholders only
+        rows = prepared.fetchall(sql, [*_modes(), *link_ids])
+    return [_link_info_of(row) for row in rows]
 
 
 def _link_info_of(row: Sequence[Any]) -> LinkInfo:
