@@ -1,8 +1,10 @@
-"""Mint 100,000 SMS messages with 2 links each through the bulk API, into PostgreSQL.
+"""Mint 100,000 SMS messages with 2 links each through the bulk API, into PostgreSQL, each
+link written to Redis once committed (as production runs; issue 19).
 
 Runs the production web server (gunicorn, 2 workers) against a scratch database, sends
 10 bulk requests of 10,000 messages from 2 client threads, and prints links per second
-(wall clock over the whole run) and the median per-request rate.
+(wall clock over the whole run) and the median per-request rate, then how many links
+Redis holds and the memory they take.
 
     make bench-mint        # or: DATABASE_URL=postgres://... .venv/bin/python bench/mint.py
 """
@@ -79,8 +81,15 @@ def main() -> None:
     api_key = json.loads(manage("create_account", "Bench", "--domain", "go.bench.example"))[
         "api_key"
     ]
-    env = {**os.environ, "DATABASE_URL": DATABASE_URL, "SECRET_KEY": harness.ENV["SECRET_KEY"]}
-    env.pop("REDIS_URL", None)
+    # With Redis, as production runs: minting writes its links to the shared cache
+    # (links.resolve.links_cache; BENCH_REDIS_URL, harness's default db 13).
+    env = {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": harness.REDIS_URL,
+        "SECRET_KEY": harness.ENV["SECRET_KEY"],
+    }
+    links_cached_reset()
     server = subprocess.Popen(
         [
             sys.executable,
@@ -123,6 +132,41 @@ def main() -> None:
     print(f"links/s (wall, 2 clients, 2 workers): {links / wall:,.0f}")
     print(f"links/s per request (median of {len(durations)}): {per_request:,.0f}")
     print(f"request seconds: median {statistics.median(durations):.2f}, max {max(durations):.2f}")
+    cached, per_link = links_cached()
+    print(
+        f"links cached in Redis at mint: {cached:,} (MEMORY USAGE {per_link:,.0f} bytes a link,"
+        f" {per_link * 1e6 / 2**30:.2f} GiB a million)"
+    )
+
+
+LINK_KEYS = "*:link:v2:*"  # Django's keys for links.resolve.link_key
+
+
+def links_cached_reset() -> None:
+    """Drop the link entries an earlier run left."""
+    import redis
+
+    client = redis.Redis.from_url(harness.REDIS_URL)
+    batch: list[bytes] = []
+    for key in client.scan_iter(LINK_KEYS, count=10_000):
+        batch.append(key)
+        if len(batch) >= 10_000:
+            client.unlink(*batch)
+            batch = []
+    if batch:
+        client.unlink(*batch)
+
+
+def links_cached() -> tuple[int, float]:
+    """How many link entries Redis holds, and the mean MEMORY USAGE of up to 1,000 (the
+    instance's used memory would count every other database on it too)."""
+    import redis
+
+    client = redis.Redis.from_url(harness.REDIS_URL)
+    keys = list(client.scan_iter(LINK_KEYS, count=10_000))
+    sample = keys[:: max(1, len(keys) // 1000)][:1000]
+    sizes = [client.memory_usage(key) or 0 for key in sample]
+    return len(keys), statistics.mean(sizes) if sizes else 0.0
 
 
 if __name__ == "__main__":

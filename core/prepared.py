@@ -52,7 +52,27 @@ def fetchone(sql: str, params: Any, *, reconnect: bool = False) -> tuple[Any, ..
         return _prepared(sql, params)
 
 
-def _prepared(sql: str, params: Any) -> tuple[Any, ...] | None:
+def fetchall(sql: str, params: Any) -> list[tuple[Any, ...]]:
+    """Every row of the statement, prepared as `fetchone` prepares it (for a statement run
+    often enough that its planning counts: minting's cache writes, links.resolve)."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    try:
+        return _prepared(sql, params, many=True)
+    except DatabaseError as exc:
+        # As in fetchone: a statement a migration made stale is prepared again.
+        if getattr(exc.__cause__, "sqlstate", None) not in _STALE:
+            raise
+        if connection.in_atomic_block:
+            connection.close_at = 0.0
+            raise
+        connection.close()
+        return _prepared(sql, params, many=True)
+
+
+def _prepared(sql: str, params: Any, *, many: bool = False) -> Any:
     prepare = settings.PREPARED_STATEMENTS
     # Django's error wrapper: a failure marks the connection, so a broken one is closed at
     # the end of the request, and errors are django.db's own.
@@ -63,4 +83,4 @@ def _prepared(sql: str, params: Any) -> tuple[Any, ...] | None:
             raw.prepare_threshold = _NEVER_AUTOMATICALLY
         with psycopg.Cursor(raw) as cursor:
             cursor.execute(sql, params, prepare=prepare)
-            return cursor.fetchone()
+            return cursor.fetchall() if many else cursor.fetchone()

@@ -7,11 +7,13 @@ inserts) under one transaction and retry; its helpers serve nothing else.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, models, transaction
 from django.utils import timezone
 
@@ -31,6 +33,7 @@ from links import bulk, ids
 from links.internal import contacts_is_test_set
 from links.mint_input import Errors, MessageInput, parse_message
 from links.models import MessageShortLink
+from links.resolve import links_cache
 from links.responses import (
     holdout_result,
     link_result,
@@ -352,6 +355,14 @@ def _sends_mint(
         offer_id = offer.pk if offer else None
         link_insert_rows.append((link_id, message_id, contact_id, offer_id, name, url, variant))
     _links_insert(account, link_insert_rows, now)
+    # Once committed (never for an attempt rolled back and run again): the links in the
+    # shared cache, so a blast's first taps wait on no SQL. `robust`: the mint is
+    # committed, so a failure there is logged, never the request's answer.
+    minted_ids = [row[0] for row in link_insert_rows]
+    transaction.on_commit(
+        functools.partial(links_cache, minted_ids, seconds=settings.MINT_CACHE_SECONDS),
+        robust=True,
+    )
     return results
 
 

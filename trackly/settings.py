@@ -191,6 +191,10 @@ else:
 # REDIS_RETRY_SECONDS (core.redis_conn) and the hot paths go straight to PostgreSQL.
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
 REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=1.0)
+# Minted links are written to the shared cache (links.resolve.links_cache) for this long,
+# so a blast's first taps are one Redis round trip; 0 turns it off. 72 hours: most taps
+# of a message come within three days of its send.
+MINT_CACHE_SECONDS = env.int("MINT_CACHE_SECONDS", default=72 * 3600)
 
 # The click pipeline (links.click_stream): redirects append clicks to a Redis Stream and
 # `manage.py consume_clicks` writes them to PostgreSQL in batches. On by default wherever
