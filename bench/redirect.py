@@ -359,9 +359,26 @@ def lag_and_rate() -> dict[str, float]:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+BENCH_DATABASE = urlsplit(DATABASE_URL).path.lstrip("/")
+
+
+def _serves_bench_database(proc: str) -> bool:
+    """Whether a PostgreSQL process works for the bench's database: its backends and
+    autovacuum workers name it in their title (`postgres: 15/main: postgres trackly_bench_
+    redirect 127.0.0.1(...) idle`). The machine's other databases (other benches, test runs)
+    are not this bench's cost; nor are the server-wide processes (WAL writer, checkpointer),
+    which every database's writes keep busy (a backend writes its own commit's WAL)."""
+    try:
+        title = Path(proc, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    return f" {BENCH_DATABASE} " in title
+
+
 def cpu_seconds(server: subprocess.Popen, consumer: subprocess.Popen | None) -> dict[str, float]:
     """CPU seconds used so far by each part: the web server (with its workers), the
-    consumer, PostgreSQL, Redis, and the finished children of this script (wrk)."""
+    consumer, PostgreSQL (the processes serving the bench's database), Redis, and the
+    finished children of this script (wrk)."""
     procs: dict[int, tuple[str, int, float]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -371,6 +388,8 @@ def cpu_seconds(server: subprocess.Popen, consumer: subprocess.Popen | None) -> 
         except OSError:
             continue  # gone meanwhile
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if comm.startswith("postgres") and not _serves_bench_database(entry.path):
+            comm = "postgres (another database)"
         fields = stat[stat.rindex(")") + 2 :].split()
         procs[int(entry.name)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK)
 
@@ -386,7 +405,7 @@ def cpu_seconds(server: subprocess.Popen, consumer: subprocess.Popen | None) -> 
     return {
         "web": tree(server.pid),
         "consumer": tree(consumer.pid) if consumer is not None else 0.0,
-        "postgres": sum(t for comm, _, t in procs.values() if comm.startswith("postgres")),
+        "postgres": sum(t for comm, _, t in procs.values() if comm == "postgres"),
         "redis": sum(t for comm, _, t in procs.values() if comm.startswith("redis-server")),
         "wrk": children.ru_utime + children.ru_stime,
     }
