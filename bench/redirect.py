@@ -161,7 +161,7 @@ def start_server(server: list[str] | None = None, **env: str) -> subprocess.Pope
     server = subprocess.Popen(
         [sys.executable, "-m", *(server or SERVER)], cwd=ROOT, env={**ENV, **env}
     )
-    for _ in range(100):
+    for _ in range(600):  # a minute: on a busy machine a server starts slowly
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1)  # noqa: S310
             break
