@@ -3,6 +3,8 @@ on their hooks (core/hooks.py, links/hooks.py) in AttributionConfig.ready."""
 
 from __future__ import annotations
 
+from django.db import connection
+
 from attribution.models import Conversion
 from attribution.privacy import postback_log_erase
 from attribution.reattribution import conversions_reattribute
@@ -20,11 +22,27 @@ def clicks_stored(click_ids: list[str]) -> None:
     waiting for one of these clicks (rare); only then the match runs. Race: a postback that
     missed the click and a batch that stores it, at the same moment: neither sees the
     other's uncommitted row, and the periodic sweep (attribution.tasks) settles it."""
-    waiting = Conversion.objects.filter(
-        status=Conversion.Status.PENDING, reported_click_id__in=click_ids
-    )
-    if waiting.exists():
+    if _conversions_waiting_for(click_ids):
         conversions_pending_match(click_ids=click_ids)
+
+
+def _conversions_waiting_for(click_ids: list[str]) -> bool:
+    """Whether a pending conversion names one of these clicks. On PostgreSQL the ids go as
+    one comma-joined text the server splits: a batch's 2,000 ids as 2,000 placeholders cost
+    the consumer about 8 us a click to build and quote (click ids are letters and digits;
+    a batch holding a comma is asked the portable way)."""
+    joined = ",".join(click_ids)
+    if connection.vendor != "postgresql" or joined.count(",") != len(click_ids) - 1:
+        return Conversion.objects.filter(
+            status=Conversion.Status.PENDING, reported_click_id__in=click_ids
+        ).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {Conversion._meta.db_table}"  # noqa: S608 - a model's name
+            " WHERE status = %s AND reported_click_id = ANY(string_to_array(%s, ',')))",
+            [Conversion.Status.PENDING.value, joined],
+        )
+        return cursor.fetchone()[0]
 
 
 def bot_detection_switched(list_id: int, enabled: bool) -> None:

@@ -173,6 +173,35 @@ class TestPipeline:
         assert MessageShortLinkClick.objects.count() == 3
         assert MessageClick.objects.get().raw_click.click_id == "click00000000000"
 
+    def test_a_batch_stores_every_value_as_it_came_whatever_the_text(self, owner: Any) -> None:
+        """The batch's columns travel as joined texts (click_writer._packed): a lone click
+        with empty texts and no IP, and values holding the join's separators (any text
+        can: the client sent them), are stored exactly, variant and country NULL-able."""
+        link_id = mint(owner)["links"][0]["link_id"]
+        now = timezone.now()
+        lone = event(owner, link_id, "h" * 16, now, ua="")
+        lone.ip = None
+        assert clicks_write([lone]) == (1, 0)  # an empty agent: a bot (ua:empty)
+        stored = MessageShortLinkClick.objects.get(click_id="h" * 16)
+        assert (stored.ip, stored.user_agent, stored.referer, stored.accept_language) == (
+            None, "", "", "",
+        )  # fmt: skip
+        assert (stored.clicked_at, stored.variant, stored.country) == (now, "", None)
+
+        odd = [
+            event(owner, link_id, f"odd{n:013d}", now + dt.timedelta(seconds=n), ua=ua)
+            for n, ua in enumerate([BROWSER + "\x1f", "\x1e", BROWSER])
+        ]
+        odd[2].referer = "https://ref.example/\x1e\x1f"
+        assert click_writer._packed([["a\x1f"]]) is None  # these go as arrays
+        assert clicks_write(odd)[0] == 3
+        assert [
+            (c.user_agent, c.referer)
+            for c in MessageShortLinkClick.objects.filter(click_id__startswith="odd").order_by(
+                "click_id"
+            )
+        ] == [(BROWSER + "\x1f", ""), ("\x1e", ""), (BROWSER, "https://ref.example/\x1e\x1f")]
+
     def test_the_earliest_click_wins_within_a_batch_and_across_batches(self, owner: Any) -> None:
         link_id = mint(owner)["links"][0]["link_id"]
         now = timezone.now()
