@@ -3,8 +3,26 @@ foreign keys and the indexes that Meta's composite indexes make redundant, and c
 LIKE index (PostgreSQL's varchar_pattern_ops twin of the unique one: nothing looks click ids
 up by prefix; the admin's search is exact). links.models says why."""
 
+import importlib
+
 import django.db.models.deletion
 from django.db import migrations, models
+
+# links 0014's trigger keeping a counted click's traits equal to its raw click's. SQLite
+# rebuilds a table to alter it: the rebuild of links_messageclick fails while a trigger
+# names it, and the rebuild of the raw clicks drops the trigger. So on SQLite it is dropped
+# before these AlterFields and made again after (PostgreSQL alters in place: untouched).
+_traits = importlib.import_module("links.migrations.0014_message_click_traits")
+
+
+def traits_trigger_drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        _traits.trigger_drop(apps, schema_editor)
+
+
+def traits_trigger_create(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        _traits.trigger_create(apps, schema_editor)
 
 
 LIKE_INDEX = "links_messageshortlinkclick_click_id_2b5e81f8_like"
@@ -22,6 +40,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(traits_trigger_drop, traits_trigger_create),
         migrations.AlterField(
             model_name="messageclick",
             name="account",
@@ -88,4 +107,5 @@ class Migration(migrations.Migration):
         # Not put back on the way back: nothing uses it, and links 0013's way back (the table
         # made plain again) builds the table's indexes itself, this one's name among them.
         migrations.RunPython(like_index_drop, migrations.RunPython.noop),
+        migrations.RunPython(traits_trigger_create, traits_trigger_drop),
     ]
