@@ -35,7 +35,7 @@ from devdata.scale.conversions import ConversionsStep
 from devdata.scale.draw import total_split
 from devdata.scale.fraud import FraudFlagsStep
 from devdata.scale.messages import MessagesStep
-from devdata.scale.pg import secondary_indexes_drop, sequence_past_max
+from devdata.scale.pg import partitions_cover, secondary_indexes_drop, sequence_past_max
 
 # The tables loaded with COPY, in the order they are filled.
 LOADED_TABLES = (
@@ -105,6 +105,9 @@ class ScaleFill(ContactsStep, MessagesStep, ClicksStep, ConversionsStep, FraudFl
             )
             with self._timed("accounts"):
                 self._accounts()
+            with self._timed("partitions"):
+                made = partitions_cover(cursor, LOADED_TABLES, self.start, self.end)
+            self.counts["partitions_made"] = len(made)
             # Into (nearly) empty tables, indexes are built once at the end; a small load
             # into big tables keeps them, rather than rebuild them over all the old rows.
             cursor.execute(

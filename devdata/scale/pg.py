@@ -9,6 +9,8 @@ from typing import Any
 from psycopg import sql
 from psycopg.types.net import InetBinaryDumper
 
+from core import partitions
+
 
 @contextmanager
 def copy_rows(
@@ -121,3 +123,40 @@ def secondary_indexes_drop(cursor: Any, tables: Sequence[str]) -> list[sql.Compo
     for statement in [*fk_drops, *drops]:
         cursor.execute(statement)
     return [*indexes, *uniques, *foreign_keys]
+
+
+def partitions_cover(cursor: Any, tables: Sequence[str], start: Any, end: Any) -> list[str]:
+    """Month partitions over the fill's period for those of `tables` that are partitioned,
+    as an account that has been on partitioned tables all along has them (the maintenance
+    task makes each month ahead of time). A fresh database's legacy partition (MINVALUE up
+    to three months back, for the rows a table had before it was partitioned) is empty: it
+    shrinks to end where the period's first month begins, so a fill longer than three months
+    lands in months too rather than in one legacy table. Returns the partitions made."""
+    made: list[str] = []
+    for table in tables:
+        if not partitions.is_partitioned(table):
+            continue
+        first = partitions.month_start(start)
+        legacy = f"{table}_legacy"
+        for partition in partitions.partitions(table):
+            if partition.name != legacy or partition.upper is None or partition.upper <= first:
+                continue
+            cursor.execute(
+                sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(legacy))
+            )
+            if cursor.fetchone()[0]:
+                continue  # rows from before the partitioning: kept where they are
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
+                    sql.Identifier(table), sql.Identifier(legacy)
+                )
+            )
+            cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(legacy)))
+            cursor.execute(
+                sql.SQL(
+                    "CREATE TABLE {} PARTITION OF {} FOR VALUES FROM (MINVALUE) TO (%s)"
+                ).format(sql.Identifier(legacy), sql.Identifier(table)),
+                [first],
+            )
+        made += partitions.partitions_ensure(table, start=start, end=end)
+    return made

@@ -18,10 +18,12 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from attribution.models import Conversion, FraudFlag, PostbackLog
 from attribution.rules import attribution_find
+from core import partitions
 from core.models import Account, Contact, Membership, Message
 from devdata.scale.fill import LOADED_TABLES
 from links import ids
@@ -237,6 +239,30 @@ def test_a_second_load_adds_alongside_the_first(filled: dict[str, Any]) -> None:
     assert Message.objects.count() == SIZE["messages"] + 90
     assert MessageShortLinkClick.objects.count() == SIZE["clicks"] + 300
     assert again["accounts"][0]["tracking_domain"] != filled["accounts"][0]["tracking_domain"]
+
+
+def test_a_long_period_lands_in_month_partitions_not_the_legacy_one(db: Any) -> None:
+    # 30 weeks reach past the legacy partition's bound on a fresh database (three months
+    # back): that empty partition shrinks and the months are made, as the maintenance task
+    # would have made them for an account partitioned all along.
+    fill(messages=60, clicks=400, conversions=10, accounts=1, weeks=30, seed=3)
+    table = MessageShortLinkClick._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT tableoid::regclass::text, clicked_at FROM {table}"  # noqa: S608
+            " ORDER BY clicked_at LIMIT 1"
+        )
+        holder, oldest = cursor.fetchone()
+        cursor.execute(f"SELECT count(*) FROM {table}_legacy")  # noqa: S608
+        assert cursor.fetchone()[0] == 0
+        cursor.execute(f"SELECT count(*) FROM {table}_default")  # noqa: S608
+        assert cursor.fetchone()[0] == 0
+    assert oldest < timezone.now() - dt.timedelta(weeks=20)
+    assert holder == partitions.month_name(table, partitions.month_start(oldest))
+    log = PostbackLog._meta.db_table
+    assert partitions.month_name(log, partitions.month_start(oldest)) in {
+        p.name for p in partitions.partitions(log)
+    }
 
 
 def test_its_json_names_a_working_login_api_key_and_postback_token_per_account(
