@@ -99,6 +99,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--refill", action="store_true", help="fill again even if filled")
     parser.add_argument("--table", action="store_true", help="only print the saved results")
+    parser.add_argument("--fill-only", action="store_true", help="fill (if needed), no figures")
     parser.add_argument(
         "--sections", default=",".join(SECTIONS), help="of consumer,reports,retention"
     )
@@ -111,6 +112,8 @@ def main() -> None:
     if not args.table:
         for clicks in sizes:
             filled(clicks, args)
+        if args.fill_only:
+            return
         for clicks in sizes:  # each in a process of its own: Django set up on its database
             options = ["--stream", str(args.stream), "--requests", str(args.requests),
                        "--warmup", str(args.warmup), "--seed", str(args.seed),
