@@ -241,6 +241,27 @@ def test_a_second_load_adds_alongside_the_first(filled: dict[str, Any]) -> None:
     assert again["accounts"][0]["tracking_domain"] != filled["accounts"][0]["tracking_domain"]
 
 
+def test_every_partition_has_its_tables_indexes_again(filled: dict[str, Any]) -> None:
+    # The load drops the secondary indexes and makes them again: on a partitioned table
+    # each must be valid and on every partition, not the parent's alone.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
+            " WHERE x.indrelid = ANY(%s::regclass[]) AND NOT x.indisvalid",
+            [list(LOADED_TABLES)],
+        )
+        assert cursor.fetchall() == []
+        table = MessageShortLinkClick._meta.db_table
+        cursor.execute("SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass", [table])
+        wanted = cursor.fetchone()[0]
+        assert wanted >= 8
+        for partition in partitions.partitions(table):
+            cursor.execute(
+                "SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass", [partition.name]
+            )
+            assert cursor.fetchone()[0] == wanted, partition.name
+
+
 def test_a_long_period_lands_in_month_partitions_not_the_legacy_one(db: Any) -> None:
     # 30 weeks reach past the legacy partition's bound on a fresh database (three months
     # back): that empty partition shrinks and the months are made, as the maintenance task
