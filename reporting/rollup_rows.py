@@ -419,6 +419,12 @@ def _insert_select(model: type[Model], columns: Iterable[str], select: QuerySet)
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in columns)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Each row is a dozen index lookups (a subquery a figure, on every partition of
+            # the raw clicks); the planner's estimate for a batch crosses the JIT threshold
+            # and compiling took most of the statement: 500 messages in 421 ms with it, 42
+            # without (2026-12-03, 1M raw clicks). Until the build step's transaction ends.
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) {sql}", params)  # noqa: S608
         return cursor.rowcount
 
