@@ -139,7 +139,7 @@ def main() -> None:
     )
 
 
-LINK_KEYS = "*:link:v2:*"  # Django's keys for links.resolve.link_key
+LINK_KEYS = "*:link:v*:*"  # Django's keys for links.resolve.link_key (any format)
 
 
 def links_cached_reset() -> None:

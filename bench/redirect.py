@@ -539,9 +539,9 @@ def blast_mint(api_key: str) -> dict[str, list[str]]:
         client = redis.Redis.from_url(REDIS_URL)
         prefix = os.environ.get("CACHE_KEY_PREFIX", "trackly")
         for start in range(0, len(ids["uncached"]), 1000):
-            # Django's key for links.resolve.link_key: "<prefix>:<version 1>:link:v2:<id>".
+            # Django's key for links.resolve.link_key: "<prefix>:<version 1>:link:v3:<id>".
             chunk = ids["uncached"][start : start + 1000]
-            client.delete(*(f"{prefix}:1:link:v2:{i}" for i in chunk))
+            client.delete(*(f"{prefix}:1:link:v3:{i}" for i in chunk))
     return ids
 
 

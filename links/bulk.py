@@ -1,7 +1,8 @@
 """Fast multi-row inserts for minting.
 
 On PostgreSQL a batch goes in as one `INSERT ... SELECT FROM unnest(arrays)` statement:
-ten array parameters instead of ten parameters per row, and no model instances. Ids are
+ten array parameters instead of ten parameters per row, and no model instances; each
+array travels as one joined text (core.packed) unless a value holds its separators. Ids are
 taken from the table's sequence first, so they are known without relying on RETURNING
 order. Elsewhere (the embedded SQLite default) the same rows go through bulk_create.
 """
@@ -12,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, models
+
+from core.packed import columns_pack, packed_sql
 
 PG_TYPES = {
     "BigAutoField": "bigint",
@@ -58,6 +61,7 @@ def insert_rows(
         columns.append(field.column)
         casts.append(PG_TYPES[field.get_internal_type()])
     arrays = [list(col) for col in zip(*rows, strict=True)]
+    packed = columns_pack(arrays)
     unnest = ", ".join(f"%s::{cast}[]" for cast in casts)
     column_list = ", ".join(f'"{c}"' for c in columns)
     # Table and column names come from the model's own meta, never from input.
@@ -65,7 +69,10 @@ def insert_rows(
     if on_conflict_do_nothing:
         sql += " ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
-        cursor.execute(sql, arrays)
+        if packed is None:
+            cursor.execute(sql, arrays)
+        else:
+            cursor.execute(packed_sql(sql), packed)
 
 
 def values_in(queryset: models.QuerySet, field: str, values: Sequence[Any]) -> models.QuerySet:

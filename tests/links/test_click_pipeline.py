@@ -20,6 +20,7 @@ from django.utils import timezone
 from attribution.models import Conversion
 from core import redis_conn
 from core.models import SendingList
+from core.packed import columns_pack
 from links import click_writer, hooks
 from links.click_stream import ClickEvent
 from links.click_writer import ClickConsumer, clicks_write
@@ -174,7 +175,7 @@ class TestPipeline:
         assert MessageClick.objects.get().raw_click.click_id == "click00000000000"
 
     def test_a_batch_stores_every_value_as_it_came_whatever_the_text(self, owner: Any) -> None:
-        """The batch's columns travel as joined texts (click_writer._packed): a lone click
+        """The batch's columns travel as joined texts (core.packed): a lone click
         with empty texts and no IP, and values holding the join's separators (any text
         can: the client sent them), are stored exactly, variant and country NULL-able."""
         link_id = mint(owner)["links"][0]["link_id"]
@@ -193,7 +194,7 @@ class TestPipeline:
             for n, ua in enumerate([BROWSER + "\x1f", "\x1e", BROWSER])
         ]
         odd[2].referer = "https://ref.example/\x1e\x1f"
-        assert click_writer._packed([["a\x1f"]]) is None  # these go as arrays
+        assert columns_pack([["a\x1f"]]) is None  # these go as arrays
         assert clicks_write(odd)[0] == 3
         assert [
             (c.user_agent, c.referer)

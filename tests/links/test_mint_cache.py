@@ -4,7 +4,9 @@ MINT_CACHE_SECONDS; a Redis outage at mint still mints; a change after the mint 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import pickle
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +14,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from core import redis_conn
 from core.models import InterstitialTemplate
@@ -88,6 +91,41 @@ def test_a_minted_links_first_lookup_is_one_round_trip_and_no_sql(
     # What the redirect's own lookup loads, field for field.
     assert info is not None and info == link_info_load(link_id)
     assert (info.offer_id, info.destination_template) == (offer.pk, offer.destination_url)
+
+
+def test_every_field_comes_back_from_the_compact_entry(
+    owner: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The shared entry is LinkInfo's compact pickle (its values, times as microseconds,
+    no field names): each field of a link that has them all, times and their zone
+    included, comes back equal to the redirect's own load."""
+    owner.account.utm_template = "utm_source=sms&utm_campaign={campaign}"
+    owner.account.internal_ips = ["203.0.113.0/24"]
+    owner.account.link_retention_days = 400
+    owner.account.save()
+    page = InterstitialTemplate.objects.create(
+        account=owner.account, name="P", title="T", description="d", cta_text="Go"
+    )
+    offer = make_offer(
+        owner,
+        destination_url="https://adv.example/{click_id}",
+        expires_at=timezone.now() + dt.timedelta(days=3, microseconds=7),
+        interstitial_mode="custom",
+        interstitial_template=page,
+        rules=[{"device": "ios", "url": "https://apps.apple.com/x"}],
+        variants=[{"name": "a", "url": "https://a.example.com/", "weight": 1}],
+    )
+    [link_id] = mint(owner, django_capture_on_commit_callbacks, offer=offer.pk)
+
+    data = redis_conn.round_trip((("GET", resolve.shared_key(link_key(link_id))),))[0]
+    _, info = pickle.loads(data)  # noqa: S301 - the test's own entry
+    loaded = link_info_load(link_id)
+    assert info == loaded
+    assert (info.offer_expires_at, info.created_at) == (offer.expires_at, loaded.created_at)
+    assert info.offer_expires_at.utcoffset() == dt.timedelta(0)
+    assert info.interstitial is not None and info.rules and info.variants and info.utm_pairs
+    assert info.internal_networks and info.link_retention_days == 400
+    assert b"offer_expires_at" not in data and b"datetime" not in data  # no names, no dt
 
 
 def test_a_blasts_first_taps_through_the_front_door_wait_on_no_sql(

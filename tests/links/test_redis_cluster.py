@@ -90,7 +90,7 @@ def test_one_shard_keeps_the_stream_key(settings: Any) -> None:
     [shard] = shards.all_shards()
     assert shard.stream == "trackly:clicks"
     assert shard.version == cache.make_key("linkcfg:version")
-    assert resolve.shared_key("link:v2:abc") == cache.make_key("link:v2:abc")
+    assert resolve.shared_key("link:v3:abc") == cache.make_key("link:v3:abc")
     settings.CLICK_STREAM_SHARDS = 3
     assert shards.stream_keys() == [
         "trackly:clicks:{0}",
