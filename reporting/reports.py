@@ -12,13 +12,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, F, FloatField, QuerySet, Sum, Value
 from django.db.models.functions import Cast, NullIf
 
 from core import bounds
 from core.models import Account
 from reporting.metrics import COLUMNS, COUNT_FIELDS, DIFFERENCES, RATIOS, derive, per_send_cleared
-from reporting.models import FIGURES, TRAIT_DIMENSIONS, DailyRollup, MessageRollup, TraitRollup
+from reporting.models import (
+    FIGURES,
+    TRAIT_DIMENSIONS,
+    DailyRollup,
+    MessageDayRollup,
+    MessageRollup,
+    TraitRollup,
+)
 from reporting.report_params import ReportFilters, ReportParamError, filters_check
 from reporting.selectors import iso
 from reporting.streaming import streamed
@@ -132,9 +140,7 @@ def _report_check(
 def _report_totals(account: Account, dimension: str, filters: ReportFilters) -> dict[str, Any]:
     """COLUMNS over every row of the report."""
     if dimension == "messages":
-        totals = _messages(account, filters).aggregate(
-            sends=Count("pk"), **_sums((*FIGURES, "cost"))
-        )
+        totals = _message_totals(account, filters)
     else:
         totals = _daily(account, filters).aggregate(
             **_sums(FIGURES), **_sends(per_offer=filters.offer is not None)
@@ -310,6 +316,21 @@ def _messages(account: Account, filters: ReportFilters) -> QuerySet[MessageRollu
     if filters.offer is not None:
         return queryset.filter(offer_id=filters.offer)
     return queryset.filter(is_first_offer=True)
+
+
+def _message_totals(account: Account, filters: ReportFilters) -> dict[str, Any]:
+    """The sums of the messages report's rows (_messages): on PostgreSQL from their sums a
+    day at a time (MessageDayRollup, which triggers keep equal to them), narrowed alike."""
+    if connection.vendor != "postgresql":
+        return _messages(account, filters).aggregate(sends=Count("pk"), **_sums((*FIGURES, "cost")))
+    days = _filtered(
+        MessageDayRollup.objects.filter(account=account), filters, ("campaign", "creative", "list")
+    )
+    if filters.offer is not None:
+        days = days.filter(offer_id=filters.offer)
+    else:
+        days = days.filter(is_first_offer=True)
+    return days.aggregate(sends=Sum("messages"), **_sums((*FIGURES, "cost")))
 
 
 # What the messages report sorts on in SQL, besides its ratios (_message_sort).
