@@ -7,9 +7,9 @@ the embedded default sums MessageRollup itself."""
 
 from __future__ import annotations
 
-from django.db import migrations
-
 from collections.abc import Callable
+
+from django.db import migrations
 
 # Figures and cost, as reporting.models has them now (frozen here, as a migration must be).
 _SUMMED = ("raw_clicks", "bot_clicks", "unique_clicks", "conversions", "revenue", "payout",
