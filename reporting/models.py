@@ -187,6 +187,87 @@ class MessageDayRollup(Figures):
         return f"messages of account {self.account_id} sent on {self.day}"
 
 
+class MonthRollup(Figures):
+    """DailyRollup's sums a month at a time: one account, `month` (its first day, in the
+    account's time zone, as DailyRollup's days are), campaign, creative, list and offer. The
+    reports read whole months here and only their edge days from DailyRollup, so an
+    all-time report reads a row per month and slice, not one per day (it grew with history:
+    reports p95 10.1 ms at 8 weeks, 16.9 ms at 24).
+
+    PostgreSQL only: kept equal to DailyRollup by statement-level triggers on it (reporting
+    0015), whoever writes it. The embedded default sums DailyRollup itself."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    campaign = _dimension(Campaign)
+    creative = _dimension(Creative)
+    sending_list = _dimension(SendingList)
+    offer = _dimension(Offer)
+    sends = models.PositiveIntegerField(default=0)
+    offer_sends = models.PositiveIntegerField(default=0)
+    cost = _money()
+    offer_cost = _money()
+    # How many DailyRollup rows it sums: the triggers delete a row that sums none, so a
+    # slice exists for a month exactly when it does for one of its days.
+    days = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # The triggers' ON CONFLICT target. Race: two builds writing one month's days at
+            # once (the build lock serialises them; the second insert of a slice would
+            # update the first's row, under its row lock).
+            models.UniqueConstraint(
+                "account",
+                "month",
+                Coalesce("campaign", 0),
+                Coalesce("creative", 0),
+                Coalesce("sending_list", 0),
+                Coalesce("offer", 0),
+                name="monthrollup_unique_slice",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"account {self.account_id} in the month of {self.month}"
+
+
+class TraitMonthRollup(Figures):
+    """TraitRollup's sums a month at a time, as MonthRollup is DailyRollup's (the trait
+    reports' whole months). PostgreSQL only, kept by triggers on TraitRollup (reporting
+    0015)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    campaign = _dimension(Campaign)
+    creative = _dimension(Creative)
+    sending_list = _dimension(SendingList)
+    offer = _dimension(Offer)
+    dimension = models.CharField(max_length=16)
+    key = models.CharField(max_length=64, blank=True)
+    sends = models.PositiveIntegerField(default=0)
+    cost = _money()
+    days = models.PositiveIntegerField(default=0)  # TraitRollup rows summed (as MonthRollup's)
+
+    class Meta:
+        constraints = [
+            # Race: as MonthRollup's.
+            models.UniqueConstraint(
+                "account",
+                "month",
+                "dimension",
+                "key",
+                Coalesce("campaign", 0),
+                Coalesce("creative", 0),
+                Coalesce("sending_list", 0),
+                Coalesce("offer", 0),
+                name="traitmonthrollup_unique_slice",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension} {self.key!r} of account {self.account_id}, month of {self.month}"
+
+
 class BotReasonRollup(models.Model):
     """One account's bot clicks for one day (in the account's time zone) and one bot
     reason ("" when none was given), for the dashboard's bots page."""

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, FloatField, QuerySet, Sum, Value
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, NullIf
 
 from core import bounds
@@ -25,6 +25,8 @@ from reporting.models import (
     DailyRollup,
     MessageDayRollup,
     MessageRollup,
+    MonthRollup,
+    TraitMonthRollup,
     TraitRollup,
 )
 from reporting.report_params import ReportFilters, ReportParamError, filters_check
@@ -142,9 +144,8 @@ def _report_totals(account: Account, dimension: str, filters: ReportFilters) -> 
     if dimension == "messages":
         totals = _message_totals(account, filters)
     else:
-        totals = _daily(account, filters).aggregate(
-            **_sums(FIGURES), **_sends(per_offer=filters.offer is not None)
-        )
+        sums = {**_sums(FIGURES), **_sends(per_offer=filters.offer is not None)}
+        totals = _summed(_spans(account, filters), (), sums)[0]
     # A trait report's rows split the same clicks and conversions (each falls on one key):
     # its totals are DailyRollup's, those of a variants report the offer's.
     if dimension in CLICK_ONLY_REPORTS:
@@ -230,6 +231,11 @@ def _filtered(queryset: QuerySet, filters: ReportFilters, names: Iterable[str]) 
         queryset = queryset.filter(day__gte=filters.start)
     if filters.end:
         queryset = queryset.filter(day__lte=filters.end)
+    return _sliced(queryset, filters, names)
+
+
+def _sliced(queryset: QuerySet, filters: ReportFilters, names: Iterable[str]) -> QuerySet:
+    """A rollup queryset narrowed to the named dimensions' filters."""
     for name in names:
         if getattr(filters, name) is not None:
             queryset = queryset.filter(**{_FILTER_COLUMNS[name]: getattr(filters, name)})
@@ -238,6 +244,73 @@ def _filtered(queryset: QuerySet, filters: ReportFilters, names: Iterable[str]) 
 
 def _daily(account: Account, filters: ReportFilters) -> QuerySet[DailyRollup]:
     return _filtered(DailyRollup.objects.filter(account=account), filters, _FILTER_COLUMNS)
+
+
+def _spans(account: Account, filters: ReportFilters, *, trait: str | None = None) -> list[QuerySet]:
+    """The rollup rows whose sums are the filters' days (DailyRollup's, or TraitRollup's of
+    one `trait`): on PostgreSQL every whole month in them from the month tables (which
+    triggers keep equal to the days' sums) and only the days of a partial month from the
+    day tables, so an all-time report reads a row per month, not per day; elsewhere the
+    days."""
+    days_model, months_model = (
+        (DailyRollup, MonthRollup) if trait is None else (TraitRollup, TraitMonthRollup)
+    )
+    where: dict[str, Any] = {"account": account}
+    if trait is not None:
+        where["dimension"] = trait
+    days = _filtered(days_model.objects.filter(**where), filters, _FILTER_COLUMNS)
+    if connection.vendor != "postgresql":
+        return [days]
+    first, after = whole_months(filters.start, filters.end)
+    if first is not None and after is not None and first >= after:
+        return [days]  # no whole month in the period
+    months = _sliced(months_model.objects.filter(**where), filters, _FILTER_COLUMNS)
+    edges = Q()  # the days of a partial first or last month
+    if first is not None:
+        months = months.filter(month__gte=first)
+        if first != filters.start:
+            edges |= Q(day__lt=first)
+    if after is not None:
+        months = months.filter(month__lt=after)
+        if filters.end is not None and after != filters.end + dt.timedelta(days=1):
+            edges |= Q(day__gte=after)
+    return [months, days.filter(edges)] if edges else [months]
+
+
+def whole_months(
+    start: dt.date | None, end: dt.date | None
+) -> tuple[dt.date | None, dt.date | None]:
+    """The whole months from start to end (inclusive; None: unbounded) as [first, after):
+    the first day of the first whole month and the first day after the last, None where
+    the period is unbounded. first >= after: none."""
+    first = start if start is None or start.day == 1 else _next_month(start)
+    if end is None:
+        return first, None
+    after = _next_month(end)
+    return first, after if (after - end).days == 1 else end.replace(day=1)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _summed(
+    querysets: Iterable[QuerySet], group: tuple[str, ...], sums: Mapping[str, Sum]
+) -> list[dict[str, Any]]:
+    """The sums of each group of rows over every queryset (one dict when `group` is empty)."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for queryset in querysets:
+        found = queryset.values(*group).annotate(**sums) if group else [queryset.aggregate(**sums)]
+        for r in found:
+            key = tuple(r[g] for g in group)
+            row = merged.get(key)
+            if row is None:
+                merged[key] = dict(r)
+                continue
+            for name in sums:
+                if r[name] is not None:
+                    row[name] = r[name] if row[name] is None else row[name] + r[name]
+    return list(merged.values())
 
 
 def _grouped_rows(
@@ -257,7 +330,8 @@ def _grouped_rows(
         natural: tuple[str, bool] = ("key", False)
     else:
         column, name, empty = _GROUPS[dimension]
-        for r in queryset.values(column, name).annotate(**_sums(FIGURES), **sends):
+        spans = _spans(account, filters)
+        for r in _summed(spans, (column, name), {**_sums(FIGURES), **sends}):
             key = r[column]
             label = r[name] if key is None or r[name] is not None else f"#{key} (deleted)"
             rows.append({"key": key, "label": label or empty, **derive(r)})
@@ -275,13 +349,10 @@ def trait_rows(account: Account, dimension: str, filters: ReportFilters) -> list
 def _trait_rows(account: Account, dimension: str, filters: ReportFilters) -> list[dict[str, Any]]:
     """A row per value of the click trait: key "" (an unknown OS or country, no variant)
     as key None."""
-    queryset = _filtered(
-        TraitRollup.objects.filter(account=account, dimension=dimension), filters, _FILTER_COLUMNS
-    )
     labels, empty = _TRAIT_LABELS[dimension]
     rows = []
     sums = _sums((*FIGURES, "sends", "cost"))
-    for r in queryset.values("key").annotate(**sums):
+    for r in _summed(_spans(account, filters, trait=dimension), ("key",), sums):
         key = r["key"] or None
         row = {"key": key, "label": labels.get(key, key) if key else empty, **derive(r)}
         rows.append(per_send_cleared(row) if dimension in CLICK_ONLY_REPORTS else row)
