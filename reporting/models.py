@@ -8,6 +8,8 @@ the next build rewrites anyway).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import models
 from django.db.models.functions import Coalesce
 
@@ -364,12 +366,34 @@ class DirtyHour(models.Model):
 
 
 class DirtyMessage(models.Model):
-    """A message whose MessageRollup row must be rebuilt (written by the same triggers)."""
+    """Messages whose MessageRollup rows must be rebuilt: one marker per writing statement
+    (the triggers, migration 0016), naming every message the statement touched, at most
+    MARK_CHUNK of them a row when written from Python. A row a message was the trigger's
+    cost of a click before: a consumer batch of 500 clicks on 500 messages wrote 500 rows
+    (two for a first click, the raw click's and the counted click's), about 10 us of
+    PostgreSQL a stored click (bench/click_write.py, 2026-12-04); now it writes one."""
 
-    message_id = models.BigIntegerField(db_index=True)
+    MARK_CHUNK = 5000
+
+    message_ids = models.JSONField(default=list)
 
     def __str__(self) -> str:
-        return f"message {self.message_id}"
+        return f"{len(self.message_ids)} messages"
+
+    @classmethod
+    def mark(cls, message_ids: Iterable[int]) -> None:
+        ids = sorted(set(message_ids))
+        cls.objects.bulk_create(
+            [
+                cls(message_ids=ids[start : start + cls.MARK_CHUNK])
+                for start in range(0, len(ids), cls.MARK_CHUNK)
+            ]
+        )
+
+    @classmethod
+    def marked(cls) -> set[int]:
+        """Every message some marker names."""
+        return {pk for ids in cls.objects.values_list("message_ids", flat=True) for pk in ids}
 
 
 class PrunedClicks(models.Model):

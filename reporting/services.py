@@ -58,6 +58,7 @@ T = TypeVar("T")
 # pg_advisory_xact_lock key held by each build step ("RLUP" in ASCII).
 BUILD_LOCK = 0x524C5550
 MESSAGE_BATCH = 5000
+CLAIM_PAGE = 200  # message markers read at a time while claiming a batch
 # A long stretch of stale days (a bulk load, a time zone change) is rebuilt a month at a time.
 MAX_SPAN_DAYS = 31
 
@@ -148,16 +149,45 @@ def _build_step(kept: _Kept) -> BuildResult | None:
                 marked = marked.filter(Q(hour__in=hours) | ~Q(time_zone_was=""))
             marked.delete()
             result.days = _hours_rebuild(account_id, hours, kept, zone_was)
-        message_ids = list(
-            DirtyMessage.objects.exclude(message_id__in=kept.messages)
-            .order_by("message_id")
-            .values_list("message_id", flat=True)
-            .distinct()[:MESSAGE_BATCH]
-        )
+        message_ids = _messages_claim(kept)
         if message_ids:
-            DirtyMessage.objects.filter(message_id__in=message_ids).delete()
             result.messages = _messages_rebuild(message_ids, kept)
     return result if account_id is not None or message_ids else None
+
+
+def _messages_claim(kept: _Kept) -> list[int]:
+    """Claim message markers, oldest first, until they name MESSAGE_BATCH messages this
+    build has not kept; delete them and return those messages. What the last one names
+    past the batch is marked again, in this transaction. A marker naming only kept
+    messages stays (each kept message has its own marker, written when it failed).
+    Markers are claimed by id: one committed after the SELECT is not deleted and stays for
+    the next build; one claimed was committed before the DELETE, so the rebuild's reads,
+    which come after it, see what it marked."""
+    claimed: list[int] = []
+    named: set[int] = set()
+    last = 0
+    while len(named) < MESSAGE_BATCH:
+        page = list(
+            DirtyMessage.objects.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", "message_ids")[:CLAIM_PAGE]
+        )
+        for pk, ids in page:
+            last = pk
+            fresh = set(ids) - kept.messages
+            if fresh:
+                claimed.append(pk)
+                named |= fresh
+                if len(named) >= MESSAGE_BATCH:
+                    break
+        if len(page) < CLAIM_PAGE:
+            break
+    if not claimed:
+        return []
+    DirtyMessage.objects.filter(pk__in=claimed).delete()
+    ordered = sorted(named)
+    DirtyMessage.mark(ordered[MESSAGE_BATCH:])
+    return ordered[:MESSAGE_BATCH]
 
 
 def _hours_rebuild(
@@ -383,14 +413,24 @@ def _account_messages_mark(account_id: int, *, since: dt.datetime | None = None)
         MessageRollup.objects.filter(account_id=account_id).exclude(
             Exists(Message.objects.filter(pk=OuterRef("message_id")))
         ).delete()
-    table, messages = DirtyMessage._meta.db_table, Message._meta.db_table
+    if connection.vendor != "postgresql":  # the embedded default: a small account
+        messages = Message.objects.filter(account_id=account_id)
+        if since is not None:
+            messages = messages.filter(sent_at__gte=since)
+        DirtyMessage.mark(messages.values_list("pk", flat=True))
+        return
+    table, messages_table = DirtyMessage._meta.db_table, Message._meta.db_table
     where, params = "account_id = %s", [account_id]
     if since is not None:
         where, params = f"{where} AND sent_at >= %s", [*params, since]
+    # In markers of DirtyMessage.MARK_CHUNK messages, as DirtyMessage.mark writes them.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (message_id) SELECT id FROM {messages} WHERE {where}",  # noqa: S608 - table names from models
-            params,
+            f"INSERT INTO {table} (message_ids)"  # noqa: S608 - table names from models
+            " SELECT jsonb_agg(id ORDER BY id) FROM"
+            f" (SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS chunk"
+            f"  FROM {messages_table} WHERE {where}) AS numbered GROUP BY chunk",
+            [DirtyMessage.MARK_CHUNK, *params],
         )
 
 
@@ -426,7 +466,7 @@ def _messages_rebuild(message_ids: list[int], kept: _Kept) -> int:
         rebuild = functools.partial(account_messages_rebuild, tz, several=several)
         message_failed = functools.partial(_message_failed, kept, failed, account_id)
         rebuilt += _isolated(sorted(pks), rebuild, message_failed)
-    DirtyMessage.objects.bulk_create([DirtyMessage(message_id=pk) for pk in failed])
+    DirtyMessage.mark(failed)
     kept.messages.update(failed)
     return rebuilt
 

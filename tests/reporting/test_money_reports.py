@@ -58,7 +58,7 @@ def test_approval_changes_lowered_amounts_and_costs_before_and_after_builds(owne
     Message.objects.filter(pk=data.messages["m1"].pk).update(cost=Decimal("0.1000"))
     # The triggers marked only what changed (no every-day marker).
     assert DirtyHour.objects.exists() and not DirtyHour.objects.filter(hour=None).exists()
-    assert DirtyMessage.objects.filter(message_id=data.messages["m1"].pk).exists()
+    assert data.messages["m1"].pk in DirtyMessage.marked()
     build()
     assert_reports_match_raw_rows(data)
     totals = fetch_all(owner, "campaigns")["totals"]

@@ -15,6 +15,7 @@ from django.db import connection, connections, transaction
 
 from core.models import Campaign, Message
 from links.models import MessageShortLinkClick
+from reporting import services as reporting_services
 from reporting.models import BotReasonRollup, DailyRollup, DirtyHour, DirtyMessage, MessageRollup
 from reporting.services import BUILD_LOCK, rollups_build
 from reporting.tasks import rollups_build_task
@@ -136,7 +137,7 @@ def test_judging_a_click_without_changing_it_marks_nothing(owner: Any) -> None:
     assert not DirtyHour.objects.exists() and not DirtyMessage.objects.exists()
     MessageShortLinkClick.objects.filter(pk=data.clicks["m4"].pk).update(is_bot=True)
     assert DirtyHour.objects.filter(account_id=owner.account.pk, hour=at("2026-01-11 14:00"))
-    assert DirtyMessage.objects.filter(message_id=data.messages["m4"].pk).exists()
+    assert DirtyMessage.marked() == {data.messages["m4"].pk}
 
 
 @pytest.mark.django_db
@@ -303,3 +304,48 @@ def _advisory_waiters() -> int:
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
         return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_a_statement_on_many_messages_writes_one_marker_naming_them_all(owner: Any) -> None:
+    data = dataset_build(owner)
+    rollups_build()
+    names = ("m1", "m2", "m3", "m4")
+    MessageShortLinkClick.objects.filter(message__in=[data.messages[n] for n in names]).update(
+        is_bot=True
+    )
+    assert DirtyMessage.objects.count() == 1
+    assert DirtyMessage.marked() == {data.messages[n].pk for n in names}
+
+
+@pytest.mark.django_db
+def test_markers_naming_more_than_a_batch_are_rebuilt_a_batch_at_a_time(
+    owner: Any, monkeypatch: Any
+) -> None:
+    dataset_build(owner)
+    rollups_build()
+    built = snapshot()
+    MessageRollup.objects.all().delete()  # stale, as if never built
+    every = set(Message.objects.filter(account=owner.account).values_list("pk", flat=True))
+    assert len(every) == 5
+    DirtyMessage.objects.create(message_ids=sorted(every)[:3])
+    DirtyMessage.objects.create(message_ids=sorted(every)[2:])  # one named twice
+    monkeypatch.setattr("reporting.services.MESSAGE_BATCH", 2)
+    monkeypatch.setattr("reporting.services.CLAIM_PAGE", 1)
+    steps: list[int] = []
+    monkeypatch.setattr(
+        "reporting.services._messages_rebuild",
+        _recording(steps, reporting_services._messages_rebuild),
+    )
+    rollups_build()
+    assert steps and max(steps) == 2  # never more than a batch a step
+    assert not DirtyMessage.objects.exists()
+    assert snapshot() == built
+
+
+def _recording(steps: list[int], rebuild: Any) -> Any:
+    def recorded(message_ids: list[int], kept: Any) -> int:
+        steps.append(len(message_ids))
+        return rebuild(message_ids, kept)
+
+    return recorded
