@@ -58,7 +58,10 @@ T = TypeVar("T")
 # pg_advisory_xact_lock key held by each build step ("RLUP" in ASCII).
 BUILD_LOCK = 0x524C5550
 MESSAGE_BATCH = 5000
-CLAIM_PAGE = 200  # message markers read at a time while claiming a batch
+# Message markers read at a time while claiming a batch: a marker may name MARK_CHUNK
+# messages (a whole account marked), so a page of 200 of them parsed a million ids a step
+# (166 ms a claim at 10M, against 7 ms for 10).
+CLAIM_PAGE = 10
 # A long stretch of stale days (a bulk load, a time zone change) is rebuilt a month at a time.
 MAX_SPAN_DAYS = 31
 
