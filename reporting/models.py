@@ -368,10 +368,11 @@ class DirtyHour(models.Model):
 class DirtyMessage(models.Model):
     """Messages whose MessageRollup rows must be rebuilt: one marker per writing statement
     (the triggers, migration 0016), naming every message the statement touched, at most
-    MARK_CHUNK of them a row when written from Python. A row a message was the trigger's
-    cost of a click before: a consumer batch of 500 clicks on 500 messages wrote 500 rows
-    (two for a first click, the raw click's and the counted click's), about 10 us of
-    PostgreSQL a stored click (bench/click_write.py, 2026-12-04); now it writes one."""
+    MARK_CHUNK of them a row when written from Python. Before, a row a message: a consumer
+    batch of 500 clicks on 500 messages wrote 500 rows (1,000 for first clicks, the raw
+    click's and the counted click's); one marker saves 2-3 us of PostgreSQL a stored click
+    (bench/click_write.py, 2026-12-04). Claimed by id (reporting.services._messages_claim),
+    a message named by several markers may be rebuilt once for each."""
 
     MARK_CHUNK = 5000
 

@@ -1,7 +1,7 @@
 """DirtyMessage becomes one marker per writing statement naming every message it touched
-(`message_ids`, a JSON list), not a row per message: the triggers' INSERT of a row per
-message was about 10 us of PostgreSQL a stored click (bench/click_write.py, 2026-12-04: a
-consumer batch of 500 clicks on 500 messages wrote 500 rows, 1,000 for first clicks).
+(`message_ids`, a JSON list), not a row per message: a consumer batch of 500 clicks on 500
+messages wrote 500 rows (1,000 for first clicks); one marker saves 2-3 us of PostgreSQL a
+stored click (bench/click_write.py, 2026-12-04).
 
 Each trigger function that marks messages (PostgreSQL only; 0002, 0004, 0006, 0008 and
 0011 wrote them) is rewritten where it stands, so the rest of its body stays as the
